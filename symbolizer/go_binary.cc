@@ -1,0 +1,161 @@
+#include "symbolizer/go_binary.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace gotrace {
+namespace {
+
+struct PclntabCandidate {
+  ByteView bytes;
+  uint64_t vaddr;
+};
+
+// pcHeaders by section name: internal linking puts the table in its own section.
+std::optional<PclntabCandidate> pclntab_from_sections(const ElfFile& elf) {
+  for (std::string_view name : {".gopclntab", ".data.rel.ro.gopclntab"}) {
+    const ElfSection* section = elf.section(name);
+    if (section == nullptr) continue;
+    if (auto bytes = elf.section_bytes(*section)) return PclntabCandidate{*bytes, section->addr};
+  }
+  return std::nullopt;
+}
+
+// Every 8-aligned place in a loaded segment that starts with a pcHeader
+// signature, in file order. External linking merges the table into
+// .data.rel.ro, and packed binaries have no section headers at all.
+std::vector<PclntabCandidate> pclntab_by_scan(const ElfFile& elf, bool* legacy_seen) {
+  std::vector<PclntabCandidate> found;
+  for (const ElfSegment& segment : elf.load_segments()) {
+    auto data = elf.bytes().subview(segment.offset, segment.filesz);
+    if (!data) continue;
+    for (uint64_t off = (8 - segment.vaddr % 8) % 8; off + 64 <= data->size(); off += 8) {
+      uint8_t first = data->data()[off];
+      if (first != 0xf1 && first != 0xf0 && first != 0xfa && first != 0xfb) continue;
+      ByteView rest = data->tail(off);
+      if (Pclntab::has_signature(rest)) found.push_back({rest, segment.vaddr + off});
+      else if (Pclntab::has_legacy_signature(rest)) *legacy_seen = true;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+bool is_allocation_entry_point(std::string_view name) {
+  if (name == "runtime.mallocgc") return true;
+  // Go 1.27's size-specialized entry points: runtime.mallocgc<Kind>SC<n>.
+  if (!name.starts_with("runtime.mallocgc")) return false;
+  size_t sc = name.rfind("SC");
+  if (sc == std::string_view::npos || sc + 2 >= name.size()) return false;
+  return std::all_of(name.begin() + sc + 2, name.end(), [](char c) { return std::isdigit(uint8_t(c)); });
+}
+
+Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path, std::string display_name) {
+  auto elf = ElfFile::open(path, std::move(display_name));
+  if (!elf) return elf.error();
+  return from_elf(std::move(*elf));
+}
+
+Result<std::unique_ptr<GoBinary>> GoBinary::from_elf(std::unique_ptr<ElfFile> elf) {
+  std::unique_ptr<GoBinary> binary(new GoBinary());
+  const std::string& name = elf->name();
+  auto build_info = read_build_info(*elf);
+
+  std::vector<PclntabCandidate> candidates;
+  bool legacy_seen = false;
+  if (auto by_section = pclntab_from_sections(*elf)) {
+    if (Pclntab::has_legacy_signature(by_section->bytes)) legacy_seen = true;
+    else candidates.push_back(*by_section);
+  }
+  if (candidates.empty()) {
+    candidates = pclntab_by_scan(*elf, &legacy_seen);
+    binary->pclntab_found_by_scan_ = true;
+  }
+  if (candidates.empty()) {
+    if (legacy_seen) return make_error("'{}': Go binary older than Go 1.16 is not supported", name);
+    if (!build_info) return make_error("'{}': not a Go binary (no pclntab or Go build information found)", name);
+    return make_error("'{}': corrupt Go binary (no pclntab found)", name);
+  }
+  std::optional<GoRelease> release;
+  if (build_info) {
+    release = build_info->release();
+    if (release && *release < kOldestSupportedRelease)
+      return make_error("'{}': {} is older than Go 1.16, which is the oldest supported", name,
+                        build_info->go_version);
+  }
+
+  // Take the first candidate that parses; prefer one that the module data
+  // points at, since a stray signature in data cannot have one.
+  std::optional<Error> first_error;
+  for (int pass = 0; pass < 2 && !binary->pclntab_; ++pass) {
+    for (const PclntabCandidate& candidate : candidates) {
+      auto header = Pclntab::peek_header(candidate.bytes);
+      if (!header) continue;
+      auto md = find_module_data(*elf, candidate.vaddr, header->funcnametab_offset, header->format, release);
+      if (pass == 0 && !md) continue;
+      PclntabLocation location{candidate.bytes, candidate.vaddr, std::nullopt, std::nullopt};
+      if (md) {
+        location.text_start = md->text;
+        location.gofunc = md->gofunc;
+      }
+      const ElfFile* elf_ptr = elf.get();
+      auto table = Pclntab::parse(location, [elf_ptr](uint64_t vaddr) { return elf_ptr->bytes_from_vaddr(vaddr); },
+                                  name);
+      if (!table) {
+        if (!first_error) first_error = table.error();
+        continue;
+      }
+      binary->pclntab_ = std::move(*table);
+      binary->module_data_ = md;
+      binary->pclntab_vaddr_ = candidate.vaddr;
+      break;
+    }
+  }
+  if (!binary->pclntab_) return first_error ? *first_error : make_error("'{}': corrupt pclntab", name);
+  if (!build_info) return build_info.error();  // a pclntab without build info: too old or damaged
+  binary->build_info_ = std::move(*build_info);
+  binary->elf_ = std::move(elf);
+  return binary;
+}
+
+std::vector<FunctionInfo> GoBinary::allocation_entry_points() const {
+  std::vector<FunctionInfo> found;
+  pclntab_->for_each_function([&](const FunctionInfo& f) {
+    if (is_allocation_entry_point(f.name)) found.push_back(f);
+  });
+  return found;
+}
+
+std::optional<std::string_view> GoBinary::type_name(uint64_t type_vaddr) const {
+  // runtime._type / internal/abi.Type: tflag u8 @20, str NameOff(int32) @40.
+  // The name is a runtime.name: a flags byte, the length (uvarint since Go
+  // 1.17, big-endian uint16 before), then the bytes.
+  if (!module_data_) return std::nullopt;
+  const ModuleData& md = *module_data_;
+  if (type_vaddr < md.types || type_vaddr >= md.etypes) return std::nullopt;
+  auto type = elf_->bytes_at_vaddr(type_vaddr, 48);
+  if (!type) return std::nullopt;
+  uint8_t tflag = type->read_unchecked<uint8_t>(20);
+  int32_t str = type->read_unchecked<int32_t>(40);
+  auto name = elf_->bytes_from_vaddr(md.types + static_cast<int64_t>(str));
+  if (!name) return std::nullopt;
+  uint64_t offset = 1;
+  std::optional<uint64_t> length;
+  auto release = build_info_.release();
+  if (release && !release->at_least(1, 17)) {
+    auto be = name->read<uint16_t>(1);
+    if (be) length = uint16_t((*be >> 8) | (*be << 8));
+    offset = 3;
+  } else {
+    length = name->uvarint(&offset);
+  }
+  if (!length || *length == 0 || *length > 1 << 20) return std::nullopt;
+  auto text = name->string(offset, *length);
+  if (!text) return std::nullopt;
+  constexpr uint8_t kTflagExtraStar = 1 << 1;  // the stored name has a leading '*' to drop
+  if ((tflag & kTflagExtraStar) && text->size() > 1) text->remove_prefix(1);
+  return text;
+}
+
+}  // namespace gotrace

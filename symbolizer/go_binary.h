@@ -1,0 +1,74 @@
+// A Go executable opened for symbolization: the one entry point of the
+// symbolizer library.
+//
+// Everything comes from the ELF file itself; no .symtab and no DWARF are
+// needed, so stripped (-s -w) and PIE builds work. Addresses in and out are
+// link-time virtual addresses ("file addresses"); see process_maps.h for
+// translating a live process's addresses.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "symbolizer/build_info.h"
+#include "symbolizer/elf_file.h"
+#include "symbolizer/module_data.h"
+#include "symbolizer/pclntab.h"
+#include "symbolizer/result.h"
+
+namespace gotrace {
+
+// The oldest release whose binaries the symbolizer reads.
+inline constexpr GoRelease kOldestSupportedRelease{1, 16, 0};
+
+class GoBinary {
+ public:
+  static Result<std::unique_ptr<GoBinary>> open(const std::string& path, std::string display_name = "");
+  static Result<std::unique_ptr<GoBinary>> from_elf(std::unique_ptr<ElfFile> elf);
+
+  const ElfFile& elf() const { return *elf_; }
+  const std::string& name() const { return elf_->name(); }
+  const BuildInfo& build_info() const { return build_info_; }
+  const Pclntab& pclntab() const { return *pclntab_; }
+  const std::optional<ModuleData>& module_data() const { return module_data_; }
+  uint64_t pclntab_vaddr() const { return pclntab_vaddr_; }
+  // True when the pclntab was found by scanning rather than by section name.
+  bool pclntab_found_by_scan() const { return pclntab_found_by_scan_; }
+
+  // Stripped means no .symtab; DWARF may still be there (or not) separately.
+  bool stripped() const { return !elf_->has_symtab(); }
+  std::optional<uint64_t> file_offset(uint64_t vaddr) const { return elf_->vaddr_to_offset(vaddr); }
+
+  // See Pclntab::symbolize.
+  const char* symbolize(uint64_t pc, bool return_address, std::vector<Frame>* frames) const {
+    return pclntab_->symbolize(pc, return_address, frames);
+  }
+  std::optional<FunctionInfo> find_function(std::string_view name) const { return pclntab_->find_function(name); }
+
+  // The allocator's entry points: runtime.mallocgc and the size-specialized
+  // runtime.mallocgc*SC<n> functions, found by name, sorted by address.
+  std::vector<FunctionInfo> allocation_entry_points() const;
+
+  // The Go name of the type whose runtime._type descriptor is at `type_vaddr`
+  // ("main.T", "*bytes.Buffer", "[]uint8"), or nullopt when the address is not
+  // a type descriptor of this binary.
+  std::optional<std::string_view> type_name(uint64_t type_vaddr) const;
+
+ private:
+  GoBinary() = default;
+
+  std::unique_ptr<ElfFile> elf_;
+  BuildInfo build_info_;
+  std::unique_ptr<Pclntab> pclntab_;
+  std::optional<ModuleData> module_data_;
+  uint64_t pclntab_vaddr_ = 0;
+  bool pclntab_found_by_scan_ = false;
+};
+
+// True for the name of an allocator entry point (see allocation_entry_points).
+bool is_allocation_entry_point(std::string_view function_name);
+
+}  // namespace gotrace

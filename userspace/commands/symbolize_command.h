@@ -1,0 +1,26 @@
+// `gotrace symbolize`: file addresses of a Go binary → functions, files, lines.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "symbolizer/result.h"
+
+namespace gotrace {
+
+struct SymbolizeOptions {
+  std::string binary;
+  std::vector<uint64_t> addresses;
+  bool json = false;
+  bool return_addresses = false;  // look up the call before each address (pc-1)
+};
+
+// Writes one result per address, in order, to `out`.
+Status run_symbolize(const SymbolizeOptions& options, std::ostream& out);
+
+// Parses "0x4a1b2c" or "4a1b2c".
+Result<uint64_t> parse_address(const std::string& text);
+
+}  // namespace gotrace
