@@ -139,6 +139,8 @@ Result<BuildInfo> read_build_info(const ElfFile& elf) {
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
   }
+  if (v.empty())  // " X:..." alone: experiments without a version
+    return make_error("'{}': corrupt Go build information (version string unreadable)", elf.name());
   info.go_version = v;
   parse_modinfo(*modinfo, &info);
   return info;

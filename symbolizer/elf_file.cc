@@ -100,9 +100,8 @@ Status ElfFile::parse() {
     }
     if (phdr->p_type != PT_LOAD) continue;
     ElfSegment segment{phdr->p_vaddr, phdr->p_memsz, phdr->p_offset, phdr->p_filesz, phdr->p_flags};
-    // A segment whose file part lies outside the file is clipped to nothing
-    // rather than trusted: reads through it then fail cleanly.
-    if (!bytes_.contains(segment.offset, segment.filesz)) segment.filesz = 0;
+    if (!bytes_.contains(segment.offset, segment.filesz))
+      return make_error("'{}': truncated ELF file (a loadable segment extends past the end of the file)", name_);
     if (segment.filesz > segment.memsz) segment.filesz = segment.memsz;
     segments_.push_back(segment);
   }

@@ -24,17 +24,29 @@ std::optional<PclntabCandidate> pclntab_from_sections(const ElfFile& elf) {
 // Every 8-aligned place in a loaded segment that starts with a pcHeader
 // signature, in file order. External linking merges the table into
 // .data.rel.ro, and packed binaries have no section headers at all.
+// Each candidate costs a scan of the data for its module data, so a hostile
+// file full of signatures (or of PT_LOAD segments mapping the same bytes)
+// must not yield many: at most kMaxScanCandidates, from at most as many
+// bytes as the file has.
 std::vector<PclntabCandidate> pclntab_by_scan(const ElfFile& elf, bool* legacy_seen) {
+  constexpr size_t kMaxScanCandidates = 64;
   std::vector<PclntabCandidate> found;
+  uint64_t budget = elf.bytes().size();
   for (const ElfSegment& segment : elf.load_segments()) {
     auto data = elf.bytes().subview(segment.offset, segment.filesz);
     if (!data) continue;
-    for (uint64_t off = (8 - segment.vaddr % 8) % 8; off + 64 <= data->size(); off += 8) {
+    uint64_t limit = std::min(data->size(), budget);
+    budget -= limit;
+    for (uint64_t off = (8 - segment.vaddr % 8) % 8; off + 64 <= limit; off += 8) {
       uint8_t first = data->data()[off];
       if (first != 0xf1 && first != 0xf0 && first != 0xfa && first != 0xfb) continue;
       ByteView rest = data->tail(off);
-      if (Pclntab::has_signature(rest)) found.push_back({rest, segment.vaddr + off});
-      else if (Pclntab::has_legacy_signature(rest)) *legacy_seen = true;
+      if (Pclntab::has_signature(rest)) {
+        found.push_back({rest, segment.vaddr + off});
+        if (found.size() == kMaxScanCandidates) return found;
+      } else if (Pclntab::has_legacy_signature(rest)) {
+        *legacy_seen = true;
+      }
     }
   }
   return found;
@@ -73,7 +85,7 @@ Result<std::unique_ptr<GoBinary>> GoBinary::from_elf(std::unique_ptr<ElfFile> el
     binary->pclntab_found_by_scan_ = true;
   }
   if (candidates.empty()) {
-    if (legacy_seen) return make_error("'{}': Go binary older than Go 1.16 is not supported", name);
+    if (legacy_seen) return make_error("'{}': Go binary older than Go 1.16 (pclntab format go1.2) is not supported", name);
     if (!build_info) return make_error("'{}': not a Go binary (no pclntab or Go build information found)", name);
     return make_error("'{}': corrupt Go binary (no pclntab found)", name);
   }
@@ -117,6 +129,19 @@ Result<std::unique_ptr<GoBinary>> GoBinary::from_elf(std::unique_ptr<ElfFile> el
   binary->build_info_ = std::move(*build_info);
   binary->elf_ = std::move(elf);
   return binary;
+}
+
+bool GoBinary::prints_elided_type_parameters() const {
+  auto release = build_info_.release();
+  return release && release->at_least(1, 21);
+}
+
+std::string_view function_name_for_print(std::string_view name, std::string* storage) {
+  size_t open = name.find('[');
+  size_t close = name.rfind(']');
+  if (open == std::string_view::npos || close == std::string_view::npos || close <= open) return name;
+  *storage = std::string(name.substr(0, open)) + "[...]" + std::string(name.substr(close + 1));
+  return *storage;
 }
 
 std::vector<FunctionInfo> GoBinary::allocation_entry_points() const {

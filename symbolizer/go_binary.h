@@ -52,6 +52,10 @@ class GoBinary {
   // runtime.mallocgc*SC<n> functions, found by name, sorted by address.
   std::vector<FunctionInfo> allocation_entry_points() const;
 
+  // Whether this binary's runtime prints generic function names with their
+  // type arguments elided (Go 1.21+): `main.F[...]` for `main.F[go.shape.int]`.
+  bool prints_elided_type_parameters() const;
+
   // The Go name of the type whose runtime._type descriptor is at `type_vaddr`
   // ("main.T", "*bytes.Buffer", "[]uint8"), or nullopt when the address is not
   // a type descriptor of this binary.
@@ -67,6 +71,11 @@ class GoBinary {
   uint64_t pclntab_vaddr_ = 0;
   bool pclntab_found_by_scan_ = false;
 };
+
+// A function name as the Go runtime prints it from Go 1.21 on
+// (runtime.funcNameForPrint): the type arguments of a generic function
+// between the first '[' and the last ']' become "[...]".
+std::string_view function_name_for_print(std::string_view name, std::string* storage);
 
 // True for the name of an allocator entry point (see allocation_entry_points).
 bool is_allocation_entry_point(std::string_view function_name);

@@ -1,5 +1,7 @@
 #include "symbolizer/module_data.h"
 
+#include <algorithm>
+
 namespace gotrace {
 namespace {
 
@@ -48,11 +50,17 @@ std::optional<ModuleData> find_module_data(const ElfFile& elf, uint64_t pclntab_
       else layouts = {&kGo127, &kGo120};  // unknown release: the first that validates
       break;
   }
+  // PT_LOAD segments may overlap in a hostile file: scan at most as many
+  // bytes as the file has, however many segments map them.
+  uint64_t budget = elf.bytes().size();
   for (const ElfSegment& segment : elf.load_segments()) {
     if (!segment.writable()) continue;
     auto data = elf.bytes().subview(segment.offset, segment.filesz);
     if (!data) continue;
-    for (uint64_t off = (8 - segment.vaddr % 8) % 8; off + kModuleDataReadSize <= data->size(); off += 8) {
+    uint64_t limit = std::min(data->size(), budget);
+    budget -= limit;
+    for (uint64_t off = (8 - segment.vaddr % 8) % 8; off < limit && off + kModuleDataReadSize <= data->size();
+         off += 8) {
       if (data->read_unchecked<uint64_t>(off) != pclntab_vaddr) continue;
       if (data->read_unchecked<uint64_t>(off + 8) != pclntab_vaddr + funcnametab_offset) continue;
       ByteView fields = *data->subview(off, kModuleDataReadSize);

@@ -42,6 +42,7 @@ struct Pclntab::FuncRecord {
   uint32_t pcln = 0;
   uint32_t npcdata = 0;
   uint32_t cu_offset = 0;
+  int32_t start_line = 0;  // Go 1.20+
   uint8_t nfuncdata = 0;
   uint64_t pcdata_off = 0;    // offset of pcdata[0] in functab_area_
   uint64_t funcdata_off = 0;  // offset of funcdata[0] in functab_area_
@@ -233,6 +234,7 @@ std::optional<Pclntab::FuncRecord> Pclntab::func_record(uint32_t index) const {
     auto cu = functab_area_.read<uint32_t>(funcoff + 32);
     if (!name_off || !pcfile || !pcln || !npcdata || !cu) return std::nullopt;
     r.name_off = *name_off, r.pcfile = *pcfile, r.pcln = *pcln, r.npcdata = *npcdata, r.cu_offset = *cu;
+    if (format_ == PclntabFormat::kGo120) r.start_line = functab_area_.read<int32_t>(funcoff + 36).value_or(0);
   }
   auto nfuncdata = functab_area_.read<uint8_t>(funcoff + nfuncdata_at);
   if (!nfuncdata || r.npcdata > kMaxPcdata) return std::nullopt;
@@ -358,15 +360,16 @@ const char* Pclntab::symbolize(uint64_t pc, bool return_address, std::vector<Fra
       if (!ix || *ix < 0) break;
       auto name_off = func->inline_tree.read<int32_t>(uint64_t(*ix) * entry_size + name_at);
       auto parent_pc = func->inline_tree.read<int32_t>(uint64_t(*ix) * entry_size + parent_pc_at);
+      int64_t start_line = new_layout ? func->inline_tree.read<int32_t>(uint64_t(*ix) * entry_size + 12).value_or(0) : 0;
       if (!name_off || !parent_pc || *parent_pc < 0 || uint64_t(*parent_pc) >= length) {
-        frames->push_back({"?", file_at(offset), func->lines.lookup(offset).value_or(0), true});
+        frames->push_back({"?", file_at(offset), func->lines.lookup(offset).value_or(0), 0, true});
         break;
       }
-      frames->push_back({func_name(*name_off), file_at(offset), func->lines.lookup(offset).value_or(0), true});
+      frames->push_back({func_name(*name_off), file_at(offset), func->lines.lookup(offset).value_or(0), start_line, true});
       offset = *parent_pc;  // the call site's position; no -1 (see runtime/symtabinl.go)
     }
   }
-  frames->push_back({func->name, file_at(offset), func->lines.lookup(offset).value_or(0), false});
+  frames->push_back({func->name, file_at(offset), func->lines.lookup(offset).value_or(0), func->record.start_line, false});
   return nullptr;
 }
 

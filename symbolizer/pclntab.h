@@ -35,7 +35,8 @@ struct Frame {
   std::string_view function;
   std::string_view file;
   int64_t line = 0;
-  bool inlined = false;  // true for a frame the compiler inlined into its caller
+  int64_t start_line = 0;  // line of the function's declaration; 0 when unknown (before Go 1.20)
+  bool inlined = false;    // true for a frame the compiler inlined into its caller
 };
 
 struct FunctionInfo {

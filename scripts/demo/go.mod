@@ -1,0 +1,3 @@
+module gotrace.demo/shop
+
+go 1.19
