@@ -9,15 +9,27 @@
 #include "userspace/commands/exit_codes.h"
 #include "userspace/commands/info_command.h"
 #include "userspace/commands/symbolize_command.h"
+#include "userspace/commands/trace_command.h"
 
 namespace {
 
 constexpr const char* kFooter = R"(Exit status:
-  0  success
-  1  runtime failure (unreadable or unsupported binary, no such process, ...)
+  0  success (for attach: also after Ctrl-C, SIGTERM, the duration or the target's exit;
+     run exits with the traced program's status, 128+N if a signal N killed it)
+  1  runtime failure (unreadable or unsupported binary, no such process,
+     missing privileges, an output that cannot be written, ...)
   2  usage error
 
+Tracing needs root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN. Diagnostics
+go to stderr, data to the files named or to stdout.
+
 Examples:
+  sudo gotrace attach 4242                   trace until Ctrl-C; print the top call sites
+  sudo gotrace attach 4242 -d 30s -o allocs.pb.gz --folded allocs.folded
+                                             30 seconds; pprof and flame-graph input
+  go tool pprof -top allocs.pb.gz            read the profile with Go's own tools
+  sudo gotrace run -o allocs.pb.gz -- ./server --port 8080
+                                             trace a program from its first instruction
   gotrace info ./server                      what gotrace sees in a binary
   sudo gotrace info 4242                     the same for a running process
   gotrace symbolize ./server 0x4a1b2c        address -> function, file:line (inlined frames first)
@@ -46,6 +58,22 @@ int main(int argc, char** argv) {
   symbolize_cmd->add_option("BINARY", symbolize.binary, "The Go executable")->required();
   symbolize_cmd->add_option("ADDR", addresses, "Addresses in hex, as the file has them (0x4a1b2c)")->required();
 
+  gotrace::AttachOptions attach;
+  std::string duration_text;
+  CLI::App* attach_cmd = app.add_subcommand(
+      "attach", "Trace every allocation of a running Go process until Ctrl-C, the duration, or its exit");
+  attach_cmd->add_option("PID", attach.pid, "The process to trace")->required();
+  attach_cmd->add_option("-d,--duration", duration_text, "How long to trace: 30s, 2m, 1h30m");
+  attach_cmd->add_option("-o,--output", attach.outputs.pprof_path, "Write a gzipped pprof profile");
+  attach_cmd->add_option("--folded", attach.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
+
+  gotrace::RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Start a Go program with the probes in place, trace it to its exit, and exit with its status");
+  run_cmd->add_option("-o,--output", run.outputs.pprof_path, "Write a gzipped pprof profile");
+  run_cmd->add_option("--folded", run.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
+  run_cmd->add_option("CMD", run.command, "The program and its arguments, after --")->required();
+
   gotrace::InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand(
       "info", "Show Go version, pclntab, build flavour, functions and allocation entry points");
@@ -71,6 +99,22 @@ int main(int argc, char** argv) {
     }
     gotrace::Status status = gotrace::run_symbolize(symbolize, std::cout);
     return status ? gotrace::kExitSuccess : report(status.error());
+  }
+  if (attach_cmd->parsed()) {
+    if (!duration_text.empty()) {
+      auto duration = gotrace::parse_duration(duration_text);
+      if (!duration) {
+        std::cerr << "gotrace: error: " << duration.error().message << "\n";
+        return gotrace::kExitUsage;
+      }
+      attach.duration = *duration;
+    }
+    auto code = gotrace::run_attach(attach);
+    return code ? *code : report(code.error());
+  }
+  if (run_cmd->parsed()) {
+    auto code = gotrace::run_traced_command(run);
+    return code ? *code : report(code.error());
   }
   if (info_cmd->parsed()) {
     gotrace::Status status = gotrace::run_info(info, std::cout);

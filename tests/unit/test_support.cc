@@ -73,8 +73,10 @@ std::string gotrace_binary() {
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input) {
+  // Close-on-exec, so that no other child (a tracer, a target) holds a copy
+  // and keeps a pipe open after its owner closed it.
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) fatal("pipe failed");
+  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) fatal("pipe failed");
   pid_t pid = fork();
   if (pid < 0) fatal("fork failed");
   if (pid == 0) {
@@ -135,7 +137,7 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   int in_pipe[2], out_pipe[2];
-  if (pipe(in_pipe) || pipe(out_pipe)) fatal("pipe failed");
+  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC)) fatal("pipe failed");
   pid_ = fork();
   if (pid_ < 0) fatal("fork failed");
   if (pid_ == 0) {

@@ -1,0 +1,117 @@
+// The allocation probe: one uprobe program on every allocator entry point of
+// one Go process.
+//
+// It runs on every allocation of the target, so it does O(1) work and no
+// policy: read the Go register ABI arguments (Go 1.17+: size in RAX, type in
+// RBX), take the direct caller from [RSP], walk the frame-pointer chain for
+// the rest, and hand the record to userspace through the ring buffer. Every
+// failure is counted (gotrace_abi.h, enum gotrace_loss); nothing is dropped
+// silently. It never writes to the target's memory.
+//
+// The probe sits after the function's stack-bound check (userspace chooses
+// the address), where RSP points at the return address and RBP still holds
+// the caller's frame pointer.
+#include <linux/bpf.h>
+#include <linux/ptrace.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bpf/gotrace_abi.h"
+
+// Set by userspace before load; constants to the verifier.
+const volatile __u32 target_tgid = 0;
+// Link-time addresses of each probed instruction, by attach cookie. With the
+// runtime address of the probe hit they give the load bias, which is not
+// known before a PIE program started by `gotrace run` has been exec'd.
+const volatile __u64 probe_vaddrs[GOTRACE_MAX_ENTRY_POINTS] = {};
+// Link-time range of runtime.mallocgc. A specialized entry point called from
+// inside it is the same allocation, already counted at mallocgc.
+const volatile __u64 mallocgc_start = 0;
+const volatile __u64 mallocgc_end = 0;
+
+// Runtime minus link-time address of the binary, seen at the last hit; read by
+// userspace, which needs it to symbolize a PIE program that `gotrace run`
+// started and that may exit before its mappings could be read.
+__u64 observed_load_bias = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 24);  // resized by userspace before load
+} alloc_events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, GOTRACE_LOSS_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} loss_counters SEC(".maps");
+
+// Where a record is assembled before it is copied, at its real length, into
+// the ring buffer: most Go stacks are far shallower than the maximum.
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct gotrace_alloc_event);
+} scratch SEC(".maps");
+
+static __always_inline void count_loss(__u32 cause) {
+  __u64* counter = bpf_map_lookup_elem(&loss_counters, &cause);
+  if (counter) *counter += 1;  // per-CPU: no atomics needed
+}
+
+SEC("uprobe")
+int uprobe__go_allocator(struct pt_regs* ctx) {
+  if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+
+  __u64 caller = 0;
+  if (bpf_probe_read_user(&caller, sizeof(caller), (void*)ctx->rsp) != 0) {
+    count_loss(GOTRACE_LOSS_STACK_READ);
+    return 0;
+  }
+  __u32 entry_point = (__u32)bpf_get_attach_cookie(ctx);
+  if (entry_point >= GOTRACE_MAX_ENTRY_POINTS) return 0;
+  // At a uprobe the reported instruction pointer is the probed address.
+  __u64 bias = ctx->rip - probe_vaddrs[entry_point];
+  observed_load_bias = bias;
+  if (entry_point != GOTRACE_ENTRY_MALLOCGC && caller - bias >= mallocgc_start && caller - bias < mallocgc_end)
+    return 0;
+
+  __u32 zero = 0;
+  struct gotrace_alloc_event* event = bpf_map_lookup_elem(&scratch, &zero);
+  if (!event) return 0;
+  event->size = ctx->rax;
+  event->type = ctx->rbx;
+  event->tid = (__u32)bpf_get_current_pid_tgid();
+  event->entry_point = entry_point;
+  event->flags = 0;
+  event->pcs[0] = caller;
+
+  // Frame records are {saved BP, return address}; the chain ends at BP 0.
+  __u64 fp = ctx->rbp;
+  __u32 depth = 1;
+  for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++) {
+    __u64 frame[2];
+    if (fp == 0 || bpf_probe_read_user(frame, sizeof(frame), (void*)fp) != 0 || frame[1] == 0) {
+      fp = 0;
+      break;
+    }
+    event->pcs[i] = frame[1];
+    depth = i + 1;
+    fp = frame[0] == fp ? 0 : frame[0];
+  }
+  if (fp != 0 && depth == GOTRACE_MAX_STACK_DEPTH) {
+    __u64 next[2];
+    if (bpf_probe_read_user(next, sizeof(next), (void*)fp) == 0 && next[1] != 0) {
+      event->flags |= GOTRACE_EVENT_TRUNCATED;
+      count_loss(GOTRACE_LOSS_STACK_TRUNCATED);
+    }
+  }
+  event->stack_depth = depth;
+  __u64 size = GOTRACE_EVENT_HEADER_SIZE + (__u64)(depth & 127) * 8;
+  if (size > sizeof(*event)) size = sizeof(*event);
+  if (bpf_ringbuf_output(&alloc_events, event, size, 0) != 0) count_loss(GOTRACE_LOSS_RINGBUF_FULL);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,429 @@
+#include "userspace/commands/trace_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <iostream>
+
+#include "symbolizer/go_binary.h"
+#include "symbolizer/process_maps.h"
+#include "userspace/export/folded_writer.h"
+#include "userspace/export/pprof_writer.h"
+#include "userspace/probe/alloc_probe.h"
+#include "userspace/trace/aggregator.h"
+#include "userspace/trace/call_sites.h"
+
+namespace gotrace {
+namespace {
+
+// Tracing needs the register ABI (size in RAX, type in RBX).
+constexpr GoRelease kOldestTraceableRelease{1, 17, 0};
+
+// A file descriptor closed on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { if (fd_ >= 0) close(fd_); }
+  Fd(Fd&& other) : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) { if (this != &other) { if (fd_ >= 0) close(fd_); fd_ = other.release(); } return *this; }
+  int get() const { return fd_; }
+  int release() { int fd = fd_; fd_ = -1; return fd; }
+
+ private:
+  int fd_;
+};
+
+Status check_output_writable(const std::string& path) {
+  if (path.empty()) return Ok{};
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return make_error("'{}': is a directory", path);
+  // Prove now, before anything is attached, that the file can be written at the end.
+  std::string probe = path + ".tmp";
+  int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) fd = open(probe.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return make_error("'{}': cannot write: {}", path, std::strerror(errno));
+  close(fd);
+  unlink(probe.c_str());
+  return Ok{};
+}
+
+Status check_common_preconditions(const TraceOutputs& outputs) {
+  if (auto missing = missing_bpf_privileges()) return Error{*missing};
+  if (Status s = check_output_writable(outputs.pprof_path); !s) return s;
+  return check_output_writable(outputs.folded_path);
+}
+
+// Everything known about the binary before anything is attached.
+struct PreparedBinary {
+  std::unique_ptr<GoBinary> binary;
+  std::vector<ProbeSite> sites;  // runtime.mallocgc first
+  FunctionInfo mallocgc;
+};
+
+Result<PreparedBinary> prepare_binary(const std::string& open_path, const std::string& display_path) {
+  auto opened = GoBinary::open(open_path, display_path);
+  if (!opened) return opened.error();
+  PreparedBinary prepared;
+  prepared.binary = std::move(*opened);
+  const GoBinary& binary = *prepared.binary;
+  auto release = binary.build_info().release();
+  if (!release || *release < kOldestTraceableRelease)
+    return make_error("'{}': built by {}; tracing needs Go 1.17 or later (the register ABI)", display_path,
+                      binary.build_info().go_version);
+  auto mallocgc = binary.find_function("runtime.mallocgc");
+  if (!mallocgc) return make_error("'{}': runtime.mallocgc not found", display_path);
+  prepared.mallocgc = *mallocgc;
+  std::vector<FunctionInfo> entry_points = binary.allocation_entry_points();
+  std::stable_partition(entry_points.begin(), entry_points.end(),
+                        [&](const FunctionInfo& f) { return f.entry == mallocgc->entry; });
+  for (const FunctionInfo& function : entry_points) {
+    auto site = find_probe_site(binary, function);
+    if (!site) return site.error();
+    prepared.sites.push_back(std::move(*site));
+  }
+  return prepared;
+}
+
+// The pointer-free flag of a type, read from its descriptor in the binary
+// (runtime._type.PtrBytes at offset 8). Types the file does not hold (made
+// at run time by reflect) count as having pointers.
+bool type_is_noscan(const GoBinary& binary, uint64_t type_vaddr) {
+  auto ptr_bytes = binary.elf().bytes_at_vaddr(type_vaddr + 8, 8);
+  return ptr_bytes && ptr_bytes->read_unchecked<uint64_t>(0) == 0;
+}
+
+std::string loss_summary(const LossCounts& losses) {
+  std::string text;
+  auto add = [&](uint64_t n, const char* what) {
+    if (n == 0) return;
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", n, what);
+  };
+  add(losses[GOTRACE_LOSS_RINGBUF_FULL], "dropped (ring buffer full)");
+  add(losses[GOTRACE_LOSS_STACK_READ], "dropped (stack unreadable)");
+  return text.empty() ? "0 events lost" : "events lost: " + text;
+}
+
+struct SessionResult {
+  bool target_exited = false;
+};
+
+// One trace from attach to the written files.
+class TraceSession {
+ public:
+  TraceSession(PreparedBinary prepared, int pid, std::string display_path, const TraceOutputs& outputs,
+               bool table_to_stderr)
+      : prepared_(std::move(prepared)),
+        pid_(pid),
+        display_path_(std::move(display_path)),
+        outputs_(outputs),
+        table_to_stderr_(table_to_stderr) {
+    const GoBinary& binary = *prepared_.binary;
+    AllocatorModel model{binary.build_info().release()->at_least(1, 22)};
+    aggregator_ = std::make_unique<StackAggregator>(model, [this](uint64_t type) {
+      if (type == 0) return true;
+      return type_is_noscan(*prepared_.binary, type - probe_->observed_load_bias());
+    });
+  }
+
+  Status attach(const std::string& attach_path) {
+    ProbeTarget target;
+    target.pid = pid_;
+    target.binary_path = attach_path;
+    target.sites = prepared_.sites;
+    target.mallocgc_start = prepared_.mallocgc.entry;
+    target.mallocgc_end = prepared_.mallocgc.end;
+    auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { aggregator_->add(event); });
+    if (!probe) return probe.error();
+    probe_ = std::move(*probe);
+    start_ = std::chrono::steady_clock::now();
+    start_wall_ = std::chrono::system_clock::now();
+    return Ok{};
+  }
+
+  void announce() const {
+    size_t n = prepared_.sites.size();
+    std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {} allocation entry point{} probed; Ctrl-C to stop\n",
+                             pid_, display_path_, prepared_.binary->build_info().go_version, n, n == 1 ? "" : "s");
+  }
+
+  // Consumes events until a signal, the deadline or the target's exit.
+  // `on_signal` decides what a signal means; returning true stops tracing.
+  Result<SessionResult> run(std::optional<std::chrono::nanoseconds> duration, int pidfd,
+                            const std::function<bool(const signalfd_siginfo&)>& on_signal) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    Fd timer_fd;
+    if (duration) {
+      timer_fd = Fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+      itimerspec spec{};
+      spec.it_value.tv_sec = duration->count() / 1000000000;
+      spec.it_value.tv_nsec = duration->count() % 1000000000;
+      if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+      timerfd_settime(timer_fd.get(), 0, &spec, nullptr);
+    }
+    Fd epoll(epoll_create1(EPOLL_CLOEXEC));
+    enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget };
+    auto watch = [&](int fd, Source source) {
+      if (fd < 0) return;
+      epoll_event event{};
+      event.events = EPOLLIN;
+      event.data.u64 = source;
+      epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event);
+    };
+    watch(probe_->event_fd(), kEvents);
+    watch(signal_fd.get(), kSignal);
+    watch(timer_fd.get(), kTimer);
+    watch(pidfd, kTarget);
+
+    SessionResult result;
+    for (bool stop = false; !stop;) {
+      epoll_event ready[4];
+      int n = epoll_wait(epoll.get(), ready, 4, 200);
+      if (n < 0 && errno != EINTR) return make_error("waiting for events: {}", std::strerror(errno));
+      if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+      for (int i = 0; i < n; ++i) {
+        switch (ready[i].data.u64) {
+          case kSignal: {
+            signalfd_siginfo info;
+            while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) stop |= on_signal(info);
+            break;
+          }
+          case kTimer: stop = true; break;
+          case kTarget: stop = true; result.target_exited = true; break;
+        }
+      }
+    }
+    if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+    end_ = std::chrono::steady_clock::now();
+    return result;
+  }
+
+  // Detaches, symbolizes, writes the outputs and the summary. Runs even when
+  // the trace was cut short, so nothing that was seen is lost.
+  Status finish(const SessionResult& result) {
+    LossCounts losses = probe_->losses();
+    uint64_t bias = probe_->observed_load_bias();
+    probe_.reset();  // detach before the slow part
+
+    const GoBinary& binary = *prepared_.binary;
+    std::vector<MemoryMapping> mappings;
+    uint64_t text_start = 0, text_end = 0, text_offset = 0;
+    for (const ElfSegment& segment : binary.elf().load_segments()) {
+      mappings.push_back({segment.vaddr + bias, segment.vaddr + segment.memsz + bias, segment.offset,
+                          segment.executable(), 0, display_path_});
+      if (segment.executable() && text_end == 0) {
+        text_start = segment.vaddr + bias;
+        text_end = segment.vaddr + segment.memsz + bias;
+        text_offset = segment.offset;
+      }
+    }
+    AddressTranslator translator(bias, mappings);
+    Profile profile = build_profile(*aggregator_, binary, translator);
+
+    double seconds = std::chrono::duration<double>(end_ - start_).count();
+    const AllocationTotals& totals = aggregator_->totals();
+    std::cerr << fmt::format("gotrace: traced pid {} for {:.2f}s{}: {} allocations, {}; {}\n", pid_, seconds,
+                             result.target_exited ? " (until it exited)" : "", totals.count,
+                             format_bytes(totals.bytes), loss_summary(losses));
+    if (losses[GOTRACE_LOSS_STACK_TRUNCATED] > 0)
+      std::cerr << fmt::format("gotrace: {} stacks deeper than {} frames were cut at the root end\n",
+                               losses[GOTRACE_LOSS_STACK_TRUNCATED], GOTRACE_MAX_STACK_DEPTH);
+
+    Status status = Ok{};
+    if (!outputs_.pprof_path.empty()) {
+      PprofMetadata metadata;
+      metadata.binary_path = display_path_;
+      metadata.build_id = binary.elf().gnu_build_id().empty() ? binary.elf().go_build_id() : binary.elf().gnu_build_id();
+      metadata.mapping_start = text_start;
+      metadata.mapping_limit = text_end;
+      metadata.mapping_offset = text_offset;
+      metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
+      metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
+      metadata.comment = fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_);
+      if (Status s = write_file_atomically(outputs_.pprof_path, encode_pprof(profile, metadata)); !s) status = s;
+    }
+    if (!outputs_.folded_path.empty()) {
+      if (Status s = write_file_atomically(outputs_.folded_path, encode_folded(profile)); !s && status) status = s;
+    }
+    if (outputs_.pprof_path.empty() && outputs_.folded_path.empty()) {
+      // With no file named, the top call sites are the data; under `run`,
+      // stdout belongs to the traced program, so they go to stderr there.
+      std::ostream& out = table_to_stderr_ ? std::cerr : std::cout;
+      out << format_call_site_table(call_sites(profile), totals, 20) << std::flush;
+    }
+    return status;
+  }
+
+ private:
+  PreparedBinary prepared_;
+  int pid_;
+  std::string display_path_;
+  TraceOutputs outputs_;
+  bool table_to_stderr_;
+  std::unique_ptr<StackAggregator> aggregator_;
+  std::unique_ptr<AllocProbe> probe_;
+  std::chrono::steady_clock::time_point start_, end_;
+  std::chrono::system_clock::time_point start_wall_;
+};
+
+int pidfd_open(pid_t pid) { return syscall(SYS_pidfd_open, pid, 0); }
+
+// Blocks the signals the session reads through a signalfd.
+void block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+}
+
+// execvp's search, done up front so that the binary can be inspected first.
+Result<std::string> find_executable(const std::string& name) {
+  auto executable = [](const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+  };
+  if (name.find('/') != std::string::npos) {
+    if (!executable(name)) return make_error("'{}': {}", name, access(name.c_str(), F_OK) == 0 ? "not an executable file" : "No such file or directory");
+    return name;
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    size_t colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (executable(candidate)) return candidate;
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return make_error("'{}': command not found", name);
+}
+
+}  // namespace
+
+Result<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  auto bad = [&] { return make_error("'{}': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)", text); };
+  if (text.empty()) return bad();
+  double total = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc() || value < 0) return bad();
+    rest.remove_prefix(end - rest.data());
+    double unit;
+    if (rest.starts_with("ms")) unit = 1e6, rest.remove_prefix(2);
+    else if (rest.starts_with("s")) unit = 1e9, rest.remove_prefix(1);
+    else if (rest.starts_with("m")) unit = 60e9, rest.remove_prefix(1);
+    else if (rest.starts_with("h")) unit = 3600e9, rest.remove_prefix(1);
+    else return bad();
+    total += value * unit;
+  }
+  if (total <= 0 || total > 1e18) return bad();
+  return std::chrono::nanoseconds(static_cast<int64_t>(total));
+}
+
+Result<int> run_attach(const AttachOptions& options) {
+  if (Status s = check_common_preconditions(options.outputs); !s) return s.error();
+  auto process = inspect_process(options.pid);
+  if (!process) return process.error();
+  auto prepared = prepare_binary(process->open_path, process->path);
+  if (!prepared) return prepared.error();
+  Fd pidfd(pidfd_open(options.pid));
+  if (pidfd.get() < 0) return make_error("pid {}: no such process", options.pid);
+
+  block_stop_signals();
+  TraceSession session(std::move(*prepared), options.pid, process->path, options.outputs, false);
+  if (Status s = session.attach(process->open_path); !s) return s.error();
+  session.announce();
+  auto result = session.run(options.duration, pidfd.get(), [](const signalfd_siginfo&) { return true; });
+  SessionResult outcome = result ? *result : SessionResult{};
+  Status finished = session.finish(outcome);
+  if (!result) return result.error();
+  if (!finished) return finished.error();
+  return 0;
+}
+
+Result<int> run_traced_command(const RunOptions& options) {
+  if (Status s = check_common_preconditions(options.outputs); !s) return s.error();
+  auto path = find_executable(options.command.front());
+  if (!path) return path.error();
+  auto prepared = prepare_binary(*path, *path);
+  if (!prepared) return prepared.error();
+
+  // The child waits on `go` until the probes are in place, then execs; a
+  // failed exec reports its errno through `status` (closed on success).
+  int go_pipe[2], status_pipe[2];
+  if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(status_pipe, O_CLOEXEC) != 0)
+    return make_error("cannot create a pipe: {}", std::strerror(errno));
+  block_stop_signals();
+  pid_t child = fork();
+  if (child < 0) return make_error("cannot fork: {}", std::strerror(errno));
+  if (child == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    close(go_pipe[1]);
+    close(status_pipe[0]);
+    char go;
+    if (read(go_pipe[0], &go, 1) != 1) _exit(127);  // gotrace gave up
+    std::vector<char*> argv;
+    for (const std::string& arg : options.command) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    execv(path->c_str(), argv.data());
+    int error = errno;
+    (void)!write(status_pipe[1], &error, sizeof(error));
+    _exit(127);
+  }
+  close(go_pipe[0]);
+  close(status_pipe[1]);
+  Fd go(go_pipe[1]), exec_status(status_pipe[0]);
+  Fd pidfd(pidfd_open(child));
+
+  TraceSession session(std::move(*prepared), child, *path, options.outputs, true);
+  if (Status s = session.attach(*path); !s) {
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    return s.error();
+  }
+  (void)!write(go.get(), "g", 1);
+  int exec_error = 0;
+  if (read(exec_status.get(), &exec_error, sizeof(exec_error)) == sizeof(exec_error)) {
+    waitpid(child, nullptr, 0);
+    return make_error("cannot run '{}': {}", *path, std::strerror(exec_error));
+  }
+  session.announce();
+  // A Ctrl-C from the terminal reaches the program too, and tracing goes on
+  // until it exits; a signal sent to gotrace alone is passed on to it.
+  auto result = session.run(std::nullopt, pidfd.get(), [child](const signalfd_siginfo& info) {
+    if (info.ssi_code != SI_KERNEL) kill(child, info.ssi_signo);
+    return false;
+  });
+  int wait_status = 0;
+  waitpid(child, &wait_status, 0);
+  SessionResult outcome = result ? *result : SessionResult{};
+  Status finished = session.finish(outcome);
+  if (!result) return result.error();
+  if (!finished) return finished.error();
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+}  // namespace gotrace

@@ -1,0 +1,39 @@
+// `gotrace attach` and `gotrace run`: trace every allocation of a Go process
+// and write what was seen.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "symbolizer/result.h"
+
+namespace gotrace {
+
+struct TraceOutputs {
+  std::string pprof_path;   // -o: gzipped pprof; "" for none
+  std::string folded_path;  // --folded; "" for none
+};
+
+struct AttachOptions {
+  int pid = 0;
+  std::optional<std::chrono::nanoseconds> duration;
+  TraceOutputs outputs;
+};
+
+struct RunOptions {
+  std::vector<std::string> command;
+  TraceOutputs outputs;
+};
+
+// Returns the exit code: 0 after a clean stop (duration, Ctrl-C, SIGTERM or
+// the target's exit).
+Result<int> run_attach(const AttachOptions& options);
+// Returns the exit code of the traced program (128+N when killed by signal N).
+Result<int> run_traced_command(const RunOptions& options);
+
+// Parses "30s", "2m", "1h30m", "1.5s", "500ms".
+Result<std::chrono::nanoseconds> parse_duration(const std::string& text);
+
+}  // namespace gotrace

@@ -1,0 +1,31 @@
+// Writes a Profile as a gzipped pprof profile.proto, the format of
+// `go tool pprof`, Pyroscope and Grafana, with the sample types Go's own heap
+// profile uses for allocations (alloc_objects/count, alloc_space/bytes).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "symbolizer/result.h"
+#include "userspace/trace/aggregator.h"
+
+namespace gotrace {
+
+struct PprofMetadata {
+  std::string binary_path;     // as the traced process sees it
+  std::string build_id;
+  uint64_t mapping_start = 0;  // runtime range of the executable's text, and its file offset
+  uint64_t mapping_limit = 0;
+  uint64_t mapping_offset = 0;
+  int64_t time_nanos = 0;      // when tracing started (Unix time)
+  int64_t duration_nanos = 0;
+  int64_t period = 1;          // bytes between samples; 1 when every allocation was recorded
+  std::string comment;
+};
+
+// The gzipped bytes of the profile.
+std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata);
+// Writes them to `path` (through a temporary file renamed into place).
+Status write_file_atomically(const std::string& path, const std::string& bytes);
+
+}  // namespace gotrace

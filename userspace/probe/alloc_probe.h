@@ -1,0 +1,74 @@
+// The loaded and attached allocation probe (bpf/alloc_probe.bpf.c).
+//
+// Owns the BPF skeleton, one uprobe link per allocator entry point and the
+// ring-buffer consumer. Everything is file-descriptor based (perf uprobe
+// links), so the kernel removes the probes when gotrace exits, however it
+// exits: no probe is ever left behind in the target.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bpf/gotrace_abi.h"
+#include "symbolizer/result.h"
+#include "userspace/probe/probe_site.h"
+
+struct alloc_probe;  // the bpftool skeleton
+struct ring_buffer;
+struct bpf_link;
+
+namespace gotrace {
+
+struct ProbeTarget {
+  int pid = 0;
+  std::string binary_path;        // the file the uprobes go on, e.g. /proc/<pid>/exe
+  std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
+  uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
+  uint64_t mallocgc_end = 0;
+  uint64_t ring_buffer_bytes = 64 << 20;  // a power of two
+};
+
+using LossCounts = std::array<uint64_t, GOTRACE_LOSS_COUNT>;
+
+// Called for each allocation, from consume(). Only the first
+// event.stack_depth entries of event.pcs are valid.
+using AllocationHandler = std::function<void(const gotrace_alloc_event& event)>;
+
+class AllocProbe {
+ public:
+  // Loads the BPF program and attaches it. Nothing stays attached on failure.
+  static Result<std::unique_ptr<AllocProbe>> attach(const ProbeTarget& target, AllocationHandler handler);
+  ~AllocProbe();
+  AllocProbe(const AllocProbe&) = delete;
+  AllocProbe& operator=(const AllocProbe&) = delete;
+
+  // An epoll descriptor that becomes readable when events are waiting.
+  int event_fd() const;
+  // Hands every waiting event to the handler; returns how many there were.
+  Result<uint64_t> consume();
+  // The kernel's per-CPU loss counters, summed.
+  LossCounts losses() const;
+  // The target's load bias as the probe saw it (0 before the first hit, and
+  // for a binary that is not position independent).
+  uint64_t observed_load_bias() const;
+
+ private:
+  AllocProbe() = default;
+  static int on_event(void* context, void* data, size_t size);
+
+  alloc_probe* skeleton_ = nullptr;
+  std::vector<bpf_link*> links_;
+  ring_buffer* ring_ = nullptr;
+  AllocationHandler handler_;
+  uint64_t malformed_ = 0;
+};
+
+// Why BPF cannot be used by this process, or nullopt when it has the
+// privileges: root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN.
+std::optional<std::string> missing_bpf_privileges();
+
+}  // namespace gotrace

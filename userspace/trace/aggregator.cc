@@ -1,0 +1,145 @@
+#include "userspace/trace/aggregator.h"
+
+#include <cstring>
+#include <map>
+
+namespace gotrace {
+namespace {
+
+// FNV-1a over the event's type and stack: cheap, and collisions are resolved
+// by comparing contents.
+uint64_t hash_event(const gotrace_alloc_event& event) {
+  uint64_t hash = 1469598103934665603ull;
+  auto mix = [&](uint64_t word) {
+    hash ^= word;
+    hash *= 1099511628211ull;
+  };
+  mix(event.type);
+  for (uint32_t i = 0; i < event.stack_depth; ++i) mix(event.pcs[i]);
+  return hash;
+}
+
+bool is_runtime_function(std::string_view name) { return name.starts_with("runtime."); }
+
+}  // namespace
+
+void StackAggregator::add(const gotrace_alloc_event& event) {
+  if (event.size == 0) {
+    // mallocgc(0) returns a shared zero-size address without allocating.
+    ++zero_size_;
+    return;
+  }
+  auto cached = noscan_cache_.find(event.type);
+  bool noscan = cached != noscan_cache_.end() ? cached->second
+                                              : noscan_cache_.emplace(event.type, noscan_(event.type)).first->second;
+  uint64_t bytes = allocated_bytes(event.size, noscan, model_);
+  Stack& stack = stacks_[find_or_insert(hash_event(event), event)];
+  stack.totals.count += 1;
+  stack.totals.bytes += bytes;
+  totals_.count += 1;
+  totals_.bytes += bytes;
+}
+
+uint32_t StackAggregator::find_or_insert(uint64_t hash, const gotrace_alloc_event& event) {
+  auto [begin, end] = index_.equal_range(hash);
+  for (auto it = begin; it != end; ++it) {
+    const Stack& stack = stacks_[it->second];
+    if (stack.type == event.type && stack.pcs.size() == event.stack_depth &&
+        std::memcmp(stack.pcs.data(), event.pcs, event.stack_depth * sizeof(uint64_t)) == 0)
+      return it->second;
+  }
+  uint32_t id = stacks_.size();
+  stacks_.push_back({event.type, std::vector<uint64_t>(event.pcs, event.pcs + event.stack_depth),
+                     (event.flags & GOTRACE_EVENT_TRUNCATED) != 0, {}});
+  index_.emplace(hash, id);
+  return id;
+}
+
+Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
+                      const AddressTranslator& translator) {
+  Profile profile;
+  profile.totals = aggregator.totals();
+  std::unordered_map<uint64_t, uint32_t> location_index;
+  std::unordered_map<uint64_t, std::string> type_names;
+  std::unordered_map<std::string, uint32_t> sample_index;  // merged by trimmed stack and type
+  bool elide_type_parameters = binary.prints_elided_type_parameters();
+
+  auto location_for = [&](uint64_t pc) {
+    auto [it, inserted] = location_index.emplace(pc, profile.locations.size());
+    if (inserted) {
+      Location location;
+      location.address = pc;
+      if (auto vaddr = translator.to_file_vaddr(pc)) {
+        location.file_address = *vaddr;
+        binary.symbolize(*vaddr, /*return_address=*/true, &location.frames);
+        if (elide_type_parameters) {
+          for (Frame& frame : location.frames) {
+            std::string printed;
+            std::string_view name = function_name_for_print(frame.function, &printed);
+            if (name.data() == printed.data()) frame.function = profile.printed_names.emplace_back(std::move(printed));
+          }
+        }
+      }
+      profile.locations.push_back(std::move(location));
+    }
+    return it->second;
+  };
+
+  // A location without its innermost `skip` frames, for a stack whose leaf
+  // lies inside an inlined chain.
+  std::map<std::pair<uint32_t, size_t>, uint32_t> trimmed_index;
+  auto trimmed_location = [&](uint32_t index, size_t skip) {
+    auto [it, inserted] = trimmed_index.emplace(std::pair{index, skip}, profile.locations.size());
+    if (inserted) {
+      Location copy = profile.locations[index];
+      copy.frames.erase(copy.frames.begin(), copy.frames.begin() + skip);
+      profile.locations.push_back(std::move(copy));
+    }
+    return it->second;
+  };
+
+  for (const StackAggregator::Stack& stack : aggregator.stacks()) {
+    std::vector<uint32_t> locations;
+    locations.reserve(stack.pcs.size());
+    for (uint64_t pc : stack.pcs) locations.push_back(location_for(pc));
+    // Go's heap profile hides the runtime's leading frames: its leaf is the
+    // first logical frame, inlined ones included, outside package runtime
+    // (runtime/pprof), unless the whole stack is the runtime's own.
+    size_t first = 0, skip = 0;
+    for (; first < locations.size(); ++first) {
+      const auto& frames = profile.locations[locations[first]].frames;
+      skip = 0;
+      while (skip < frames.size() && is_runtime_function(frames[skip].function)) ++skip;
+      if (frames.empty() || skip < frames.size()) break;
+    }
+    if (first == locations.size()) {
+      first = 0;  // the runtime's own allocation: keep it whole
+      skip = 0;
+    }
+    locations.erase(locations.begin(), locations.begin() + first);
+    if (skip > 0) locations.front() = trimmed_location(locations.front(), skip);
+
+    std::string type_name;
+    if (stack.type != 0) {
+      auto [it, inserted] = type_names.emplace(stack.type, "");
+      if (inserted) {
+        auto vaddr = translator.to_file_vaddr(stack.type);
+        auto name = vaddr ? binary.type_name(*vaddr) : std::nullopt;
+        it->second = name ? std::string(*name) : fmt::format("[type 0x{:x}]", stack.type);
+      }
+      type_name = it->second;
+    }
+    // Trimming can make stacks equal that differed only in runtime frames.
+    std::string key(reinterpret_cast<const char*>(locations.data()), locations.size() * sizeof(uint32_t));
+    key += stack.truncated ? '\1' : '\0';
+    key += type_name;
+    auto [it, inserted] = sample_index.emplace(std::move(key), profile.samples.size());
+    if (inserted) profile.samples.push_back({std::move(locations), type_name, stack.truncated, {}});
+    Sample& sample = profile.samples[it->second];
+    sample.totals.count += stack.totals.count;
+    sample.totals.bytes += stack.totals.bytes;
+  }
+  return profile;
+}
+
+}  // namespace gotrace

@@ -1,0 +1,98 @@
+// Aggregation of allocation events by content, in two steps.
+//
+// StackAggregator runs on the event loop: it keys each event by its type and
+// raw return addresses (no symbolization on the hot path) and keeps counts and
+// bytes. Its memory grows with distinct stacks, never with events, and it
+// lives in userspace, so a long trace never fills a kernel map.
+//
+// build_profile() then symbolizes each distinct return address once and
+// produces what the exporters and the live view read: leaf-first locations
+// with inlined frames, the runtime's own allocator frames trimmed the way
+// Go's heap profile trims them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bpf/gotrace_abi.h"
+#include "symbolizer/go_binary.h"
+#include "symbolizer/process_maps.h"
+#include "userspace/trace/allocation_size.h"
+
+namespace gotrace {
+
+struct AllocationTotals {
+  uint64_t count = 0;
+  uint64_t bytes = 0;  // as the allocator hands them out (see allocation_size.h)
+};
+
+class StackAggregator {
+ public:
+  // `noscan(type)` says whether a runtime type address has no pointers.
+  StackAggregator(AllocatorModel model, std::function<bool(uint64_t type)> noscan)
+      : model_(model), noscan_(std::move(noscan)) {}
+
+  void add(const gotrace_alloc_event& event);
+
+  struct Stack {
+    uint64_t type;               // runtime address of the *runtime._type, 0 for none
+    std::vector<uint64_t> pcs;   // runtime return addresses, leaf first
+    bool truncated;
+    AllocationTotals totals;
+  };
+  const std::vector<Stack>& stacks() const { return stacks_; }
+  const AllocationTotals& totals() const { return totals_; }
+  uint64_t zero_size_requests() const { return zero_size_; }
+
+ private:
+  uint32_t find_or_insert(uint64_t hash, const gotrace_alloc_event& event);
+
+  AllocatorModel model_;
+  std::function<bool(uint64_t)> noscan_;
+  std::unordered_map<uint64_t, bool> noscan_cache_;
+  std::unordered_multimap<uint64_t, uint32_t> index_;  // content hash → stack
+  std::vector<Stack> stacks_;
+  AllocationTotals totals_;
+  uint64_t zero_size_ = 0;
+};
+
+// A symbolized profile of one trace.
+struct Location {
+  uint64_t address = 0;       // runtime return address
+  uint64_t file_address = 0;  // link-time address
+  std::vector<Frame> frames;  // innermost first; empty when unresolved
+};
+
+struct Sample {
+  std::vector<uint32_t> locations;  // indexes into Profile::locations, leaf first
+  std::string type_name;            // "" when the allocation had no type
+  bool truncated = false;           // the stack was cut at the root end
+  AllocationTotals totals;
+};
+
+struct Profile {
+  std::vector<Location> locations;
+  std::vector<Sample> samples;
+  AllocationTotals totals;
+  // Function names rewritten the way the target's runtime prints them; the
+  // frames above point into these.
+  std::deque<std::string> printed_names;
+};
+
+// Symbolizes and trims. Function names are as the target's own runtime
+// prints them (generic type arguments elided from Go 1.21 on), so that they
+// match the program's own profiles and tracebacks. `translator` maps the target's runtime addresses to
+// the binary's link-time addresses.
+Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
+                      const AddressTranslator& translator);
+
+// The name used for the leaf of a sample whose frames could not be resolved.
+inline constexpr const char* kUnknownFunction = "[unknown]";
+
+}  // namespace gotrace

@@ -1,0 +1,29 @@
+// Allocation figures per call site: the leaf frame of each sample (after the
+// runtime's allocator frames are trimmed), with its file and line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "userspace/trace/aggregator.h"
+
+namespace gotrace {
+
+struct CallSite {
+  std::string function;
+  std::string file;
+  int64_t line = 0;
+  AllocationTotals totals;
+  std::string top_type;  // the type allocated most (by bytes) here; "" if untyped
+};
+
+// Sorted by bytes, then allocations, then name.
+std::vector<CallSite> call_sites(const Profile& profile);
+
+// A plain-text table of the top `limit` sites, for a terminal or a log.
+std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit);
+
+// "1.2 KiB", "34.5 MiB"
+std::string format_bytes(uint64_t bytes);
+
+}  // namespace gotrace
