@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job, end to end on a fresh machine: install what is missing, build
-# gotrace, start the bundled demo Go program, look at it with gotrace, and
-# stop it again. Run as root (tracing needs it).
+# gotrace, start the bundled demo Go program, trace it for a few seconds,
+# write a pprof profile and folded stacks, and print the top allocation
+# sites. Run as root (tracing needs it).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build"
+seconds=${GOTRACE_DEMO_SECONDS:-5}
 
 "$root/scripts/setup.sh"
 cmake -S "$root" -B "$build" -G Ninja >/dev/null
@@ -23,7 +25,12 @@ echo "== gotrace info $demo_pid"
 "$build/gotrace" info "$demo_pid"
 
 echo
-echo "== where the demo is right now: its allocator entry points, symbolized"
-mapfile -t entries < <("$build/gotrace" info --json "$demo_pid" |
-  python3 -c 'import json,sys; [print(p["address"]) for p in json.load(sys.stdin)["allocation_entry_points"]]')
-"$build/gotrace" symbolize "$build/demo/shop" "${entries[@]}"
+echo "== gotrace attach $demo_pid -d ${seconds}s"
+"$build/gotrace" attach "$demo_pid" -d "${seconds}s" -o "$build/demo/shop.pb.gz" --folded "$build/demo/shop.folded"
+
+echo
+echo "== top allocation sites by bytes (go tool pprof -top $build/demo/shop.pb.gz)"
+go tool pprof -top -sample_index=alloc_space "$build/demo/shop.pb.gz" 2>/dev/null | head -20
+echo
+echo "profile: $build/demo/shop.pb.gz (go tool pprof -http=: $build/demo/shop.pb.gz)"
+echo "folded stacks for a flame graph: $build/demo/shop.folded"
