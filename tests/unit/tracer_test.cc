@@ -241,6 +241,27 @@ TEST(Tracer, AttachEndsWithTheTargetAndStillWrites) {
   std::filesystem::remove(folded_path);
 }
 
+TEST(Tracer, HundredThousandDistinctStacksLoseNothing) {
+  REQUIRE_BPF_PRIVILEGES();
+  // 2^17 distinct call paths, one allocation each: aggregation happens in
+  // userspace, so no kernel map can fill up.
+  std::string folded_path = scratch_path("distinct.folded");
+  auto result = run_command({gotrace_binary(), "run", "--folded", folded_path, "--", local_build("allocs", "plain"),
+                             "distinct", "17"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("; 0 events lost"), std::string::npos) << result.err;
+  int64_t stacks = 0, allocations = 0;
+  std::istringstream folded(read_file(folded_path));
+  for (std::string line; std::getline(folded, line);) {
+    if (line.find(";main.leafOfPath ") == std::string::npos) continue;
+    ++stacks;
+    allocations += std::stoll(line.substr(line.rfind(' ') + 1));
+  }
+  EXPECT_EQ(stacks, 131072);
+  EXPECT_EQ(allocations, 131072);
+  std::filesystem::remove(folded_path);
+}
+
 TEST(Tracer, RunExitsWithTheProgramsStatus) {
   REQUIRE_BPF_PRIVILEGES();
   auto result = run_command({gotrace_binary(), "run", "--", local_build("allocs", "stripped"), "exit", "3"});
