@@ -13,8 +13,7 @@ namespace gotrace {
 namespace {
 
 // Caps that keep a hostile header from making us loop for long.
-constexpr uint64_t kMaxProgramHeaders = 4096;
-constexpr uint64_t kMaxSections = 65536;
+constexpr uint64_t kMaxProgramHeaders = 4096;  // section counts are 16-bit: bounded already
 
 std::string hex(ByteView bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -108,7 +107,7 @@ Status ElfFile::parse() {
 
   // Section headers are optional; a broken table is ignored, not fatal,
   // because the program headers and a signature scan still work without it.
-  if (ehdr->e_shoff == 0 || ehdr->e_shnum == 0 || ehdr->e_shnum > kMaxSections ||
+  if (ehdr->e_shoff == 0 || ehdr->e_shnum == 0 ||
       ehdr->e_shentsize < sizeof(Elf64_Shdr) || ehdr->e_shstrndx >= ehdr->e_shnum)
     return Ok{};
   auto strtab_hdr = bytes_.read<Elf64_Shdr>(ehdr->e_shoff + uint64_t(ehdr->e_shstrndx) * ehdr->e_shentsize);
