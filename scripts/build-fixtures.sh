@@ -15,6 +15,7 @@
 #             only with the go on PATH: CGO_ENABLED=1 -tags=cgofixture
 #             -ldflags=-linkmode=external
 #   cgo-pie   the same with -buildmode=pie
+#   exp-<experiment>  GOEXPERIMENT=<experiment>, for the EXPERIMENTS below
 #
 # The non-cgo variants set CGO_ENABLED=0, so they do not depend on the
 # machine's C compiler. go build runs in the fixture directory with GOWORK=off
@@ -50,6 +51,13 @@ TOOLCHAINS=(
   go1.25.14
   "go1.27.4?"
   local
+)
+# Builds with a GOEXPERIMENT that changes how allocation works, as
+# "<toolchain> <experiment>", each a variant exp-<experiment> (not stripped,
+# not PIE). Skipped, with a warning, when the toolchain is not in the matrix.
+EXPERIMENTS=(
+  "local sizespecializedmalloc"        # opt-in before Go 1.27
+  "go1.27.4 nosizespecializedmalloc"   # the default turned off in Go 1.27
 )
 # For experiments: GOTRACE_FIXTURE_TOOLCHAINS="go1.22.12 local" replaces the list.
 if [[ -n ${GOTRACE_FIXTURE_TOOLCHAINS:-} ]]; then
@@ -92,7 +100,7 @@ path_go=$(command -v go || true)
 
 # ---- resolve the toolchains -------------------------------------------------
 
-tc_labels=() tc_cmds=() tc_gotoolchain=() tc_ids=()
+tc_labels=() tc_cmds=() tc_gotoolchain=() tc_ids=() tc_specs=()
 
 # resolve SPEC: sets r_label, r_cmd, r_gotoolchain, r_id, or returns 1 with
 # the reason in r_error.
@@ -138,7 +146,7 @@ for entry in "${TOOLCHAINS[@]}"; do
     warn "toolchain $spec is $r_label, already in the matrix; skipping the duplicate"
     continue
   fi
-  tc_labels+=("$r_label") tc_cmds+=("$r_cmd") tc_gotoolchain+=("$r_gotoolchain") tc_ids+=("$r_id")
+  tc_labels+=("$r_label") tc_cmds+=("$r_cmd") tc_gotoolchain+=("$r_gotoolchain") tc_ids+=("$r_id") tc_specs+=("$spec")
 done
 (( ${#tc_labels[@]} > 0 )) || die "no usable Go toolchain"
 
@@ -158,6 +166,7 @@ variant_args() {
     pie) v_env=(CGO_ENABLED=0) v_flags=(-buildmode=pie) ;;
     cgo) v_env=(CGO_ENABLED=1) v_flags=(-tags=cgofixture -ldflags=-linkmode=external) ;;
     cgo-pie) v_env=(CGO_ENABLED=1) v_flags=(-tags=cgofixture -ldflags=-linkmode=external -buildmode=pie) ;;
+    exp-*) v_env=(CGO_ENABLED=0 "GOEXPERIMENT=${1#exp-}") v_flags=() ;;
     *) die "unknown variant $1" ;;
   esac
 }
@@ -188,6 +197,17 @@ for dir in "$fixtures_root"/*/; do
   builds=()  # "toolchain-index variant" pairs; index -1 is the cgo toolchain
   for i in "${!tc_labels[@]}"; do
     for v in "${VARIANTS[@]}"; do builds+=("$i $v"); done
+  done
+  for e in "${EXPERIMENTS[@]}"; do
+    spec=${e% *} experiment=${e#* } found=-1
+    for i in "${!tc_specs[@]}"; do
+      if [[ ${tc_specs[i]} == "$spec" ]]; then found=$i; fi
+    done
+    if (( found < 0 )); then
+      warn "no toolchain $spec in the matrix; skipping the $experiment build of $fixture"
+      continue
+    fi
+    builds+=("$found exp-$experiment")
   done
   if grep -rqs --include='*.go' '^//go:build cgofixture' "$dir"; then
     if [[ -z $cgo_label ]]; then

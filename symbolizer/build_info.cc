@@ -130,7 +130,10 @@ Result<BuildInfo> read_build_info(const ElfFile& elf) {
 
   BuildInfo info;
   std::string_view v = *version;
-  if (size_t x = v.find(" X:"); x != std::string_view::npos) {
+  // Experiments follow the version as " X:a,b" or, in newer releases, "-X:a,b".
+  size_t x = v.find(" X:");
+  if (x == std::string_view::npos) x = v.find("-X:");
+  if (x != std::string_view::npos) {
     std::string_view list = v.substr(x + 3);
     v = v.substr(0, x);
     while (!list.empty()) {

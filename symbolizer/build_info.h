@@ -4,7 +4,8 @@
 // starting "\xff Go buildinf:" at 16-byte alignment, then either two
 // length-prefixed strings (Go 1.18+, flag 0x2) or two pointers to Go string
 // headers (Go 1.13–1.17). The version string carries " X:<experiments>"
-// when the build's GOEXPERIMENT differs from the release's default.
+// (newer releases: "-X:<experiments>") when the build's GOEXPERIMENT
+// differs from the release's default.
 #pragma once
 
 #include <optional>

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -112,6 +113,7 @@ struct FixtureTruth {
   struct Expected { int64_t count = 0; int64_t size = 0; bool tiny = false; };
   std::map<std::string, Expected> expected;  // by function, summed over instantiations
   std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>> runtime_sites;  // (function, line) → (objects, bytes)
+  std::map<std::string, std::set<std::string>> types;  // by function: reflect names of the types allocated there
 };
 
 FixtureTruth parse_truth(const std::string& output) {
@@ -128,6 +130,8 @@ FixtureTruth parse_truth(const std::string& output) {
       e.count += std::stoll(fields[1]);
       e.size = std::stoll(fields[2]);
       e.tiny = fields[3] == "1";
+    } else if (kind == "type" && !fields.empty()) {
+      truth.types[fields[0]].insert(fields.size() > 1 ? fields[1] : "");
     } else if (kind == "runtime" && fields.size() == 5) {
       truth.runtime_sites[{fields[0], std::stoll(fields[2])}] = {std::stoll(fields[3]), std::stoll(fields[4])};
     }
@@ -166,6 +170,30 @@ TEST(Tracer, RunCountsEverySiteExactlyOnEveryToolchain) {
       if (expected == truth.expected.end() || expected->second.tiny) continue;
       SCOPED_TRACE(fmt::format("{} line {}", site.first, site.second));
       EXPECT_EQ(got.by_site[site], runtime);
+    }
+
+    // The type of each site's allocations, as the fixture's own reflect names
+    // it. Inside generic code the runtime is handed the instantiation's GC
+    // shape (main.Box[go.shape.int] for main.Box[int]), so there only the
+    // generic type's name is compared.
+    for (const auto& [function, names] : truth.types) {
+      SCOPED_TRACE(function);
+      std::set<std::string> got_types;
+      const auto& site_types = got.types_by_function[function];
+      int64_t site_objects = 0;
+      for (const auto& [type, objects] : site_types) site_objects += objects;
+      for (const auto& [type, objects] : site_types)
+        if (objects * 10 >= site_objects) got_types.insert(type);  // not the runtime's own odd allocation
+      if (names.size() == 1 && names.begin()->find('[') == std::string::npos) {
+        EXPECT_EQ(got_types, names);
+      } else {
+        std::set<std::string> generic_names;
+        for (const std::string& name : names) generic_names.insert(name.substr(0, name.find('[')));
+        std::set<std::string> got_generic;
+        for (const std::string& name : got_types) got_generic.insert(name.substr(0, name.find('[')));
+        EXPECT_EQ(got_generic, generic_names);
+        EXPECT_EQ(got_types.size(), names.size());
+      }
     }
 
     // The folded stacks: root first, the site's function last, counts summed.
