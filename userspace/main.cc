@@ -66,12 +66,18 @@ int main(int argc, char** argv) {
   attach_cmd->add_option("-d,--duration", duration_text, "How long to trace: 30s, 2m, 1h30m");
   attach_cmd->add_option("-o,--output", attach.outputs.pprof_path, "Write a gzipped pprof profile");
   attach_cmd->add_option("--folded", attach.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
+  attach_cmd->add_flag("--folded-types", attach.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
+  attach_cmd->add_flag("--allow-unverified-go", attach.outputs.allow_unverified_release,
+                       "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
 
   gotrace::RunOptions run;
   CLI::App* run_cmd = app.add_subcommand(
       "run", "Start a Go program with the probes in place, trace it to its exit, and exit with its status");
   run_cmd->add_option("-o,--output", run.outputs.pprof_path, "Write a gzipped pprof profile");
   run_cmd->add_option("--folded", run.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
+  run_cmd->add_flag("--folded-types", run.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
+  run_cmd->add_flag("--allow-unverified-go", run.outputs.allow_unverified_release,
+                    "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
   run_cmd->add_option("CMD", run.command, "The program and its arguments, after --")->required();
 
   gotrace::InfoOptions info;

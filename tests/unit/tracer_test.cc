@@ -290,6 +290,17 @@ TEST(Tracer, HundredThousandDistinctStacksLoseNothing) {
   std::filesystem::remove(folded_path);
 }
 
+TEST(Tracer, FoldedStacksCanEndWithTheType) {
+  REQUIRE_BPF_PRIVILEGES();
+  std::string folded_path = scratch_path("types.folded");
+  auto result = run_command({gotrace_binary(), "run", "--folded", folded_path, "--folded-types", "--",
+                             local_build("allocs", "plain"), "exit", "0"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(read_file(folded_path).find(";main.sitePlain;[main.Record] 100\n"), std::string::npos)
+      << read_file(folded_path).substr(0, 3000);
+  std::filesystem::remove(folded_path);
+}
+
 TEST(Tracer, RunExitsWithTheProgramsStatus) {
   REQUIRE_BPF_PRIVILEGES();
   auto result = run_command({gotrace_binary(), "run", "--", local_build("allocs", "stripped"), "exit", "3"});
@@ -369,6 +380,28 @@ TEST(TracerBadInput, GoReleaseTooOld) {
   expect_error(gotrace({"run", "--", old}), 1,
                "'" + old + "': built by go1.16.8; tracing needs Go 1.17 or later (the register ABI)");
   std::filesystem::remove(old);
+}
+
+TEST(TracerBadInput, GoReleaseNewerThanVerifiedNeedsOptIn) {
+  REQUIRE_BPF_PRIVILEGES();
+  std::string path;
+  for (const auto& build : fixture_builds("allocs"))
+    if (build.go_version == "go1.27.4" && build.variant == "plain") path = build.path;
+  ASSERT_FALSE(path.empty());
+  std::string bytes = read_file(path);
+  for (size_t at = bytes.find("go1.27.4"); at != std::string::npos; at = bytes.find("go1.27.4", at))
+    bytes.replace(at, 8, "go1.28.4");
+  std::string future = scratch_path("go128");
+  {
+    std::ofstream(future, std::ios::binary) << bytes;
+  }
+  std::filesystem::permissions(future, std::filesystem::perms::owner_all);
+  expect_error(gotrace({"run", "--", future, "exit", "0"}), 1,
+               "'" + future + "': built by go1.28.4, newer than go1.27, the newest release gotrace is verified on; its "
+               "allocator may have entry points gotrace would miss (--allow-unverified-go traces it anyway)");
+  auto opted_in = gotrace({"run", "--allow-unverified-go", "--", future, "exit", "0"});
+  EXPECT_EQ(opted_in.exit_code, 0) << opted_in.err;
+  std::filesystem::remove(future);
 }
 
 TEST(TracerBadInput, UnwritableOutput) {

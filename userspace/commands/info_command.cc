@@ -9,6 +9,7 @@
 
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
+#include "userspace/probe/probe_site.h"
 
 namespace gotrace {
 namespace {
@@ -70,9 +71,17 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   nlohmann::ordered_json points = nlohmann::ordered_json::array();
   for (const FunctionInfo& f : entry_points) {
     auto offset = binary.file_offset(f.entry);
-    points.push_back({{"function", f.name},
-                      {"address", fmt::format("0x{:x}", f.entry)},
-                      {"file_offset", offset ? fmt::format("0x{:x}", *offset) : std::string()}});
+    nlohmann::ordered_json point = {{"function", f.name},
+                                    {"address", fmt::format("0x{:x}", f.entry)},
+                                    {"file_offset", offset ? fmt::format("0x{:x}", *offset) : std::string()}};
+    // Where `gotrace attach` puts the probe, or why it would refuse.
+    if (auto site = find_probe_site(binary, f)) {
+      point["probe_offset"] = fmt::format("0x{:x}", site->file_offset);
+      point["probe_instruction"] = site->instruction;
+    } else {
+      point["probe_error"] = site.error().message;
+    }
+    points.push_back(point);
   }
   info["allocation_entry_points"] = points;
 
@@ -98,10 +107,14 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   out << fmt::format("{:<16}{}\n", "inlined frames:", table.can_expand_inlining() ? "yes" : "no (module data not found)");
   out << fmt::format("{:<16}{}\n", "type names:", binary.module_data() ? "yes" : "no (module data not found)");
   if (!binary.elf().go_build_id().empty()) out << fmt::format("{:<16}{}\n", "build id:", binary.elf().go_build_id());
-  out << fmt::format("allocation entry points ({}):\n", entry_points.size());
+  out << fmt::format("allocation entry points ({}), each probed after its stack-bound check:\n", entry_points.size());
   for (const auto& point : points) {
-    out << fmt::format("  {:<44} {:>12}  file offset {}\n", point["function"].get<std::string>(),
-                       point["address"].get<std::string>(), point["file_offset"].get<std::string>());
+    std::string probe = point.contains("probe_offset")
+                            ? fmt::format("probe at file offset {} ({})", point["probe_offset"].get<std::string>(),
+                                          point["probe_instruction"].get<std::string>())
+                            : "not probeable: " + point["probe_error"].get<std::string>();
+    out << fmt::format("  {:<40} {:>10}  file offset {:<9} {}\n", point["function"].get<std::string>(),
+                       point["address"].get<std::string>(), point["file_offset"].get<std::string>(), probe);
   }
   return Ok{};
 }

@@ -14,6 +14,10 @@ namespace gotrace {
 struct TraceOutputs {
   std::string pprof_path;   // -o: gzipped pprof; "" for none
   std::string folded_path;  // --folded; "" for none
+  bool folded_types = false;  // --folded-types: the allocated type as the last frame
+  // --allow-unverified-go: trace binaries of releases newer than the newest
+  // gotrace was verified on, whose allocator may have new entry points.
+  bool allow_unverified_release = false;
 };
 
 struct AttachOptions {
