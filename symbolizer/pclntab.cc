@@ -1,6 +1,7 @@
 #include "symbolizer/pclntab.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace gotrace {
 namespace {
@@ -21,6 +22,12 @@ constexpr int kMaxInlineDepth = 256;
 // Decoded per-function tables are dropped wholesale past this size, which
 // keeps a long-running tracer's memory flat whatever the PC mix.
 constexpr uint64_t kMaxCacheBytes = 16 * 1024 * 1024;
+// Text per entry of the PC → function index (4 bytes per KiB of text), and
+// the largest text it is built for (a hostile header can claim 2^64 bytes).
+constexpr uint64_t kPcBucketShift = 10;
+constexpr uint64_t kMaxIndexedText = uint64_t(1) << 30;
+// "No index": a file or inline-tree position that has no value.
+constexpr uint32_t kNoIndex = 0xffffffff;
 
 }  // namespace
 
@@ -48,27 +55,100 @@ struct Pclntab::FuncRecord {
   uint64_t funcdata_off = 0;  // offset of funcdata[0] in functab_area_
 };
 
-// A pc-value table decoded into ranges: value[i] holds for pc offsets
-// [end[i-1], end[i]) from the function entry.
-struct DecodedTable {
-  std::vector<uint32_t> end;
-  std::vector<int32_t> value;
-
-  std::optional<int32_t> lookup(uint64_t offset) const {
-    auto it = std::upper_bound(end.begin(), end.end(), offset);
-    if (it == end.end()) return std::nullopt;
-    return value[it - end.begin()];
-  }
-  uint64_t bytes() const { return end.capacity() * 4 + value.capacity() * 4; }
-};
-
+// One function's pcln, pcfile and inline tables, decoded once and merged
+// into a single table of positions: position i holds for pc offsets
+// [ends[i-1], ends[i]) from the entry. File numbers and inline-tree entries
+// are resolved to names when the function is decoded, so a lookup is one
+// binary search over 32-bit ends and reads nothing outside this object,
+// which is a single allocation:
+//
+//   this header, uint32_t ends[count], Position positions[count],
+//   std::string_view file_names[file_count], Inlined inlined[inlined_count]
 struct Pclntab::DecodedFunc {
-  FuncRecord record;
+  struct Position {
+    int32_t line;   // meaningful only below lines_end
+    uint32_t file;  // index into file_names, or kNoIndex ("?")
+    uint32_t inl;   // index into inlined, or kNoIndex (no inlined frame here)
+  };
+  struct Inlined {
+    std::string_view name;
+    int32_t start_line;  // 0 before Go 1.20
+    uint32_t parent_pc;  // the call site, as an offset from the entry
+    bool valid;          // false: unreadable entry or parent pc out of range
+  };
+
+  uint64_t entry = 0;
   std::string_view name;
-  DecodedTable files, lines, inline_index;
-  bool has_inline_tree = false;
-  ByteView inline_tree;  // entries from the first one to the end of its segment
+  int32_t start_line = 0;
+  uint32_t count = 0;
+  uint32_t lines_end = 0;  // the pcln table covers offsets [0, lines_end)
+  uint32_t positions_at = 0, file_names_at = 0, inlined_at = 0;  // byte offsets from `this`
+  uint64_t bytes = 0;                                            // of the whole allocation
+
+  // The trailing arrays share the allocation: `new (total_bytes) DecodedFunc`.
+  static void* operator new(size_t size, size_t total) { return ::operator new(std::max(size, total)); }
+  static void operator delete(void* p, size_t) { ::operator delete(p); }
+  static void operator delete(void* p) { ::operator delete(p); }
+
+  template <typename T>
+  const T* array_at(uint64_t at) const {
+    return reinterpret_cast<const T*>(reinterpret_cast<const char*>(this) + at);
+  }
+  const uint32_t* ends() const { return array_at<uint32_t>(sizeof(DecodedFunc)); }
+
+  // The position holding at `offset`, or nullptr past the end of every table.
+  const Position* at(uint64_t offset) const {
+    const uint32_t* e = ends();
+    if (count == 0 || offset >= e[count - 1]) return nullptr;
+    // Branch-free search for the first end > offset (which exists).
+    uint32_t lo = 0, n = count;
+    while (n > 1) {
+      uint32_t half = n / 2;
+      lo = e[lo + half - 1] <= offset ? lo + half : lo;
+      n -= half;
+    }
+    return array_at<Position>(positions_at) + lo;
+  }
+  std::string_view file(const Position* p) const {
+    return p != nullptr && p->file != kNoIndex ? array_at<std::string_view>(file_names_at)[p->file] : "?";
+  }
+  int64_t line(const Position* p, uint64_t offset) const { return p != nullptr && offset < lines_end ? p->line : 0; }
+  const Inlined& inlined(uint32_t index) const { return array_at<Inlined>(inlined_at)[index]; }
 };
+
+namespace {
+
+// A pc-value table decoded into ranges: ranges[i].value holds for offsets
+// [ranges[i-1].end, ranges[i].end); the first range starts at offset 0.
+struct Range {
+  uint32_t end;
+  int32_t value;
+};
+
+// The distinct values of `ranges`, sorted, and in `index_of_range` the
+// position of each range's value among them (kNoIndex for negative values
+// when `negative_is_none`).
+std::vector<int32_t> index_values(const std::vector<Range>& ranges, bool negative_is_none,
+                                  std::vector<uint32_t>* index_of_range) {
+  std::vector<int32_t> values;
+  for (const Range& r : ranges)
+    if (!(negative_is_none && r.value < 0)) values.push_back(r.value);
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  index_of_range->clear();
+  index_of_range->reserve(ranges.size());
+  for (const Range& r : ranges) {
+    if (negative_is_none && r.value < 0) {
+      index_of_range->push_back(kNoIndex);
+    } else {
+      auto at = std::lower_bound(values.begin(), values.end(), r.value);
+      index_of_range->push_back(static_cast<uint32_t>(at - values.begin()));
+    }
+  }
+  return values;
+}
+
+}  // namespace
 
 Pclntab::~Pclntab() = default;
 
@@ -137,6 +217,17 @@ Result<std::unique_ptr<Pclntab>> Pclntab::parse(const PclntabLocation& location,
     uint64_t entry = table->entry_at(i);
     if (entry < previous) return make_error("'{}': corrupt pclntab (function table not sorted)", name);
     previous = entry;
+  }
+  uint64_t lo = table->min_pc();
+  if (table->max_pc() - lo <= kMaxIndexedText) {
+    uint64_t buckets = ((table->max_pc() - lo) >> kPcBucketShift) + 2;
+    table->pc_buckets_.resize(buckets);
+    uint64_t f = 0;
+    for (uint64_t b = 0; b < buckets; ++b) {
+      uint64_t pc = lo + (b << kPcBucketShift);
+      while (f + 1 < table->nfunc_ && table->entry_at(f + 1) <= pc) ++f;
+      table->pc_buckets_[b] = static_cast<uint32_t>(f);
+    }
   }
   return table;
 }
@@ -261,15 +352,26 @@ std::string_view Pclntab::file_name(const FuncRecord& record, int64_t file_numbe
   return filetab_.cstring(*file_off, 1 << 20).value_or("?");
 }
 
-std::optional<FunctionInfo> Pclntab::function_for_pc(uint64_t pc) const {
-  if (pc < min_pc() || pc >= max_pc()) return std::nullopt;
-  // Largest index whose entry <= pc (entries are sorted, checked at load).
+uint32_t Pclntab::function_index(uint64_t pc) const {
+  // The largest index whose entry <= pc (entries are sorted, checked at
+  // load), between the functions holding the bucket's first byte and the
+  // next bucket's.
   uint64_t lo = 0, hi = nfunc_;
+  if (!pc_buckets_.empty()) {
+    uint64_t b = (pc - min_pc()) >> kPcBucketShift;
+    lo = pc_buckets_[b];
+    hi = std::min<uint64_t>(uint64_t(pc_buckets_[b + 1]) + 1, nfunc_);
+  }
   while (hi - lo > 1) {
     uint64_t mid = lo + (hi - lo) / 2;
     if (entry_at(mid) <= pc) lo = mid; else hi = mid;
   }
-  return function(lo);
+  return static_cast<uint32_t>(lo);
+}
+
+std::optional<FunctionInfo> Pclntab::function_for_pc(uint64_t pc) const {
+  if (pc < min_pc() || pc >= max_pc()) return std::nullopt;
+  return function(function_index(pc));
 }
 
 std::optional<FunctionInfo> Pclntab::find_function(std::string_view name) const {
@@ -285,29 +387,31 @@ void Pclntab::for_each_function(const std::function<void(const FunctionInfo&)>& 
 }
 
 const Pclntab::DecodedFunc* Pclntab::decoded(uint32_t index) const {
-  if (auto it = cache_.find(index); it != cache_.end()) return it->second.get();
+  if (index >= nfunc_) return nullptr;
+  if (cache_.empty()) cache_.resize(nfunc_);
+  if (cache_[index]) return cache_[index].get();
   auto record = func_record(index);
   if (!record || record->end <= record->entry) return nullptr;
+  uint64_t length = record->end - record->entry;
+  if (length > 0xffffffff) return nullptr;  // offsets are 32-bit; no real function is 4 GiB
 
-  auto func = std::make_unique<DecodedFunc>();
-  func->record = *record;
-  func->name = func_name(record->name_off);
   // A table has at most one range per byte of the function (plus slack for
   // empty ranges), which bounds decoding of a corrupt table.
-  uint64_t length = record->end - record->entry;
   uint64_t max_steps = length + 64;
-  auto decode = [&](uint32_t offset, DecodedTable* out) {
-    if (offset == 0) return;  // no table
+  auto decode = [&](uint32_t offset) {
+    std::vector<Range> out;
+    if (offset == 0) return out;  // no table
     decode_pcvalue_table(pctab_, offset, 0, max_steps, [&](uint64_t, uint64_t end, int64_t value) {
       if (end > length) end = length;
-      if (!out->end.empty() && end <= out->end.back()) return;
-      out->end.push_back(static_cast<uint32_t>(end));
-      out->value.push_back(static_cast<int32_t>(value));
+      if (!out.empty() && end <= out.back().end) return;
+      out.push_back({static_cast<uint32_t>(end), static_cast<int32_t>(value)});
     });
+    return out;
   };
-  decode(record->pcfile, &func->files);
-  decode(record->pcln, &func->lines);
-
+  std::vector<Range> lines = decode(record->pcln);
+  std::vector<Range> files = decode(record->pcfile);
+  std::vector<Range> inl;
+  ByteView inline_tree;
   if (record->npcdata > kPcdataInlTreeIndex && record->nfuncdata > kFuncdataInlTree) {
     auto inl_table = functab_area_.read<uint32_t>(record->pcdata_off + 4 * kPcdataInlTreeIndex);
     std::optional<uint64_t> tree_vaddr;
@@ -320,56 +424,129 @@ const Pclntab::DecodedFunc* Pclntab::decoded(uint32_t index) const {
     }
     if (inl_table && *inl_table != 0 && tree_vaddr) {
       if (auto tree = read_vaddr_(*tree_vaddr)) {
-        func->inline_tree = *tree;
-        func->has_inline_tree = true;
-        decode(*inl_table, &func->inline_index);
+        inline_tree = *tree;
+        inl = decode(*inl_table);
       }
     }
   }
 
-  uint64_t bytes = sizeof(DecodedFunc) + func->files.bytes() + func->lines.bytes() + func->inline_index.bytes();
+  // Resolve each distinct file number and inline-tree index once.
+  std::vector<uint32_t> file_of_range, inl_of_range;
+  std::vector<int32_t> file_numbers = index_values(files, false, &file_of_range);
+  std::vector<int32_t> tree_indexes = index_values(inl, true, &inl_of_range);
+  std::vector<std::string_view> file_names;
+  file_names.reserve(file_numbers.size());
+  for (int32_t number : file_numbers) file_names.push_back(file_name(*record, number));
+  // Go 1.20+ entries are {funcID u8, pad, nameOff i32, parentPc i32, startLine i32};
+  // 1.16–1.19 are {parent i16, funcID u8, pad, file i32, line i32, func_ i32, parentPc i32}.
+  bool new_layout = format_ == PclntabFormat::kGo120;
+  uint64_t entry_size = new_layout ? 16 : 20;
+  uint64_t name_at = new_layout ? 4 : 12;
+  uint64_t parent_pc_at = new_layout ? 8 : 16;
+  std::vector<DecodedFunc::Inlined> inlined;
+  inlined.reserve(tree_indexes.size());
+  for (int32_t ix : tree_indexes) {
+    auto name_off = inline_tree.read<int32_t>(uint64_t(ix) * entry_size + name_at);
+    auto parent_pc = inline_tree.read<int32_t>(uint64_t(ix) * entry_size + parent_pc_at);
+    if (!name_off || !parent_pc || *parent_pc < 0 || uint64_t(*parent_pc) >= length) {
+      inlined.push_back({"?", 0, 0, false});
+      continue;
+    }
+    int32_t start_line = new_layout ? inline_tree.read<int32_t>(uint64_t(ix) * entry_size + 12).value_or(0) : 0;
+    inlined.push_back({func_name(*name_off), start_line, static_cast<uint32_t>(*parent_pc), true});
+  }
+
+  // Merge the three tables on the union of their range ends; neighbours
+  // that come out equal are joined.
+  std::vector<uint32_t> ends;
+  std::vector<DecodedFunc::Position> positions;
+  ends.reserve(lines.size());
+  positions.reserve(lines.size());
+  size_t l = 0, f = 0, i = 0;
+  for (uint32_t start = 0;;) {
+    while (l < lines.size() && lines[l].end <= start) ++l;
+    while (f < files.size() && files[f].end <= start) ++f;
+    while (i < inl.size() && inl[i].end <= start) ++i;
+    if (l == lines.size() && f == files.size() && i == inl.size()) break;
+    uint32_t next = 0xffffffff;
+    if (l < lines.size()) next = std::min(next, lines[l].end);
+    if (f < files.size()) next = std::min(next, files[f].end);
+    if (i < inl.size()) next = std::min(next, inl[i].end);
+    DecodedFunc::Position position{l < lines.size() ? lines[l].value : 0,
+                                   f < files.size() ? file_of_range[f] : kNoIndex,
+                                   i < inl.size() ? inl_of_range[i] : kNoIndex};
+    if (!positions.empty() && positions.back().line == position.line && positions.back().file == position.file &&
+        positions.back().inl == position.inl) {
+      ends.back() = next;
+    } else {
+      ends.push_back(next);
+      positions.push_back(position);
+    }
+    start = next;
+  }
+
+  auto align8 = [](uint64_t n) { return (n + 7) & ~uint64_t(7); };
+  uint64_t positions_at = align8(sizeof(DecodedFunc) + ends.size() * sizeof(uint32_t));
+  uint64_t file_names_at = align8(positions_at + positions.size() * sizeof(DecodedFunc::Position));
+  uint64_t inlined_at = align8(file_names_at + file_names.size() * sizeof(std::string_view));
+  uint64_t bytes = inlined_at + inlined.size() * sizeof(DecodedFunc::Inlined);
+  if (bytes > 0xffffffff) return nullptr;  // cannot happen for a function under 4 GiB of code
+  std::unique_ptr<DecodedFunc> func(new (bytes) DecodedFunc());
+  func->entry = record->entry;
+  func->name = func_name(record->name_off);
+  func->start_line = record->start_line;
+  func->count = static_cast<uint32_t>(ends.size());
+  func->lines_end = lines.empty() ? 0 : lines.back().end;
+  func->positions_at = static_cast<uint32_t>(positions_at);
+  func->file_names_at = static_cast<uint32_t>(file_names_at);
+  func->inlined_at = static_cast<uint32_t>(inlined_at);
+  func->bytes = bytes;
+  char* base = reinterpret_cast<char*>(func.get());
+  std::uninitialized_copy(ends.begin(), ends.end(), reinterpret_cast<uint32_t*>(base + sizeof(DecodedFunc)));
+  std::uninitialized_copy(positions.begin(), positions.end(),
+                          reinterpret_cast<DecodedFunc::Position*>(base + positions_at));
+  std::uninitialized_copy(file_names.begin(), file_names.end(),
+                          reinterpret_cast<std::string_view*>(base + file_names_at));
+  std::uninitialized_copy(inlined.begin(), inlined.end(), reinterpret_cast<DecodedFunc::Inlined*>(base + inlined_at));
+
   if (cache_bytes_ + bytes > kMaxCacheBytes) {
-    cache_.clear();
+    for (uint32_t i : cached_indexes_) cache_[i].reset();
+    cached_indexes_.clear();
     cache_bytes_ = 0;
   }
   cache_bytes_ += bytes;
-  return cache_.emplace(index, std::move(func)).first->second.get();
+  cached_indexes_.push_back(index);
+  cache_[index] = std::move(func);
+  return cache_[index].get();
 }
 
 const char* Pclntab::symbolize(uint64_t pc, bool return_address, std::vector<Frame>* frames) const {
   uint64_t target = return_address && pc > 0 ? pc - 1 : pc;
-  auto info = function_for_pc(target);
-  if (!info) return "address outside the Go text";
-  const DecodedFunc* func = decoded(info->index);
+  if (target < min_pc() || target >= max_pc()) return "address outside the Go text";
+  const DecodedFunc* func = decoded(function_index(target));
   if (func == nullptr) return "corrupt function record";
-  uint64_t offset = target - func->record.entry;
-  auto line = func->lines.lookup(offset);
-  if (!line) return "no line information for this address (padding between functions?)";
+  uint64_t offset = target - func->entry;
+  if (offset >= func->lines_end) return "no line information for this address (padding between functions?)";
 
-  auto file_at = [&](uint64_t at) { return file_name(func->record, func->files.lookup(at).value_or(-1)); };
-  if (func->has_inline_tree) {
-    // Go 1.20+ entries are {funcID u8, pad, nameOff i32, parentPc i32, startLine i32};
-    // 1.16–1.19 are {parent i16, funcID u8, pad, file i32, line i32, func_ i32, parentPc i32}.
-    bool new_layout = format_ == PclntabFormat::kGo120;
-    uint64_t entry_size = new_layout ? 16 : 20;
-    uint64_t name_at = new_layout ? 4 : 12;
-    uint64_t parent_pc_at = new_layout ? 8 : 16;
-    uint64_t length = func->record.end - func->record.entry;
-    for (int depth = 0; depth < kMaxInlineDepth; ++depth) {
-      auto ix = func->inline_index.lookup(offset);
-      if (!ix || *ix < 0) break;
-      auto name_off = func->inline_tree.read<int32_t>(uint64_t(*ix) * entry_size + name_at);
-      auto parent_pc = func->inline_tree.read<int32_t>(uint64_t(*ix) * entry_size + parent_pc_at);
-      int64_t start_line = new_layout ? func->inline_tree.read<int32_t>(uint64_t(*ix) * entry_size + 12).value_or(0) : 0;
-      if (!name_off || !parent_pc || *parent_pc < 0 || uint64_t(*parent_pc) >= length) {
-        frames->push_back({"?", file_at(offset), func->lines.lookup(offset).value_or(0), 0, true});
-        break;
-      }
-      frames->push_back({func_name(*name_off), file_at(offset), func->lines.lookup(offset).value_or(0), start_line, true});
-      offset = *parent_pc;  // the call site's position; no -1 (see runtime/symtabinl.go)
-    }
+  // Inlined frames, innermost first: each inline-tree entry names the
+  // function inlined at this position and its call site in the caller.
+  const DecodedFunc::Position* position = func->at(offset);
+  for (int depth = 0; depth < kMaxInlineDepth && position != nullptr && position->inl != kNoIndex; ++depth) {
+    const DecodedFunc::Inlined& inlined = func->inlined(position->inl);
+    frames->push_back({.function = inlined.name,
+                       .file = func->file(position),
+                       .line = func->line(position, offset),
+                       .start_line = inlined.start_line,
+                       .inlined = true});
+    if (!inlined.valid) break;
+    offset = inlined.parent_pc;  // the call site's position; no -1 (see runtime/symtabinl.go)
+    position = func->at(offset);
   }
-  frames->push_back({func->name, file_at(offset), func->lines.lookup(offset).value_or(0), func->record.start_line, false});
+  frames->push_back({.function = func->name,
+                     .file = func->file(position),
+                     .line = func->line(position, offset),
+                     .start_line = func->start_line,
+                     .inlined = false});
   return nullptr;
 }
 

@@ -117,6 +117,7 @@ class Pclntab {
   uint64_t entry_at(uint64_t index) const;
   std::optional<FuncRecord> func_record(uint32_t index) const;
   const DecodedFunc* decoded(uint32_t index) const;
+  uint32_t function_index(uint64_t pc) const;  // for min_pc() <= pc < max_pc()
   std::string_view func_name(int64_t name_off) const;
   std::string_view file_name(const FuncRecord& record, int64_t file_number) const;
 
@@ -132,9 +133,15 @@ class Pclntab {
   ByteView funcnametab_, cutab_, filetab_, pctab_, functab_area_;
   uint64_t functab_entry_size_ = 8;
 
-  // Bounded cache of decoded per-function tables, keyed by function index.
-  mutable std::unordered_map<uint32_t, std::unique_ptr<DecodedFunc>> cache_;
+  // Bounded cache of decoded per-function tables, indexed by function index
+  // (sized to the function count on first use), and the indexes it holds.
+  mutable std::vector<std::unique_ptr<DecodedFunc>> cache_;
+  mutable std::vector<uint32_t> cached_indexes_;
   mutable uint64_t cache_bytes_ = 0;
+  // PC → function index: pc_buckets_[b] is the function holding the first
+  // byte of the b-th KiB of text from min_pc() (built by parse(); empty for
+  // an implausibly large text, which then costs a full binary search).
+  std::vector<uint32_t> pc_buckets_;
 };
 
 // Decodes a pc-value table (runtime.pcvalue) starting at `offset` in `pctab`,
