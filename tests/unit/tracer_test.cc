@@ -131,7 +131,8 @@ FixtureTruth parse_truth(const std::string& output) {
       e.size = std::stoll(fields[2]);
       e.tiny = fields[3] == "1";
     } else if (kind == "type" && !fields.empty()) {
-      truth.types[fields[0]].insert(fields.size() > 1 ? fields[1] : "");
+      // gotrace labels memory allocated without a type "raw memory".
+      truth.types[fields[0]].insert(fields.size() > 1 && !fields[1].empty() ? fields[1] : "raw memory");
     } else if (kind == "runtime" && fields.size() == 5) {
       truth.runtime_sites[{fields[0], std::stoll(fields[2])}] = {std::stoll(fields[3]), std::stoll(fields[4])};
     }

@@ -28,7 +28,7 @@ std::string encode_folded(const Profile& profile, const FoldedOptions& options) 
       if (frames.empty()) append_frame(&stack, kUnknownFunction);
       for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) append_frame(&stack, frame->function);
     }
-    if (options.type_frame && !sample.type_name.empty()) append_frame(&stack, "[" + sample.type_name + "]");
+    if (options.type_frame) append_frame(&stack, "[" + sample.type_name + "]");
     lines[stack] += options.bytes ? sample.totals.bytes : sample.totals.count;
   }
   std::string out;

@@ -110,11 +110,9 @@ std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata) 
     for (uint32_t location : sample.locations) pb_sample->add_location_id(location + 1);
     pb_sample->add_value(sample.totals.count);
     pb_sample->add_value(sample.totals.bytes);
-    if (!sample.type_name.empty()) {
-      pprof::Label* label = pb_sample->add_label();
-      label->set_key(type_key);
-      label->set_str(strings.index(sample.type_name));
-    }
+    pprof::Label* label = pb_sample->add_label();
+    label->set_key(type_key);
+    label->set_str(strings.index(sample.type_name));
   }
   return gzip(pb.SerializeAsString());
 }

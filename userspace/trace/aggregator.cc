@@ -119,7 +119,7 @@ Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
     locations.erase(locations.begin(), locations.begin() + first);
     if (skip > 0) locations.front() = trimmed_location(locations.front(), skip);
 
-    std::string type_name;
+    std::string type_name = kRawMemory;
     if (stack.type != 0) {
       auto [it, inserted] = type_names.emplace(stack.type, "");
       if (inserted) {

@@ -71,7 +71,7 @@ struct Location {
 
 struct Sample {
   std::vector<uint32_t> locations;  // indexes into Profile::locations, leaf first
-  std::string type_name;            // "" when the allocation had no type
+  std::string type_name;            // the Go type allocated, or kRawMemory
   bool truncated = false;           // the stack was cut at the root end
   AllocationTotals totals;
 };
@@ -94,5 +94,7 @@ Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
 
 // The name used for the leaf of a sample whose frames could not be resolved.
 inline constexpr const char* kUnknownFunction = "[unknown]";
+// The type name of memory allocated without a Go type (string bytes, for one).
+inline constexpr const char* kRawMemory = "raw memory";
 
 }  // namespace gotrace

@@ -55,7 +55,7 @@ std::string format_call_site_table(const std::vector<CallSite>& sites, const All
     out += fmt::format("{:>12} {:>5.1f}%  {:>11} {:>5.1f}%  {} {}:{}{}\n", site.totals.count,
                        percent(site.totals.count, totals.count), format_bytes(site.totals.bytes),
                        percent(site.totals.bytes, totals.bytes), site.function, site.file, site.line,
-                       site.top_type.empty() ? "" : " [" + site.top_type + "]");
+                       " [" + site.top_type + "]");
   }
   return out;
 }

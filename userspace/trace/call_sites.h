@@ -14,7 +14,7 @@ struct CallSite {
   std::string file;
   int64_t line = 0;
   AllocationTotals totals;
-  std::string top_type;  // the type allocated most (by bytes) here; "" if untyped
+  std::string top_type;  // the type allocated most (by bytes) here
 };
 
 // Sorted by bytes, then allocations, then name.
