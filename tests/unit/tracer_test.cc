@@ -359,25 +359,29 @@ TEST(TracerBadInput, NotAGoProgram) {
   EXPECT_TRUE(result.err.ends_with("': not a Go binary (no pclntab or Go build information found)\n")) << result.err;
 }
 
-TEST(TracerBadInput, GoReleaseTooOld) {
-  REQUIRE_BPF_PRIVILEGES();
-  // A Go 1.19 binary whose build info claims Go 1.16 (the same length).
+// An executable copy of the plain allocs build of `version` in which every
+// occurrence of the version string (build info included) says `claimed`.
+std::string build_claiming_version(const std::string& version, const std::string& claimed) {
   std::string path;
   for (const auto& build : fixture_builds("allocs"))
-    if (build.go_version == "go1.19.8" && build.variant == "plain") path = build.path;
-  ASSERT_FALSE(path.empty());
+    if (build.go_version == version && build.variant == "plain") path = build.path;
+  if (path.empty() || claimed.size() != version.size()) {
+    ADD_FAILURE() << "no plain allocs build of " << version;
+    return "";
+  }
   std::string bytes = read_file(path);
-  int replaced = 0;
-  for (size_t at = bytes.find("go1.19.8"); at != std::string::npos; at = bytes.find("go1.19.8", at)) {
-    bytes.replace(at, 8, "go1.16.8");
-    ++replaced;
-  }
-  ASSERT_GT(replaced, 0);
-  std::string old = scratch_path("go116");
-  {
-    std::ofstream(old, std::ios::binary) << bytes;
-  }
-  std::filesystem::permissions(old, std::filesystem::perms::owner_all);
+  for (size_t at = bytes.find(version); at != std::string::npos; at = bytes.find(version, at))
+    bytes.replace(at, version.size(), claimed);
+  std::string copy = scratch_path(claimed);
+  std::ofstream(copy, std::ios::binary) << bytes;
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+  return copy;
+}
+
+TEST(TracerBadInput, GoReleaseTooOld) {
+  REQUIRE_BPF_PRIVILEGES();
+  std::string old = build_claiming_version("go1.19.8", "go1.16.8");
+  ASSERT_FALSE(old.empty());
   expect_error(gotrace({"run", "--", old}), 1,
                "'" + old + "': built by go1.16.8; tracing needs Go 1.17 or later (the register ABI)");
   std::filesystem::remove(old);
@@ -385,18 +389,8 @@ TEST(TracerBadInput, GoReleaseTooOld) {
 
 TEST(TracerBadInput, GoReleaseNewerThanVerifiedNeedsOptIn) {
   REQUIRE_BPF_PRIVILEGES();
-  std::string path;
-  for (const auto& build : fixture_builds("allocs"))
-    if (build.go_version == "go1.27.4" && build.variant == "plain") path = build.path;
-  ASSERT_FALSE(path.empty());
-  std::string bytes = read_file(path);
-  for (size_t at = bytes.find("go1.27.4"); at != std::string::npos; at = bytes.find("go1.27.4", at))
-    bytes.replace(at, 8, "go1.28.4");
-  std::string future = scratch_path("go128");
-  {
-    std::ofstream(future, std::ios::binary) << bytes;
-  }
-  std::filesystem::permissions(future, std::filesystem::perms::owner_all);
+  std::string future = build_claiming_version("go1.27.4", "go1.28.4");
+  ASSERT_FALSE(future.empty());
   expect_error(gotrace({"run", "--", future, "exit", "0"}), 1,
                "'" + future + "': built by go1.28.4, newer than go1.27, the newest release gotrace is verified on; its "
                "allocator may have entry points gotrace would miss (--allow-unverified-go traces it anyway)");
