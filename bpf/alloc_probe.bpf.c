@@ -114,4 +114,12 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   return 0;
 }
 
+// The same probe site with nothing to do: what the trap alone costs, the
+// floor the overhead benchmark measures the real program against.
+SEC("uprobe")
+int uprobe__empty(struct pt_regs* ctx) {
+  (void)ctx;
+  return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   attach_cmd->add_flag("--folded-types", attach.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
   attach_cmd->add_flag("--allow-unverified-go", attach.outputs.allow_unverified_release,
                        "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
+  // For scripts/bench-overhead.sh: the trap's cost alone. Not in --help.
+  attach_cmd->add_flag("--empty-probe", attach.outputs.empty_probe, "")->group("");
 
   gotrace::RunOptions run;
   CLI::App* run_cmd = app.add_subcommand(

@@ -151,6 +151,7 @@ class TraceSession {
     ProbeTarget target;
     target.pid = pid_;
     target.binary_path = attach_path;
+    target.program = outputs_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
     target.sites = prepared_.sites;
     target.mallocgc_start = prepared_.mallocgc.entry;
     target.mallocgc_end = prepared_.mallocgc.end;

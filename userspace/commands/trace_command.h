@@ -18,6 +18,8 @@ struct TraceOutputs {
   // --allow-unverified-go: trace binaries of releases newer than the newest
   // gotrace was verified on, whose allocator may have new entry points.
   bool allow_unverified_release = false;
+  // Hidden, for the overhead benchmark: attach a program that does nothing.
+  bool empty_probe = false;
 };
 
 struct AttachOptions {

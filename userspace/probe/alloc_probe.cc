@@ -55,9 +55,11 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   if (int err = alloc_probe__load(probe->skeleton_); err != 0)
     return make_error("cannot load the BPF probe: {}", errno_text(err));
 
+  bpf_program* program = target.program == ProbeProgram::kEmpty ? probe->skeleton_->progs.uprobe__empty
+                                                                 : probe->skeleton_->progs.uprobe__go_allocator;
   for (size_t i = 0; i < target.sites.size(); ++i) {
     LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = i);
-    bpf_link* link = bpf_program__attach_uprobe_opts(probe->skeleton_->progs.uprobe__go_allocator, target.pid,
+    bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid,
                                                      target.binary_path.c_str(), target.sites[i].file_offset,
                                                      &options);
     if (link == nullptr)

@@ -23,8 +23,15 @@ struct bpf_link;
 
 namespace gotrace {
 
+// Which BPF program goes on the probe sites.
+enum class ProbeProgram {
+  kRecord,  // the allocation probe
+  kEmpty,   // returns at once: measures the cost of the trap alone
+};
+
 struct ProbeTarget {
   int pid = 0;
+  ProbeProgram program = ProbeProgram::kRecord;
   std::string binary_path;        // the file the uprobes go on, e.g. /proc/<pid>/exe
   std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
   uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
