@@ -28,6 +28,8 @@ const volatile __u64 probe_vaddrs[GOTRACE_MAX_ENTRY_POINTS] = {};
 // inside it is the same allocation, already counted at mallocgc.
 const volatile __u64 mallocgc_start = 0;
 const volatile __u64 mallocgc_end = 0;
+// Mean bytes between sampled allocations; 0 records every allocation.
+const volatile __u64 sample_rate = 0;
 
 // Runtime minus link-time address of the binary, seen at the last hit; read by
 // userspace, which needs it to symbolize a PIE program that `gotrace run`
@@ -45,6 +47,23 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } loss_counters SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct gotrace_cpu_totals);
+} cpu_totals SEC(".maps");
+
+// Quantiles of the exponential distribution with mean sample_rate, filled by
+// userspace: a uniformly chosen entry is an exponentially distributed
+// interval, as Go's own heap profiler draws them (runtime.nextSample).
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, GOTRACE_SAMPLE_INTERVALS);
+  __type(key, __u32);
+  __type(value, __u64);
+} sample_intervals SEC(".maps");
 
 // Where a record is assembled before it is copied, at its real length, into
 // the ring buffer: most Go stacks are far shallower than the maximum.
@@ -76,11 +95,29 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   observed_load_bias = bias;
   if (entry_point != GOTRACE_ENTRY_MALLOCGC && caller - bias >= mallocgc_start && caller - bias < mallocgc_end)
     return 0;
+  __u64 size = ctx->rax;
+  if (size == 0) return 0;  // mallocgc(0) hands out a shared address; nothing is allocated
 
   __u32 zero = 0;
+  struct gotrace_cpu_totals* totals = bpf_map_lookup_elem(&cpu_totals, &zero);
+  if (!totals) return 0;
+  totals->allocations += 1;
+  totals->requested_bytes += size;
+  if (sample_rate != 0) {
+    // Only an allocation that takes the countdown below zero is recorded.
+    long long left = totals->bytes_until_sample - (long long)size;
+    if (left >= 0) {
+      totals->bytes_until_sample = left;
+      return 0;
+    }
+    __u32 pick = bpf_get_prandom_u32() % GOTRACE_SAMPLE_INTERVALS;
+    __u64* interval = bpf_map_lookup_elem(&sample_intervals, &pick);
+    totals->bytes_until_sample = interval ? (long long)*interval : (long long)sample_rate;
+  }
+
   struct gotrace_alloc_event* event = bpf_map_lookup_elem(&scratch, &zero);
   if (!event) return 0;
-  event->size = ctx->rax;
+  event->size = size;
   event->type = ctx->rbx;
   event->tid = (__u32)bpf_get_current_pid_tgid();
   event->entry_point = entry_point;
@@ -108,9 +145,9 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
     }
   }
   event->stack_depth = depth;
-  __u64 size = GOTRACE_EVENT_HEADER_SIZE + (__u64)(depth & 127) * 8;
-  if (size > sizeof(*event)) size = sizeof(*event);
-  if (bpf_ringbuf_output(&alloc_events, event, size, 0) != 0) count_loss(GOTRACE_LOSS_RINGBUF_FULL);
+  __u64 length = GOTRACE_EVENT_HEADER_SIZE + (__u64)(depth & 127) * 8;
+  if (length > sizeof(*event)) length = sizeof(*event);
+  if (bpf_ringbuf_output(&alloc_events, event, length, 0) != 0) count_loss(GOTRACE_LOSS_RINGBUF_FULL);
   return 0;
 }
 

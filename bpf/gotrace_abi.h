@@ -33,6 +33,17 @@ enum gotrace_loss {
   GOTRACE_LOSS_COUNT = 3,
 };
 
+/* Per-CPU counters kept for every allocation, sampled or not. */
+struct gotrace_cpu_totals {
+  gotrace_u64 allocations;     /* calls into the allocator (size > 0), counted once each */
+  gotrace_u64 requested_bytes; /* their requested sizes, summed */
+  long long bytes_until_sample; /* sampling countdown (bytes); unused when exact */
+};
+
+/* Entries of the table of exponentially distributed sampling intervals that
+ * userspace fills for --sample-rate (quantiles of the distribution). */
+#define GOTRACE_SAMPLE_INTERVALS 4096
+
 /* Allocator entry points probed at most; each probe's attach cookie is its
  * index. Index 0 is always runtime.mallocgc. */
 #define GOTRACE_MAX_ENTRY_POINTS 64

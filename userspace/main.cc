@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
   attach_cmd->add_option("-o,--output", attach.outputs.pprof_path, "Write a gzipped pprof profile");
   attach_cmd->add_option("--folded", attach.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
   attach_cmd->add_flag("--folded-types", attach.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
+  bool attach_sample = false;
+  attach_cmd->add_option("--sample-rate", attach.outputs.sample_rate,
+                    "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
+                    "counted for every allocation, and profiles hold scaled estimates");
+  attach_cmd->add_flag("--sample", attach_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
   attach_cmd->add_flag("--allow-unverified-go", attach.outputs.allow_unverified_release,
                        "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
   // For scripts/bench-overhead.sh: the trap's cost alone. Not in --help.
@@ -78,6 +83,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-o,--output", run.outputs.pprof_path, "Write a gzipped pprof profile");
   run_cmd->add_option("--folded", run.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
   run_cmd->add_flag("--folded-types", run.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
+  bool run_sample = false;
+  run_cmd->add_option("--sample-rate", run.outputs.sample_rate,
+                    "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
+                    "counted for every allocation, and profiles hold scaled estimates");
+  run_cmd->add_flag("--sample", run_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
   run_cmd->add_flag("--allow-unverified-go", run.outputs.allow_unverified_release,
                     "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
   run_cmd->add_option("CMD", run.command, "The program and its arguments, after --")->required();
@@ -108,6 +118,8 @@ int main(int argc, char** argv) {
     gotrace::Status status = gotrace::run_symbolize(symbolize, std::cout);
     return status ? gotrace::kExitSuccess : report(status.error());
   }
+  if (attach_sample && attach.outputs.sample_rate == 0) attach.outputs.sample_rate = gotrace::kDefaultSampleRate;
+  if (run_sample && run.outputs.sample_rate == 0) run.outputs.sample_rate = gotrace::kDefaultSampleRate;
   if (attach_cmd->parsed()) {
     if (!duration_text.empty()) {
       auto duration = gotrace::parse_duration(duration_text);

@@ -302,6 +302,33 @@ TEST(Tracer, FoldedStacksCanEndWithTheType) {
   std::filesystem::remove(folded_path);
 }
 
+TEST(Tracer, SamplingEstimatesEverySiteWithinFivePercent) {
+  REQUIRE_BPF_PRIVILEGES();
+  // One allocation per 128 bytes on average is recorded (a 48-byte object
+  // with probability 0.31); profiles hold estimates scaled as Go scales its
+  // own heap profile. Every site with at least 1% of the bytes must come
+  // within 5% of the runtime's own exact figure.
+  std::string pprof_path = scratch_path("sampled.pb.gz");
+  auto result = run_command({gotrace_binary(), "run", "--sample-rate", "128", "-o", pprof_path, "--",
+                             local_build("allocs", "plain")});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("gotrace: sampled one allocation per 128 B on average: "), std::string::npos) << result.err;
+  FixtureTruth truth = parse_truth(result.out);
+  PprofSites got = read_pprof(pprof_path);
+  EXPECT_NE(got.raw.find("Period: 128\n"), std::string::npos);
+  int64_t total = 0;
+  for (const auto& [site, runtime] : truth.runtime_sites) total += runtime.second;
+  int checked = 0;
+  for (const auto& [site, runtime] : truth.runtime_sites) {
+    if (runtime.second * 100 < total || !truth.expected.count(site.first)) continue;
+    SCOPED_TRACE(site.first);
+    EXPECT_NEAR(double(got.by_site[site].second), double(runtime.second), 0.05 * runtime.second);
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+  std::filesystem::remove(pprof_path);
+}
+
 TEST(Tracer, RunExitsWithTheProgramsStatus) {
   REQUIRE_BPF_PRIVILEGES();
   auto result = run_command({gotrace_binary(), "run", "--", local_build("allocs", "stripped"), "exit", "3"});

@@ -141,10 +141,13 @@ class TraceSession {
         table_to_stderr_(table_to_stderr) {
     const GoBinary& binary = *prepared_.binary;
     AllocatorModel model{binary.build_info().release()->at_least(1, 22)};
-    aggregator_ = std::make_unique<StackAggregator>(model, [this](uint64_t type) {
-      if (type == 0) return true;
-      return type_is_noscan(*prepared_.binary, type - probe_->observed_load_bias());
-    });
+    aggregator_ = std::make_unique<StackAggregator>(
+        model,
+        [this](uint64_t type) {
+          if (type == 0) return true;
+          return type_is_noscan(*prepared_.binary, type - probe_->observed_load_bias());
+        },
+        outputs_.sample_rate);
   }
 
   Status attach(const std::string& attach_path) {
@@ -155,6 +158,7 @@ class TraceSession {
     target.sites = prepared_.sites;
     target.mallocgc_start = prepared_.mallocgc.entry;
     target.mallocgc_end = prepared_.mallocgc.end;
+    target.sample_rate = outputs_.sample_rate;
     auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { aggregator_->add(event); });
     if (!probe) return probe.error();
     probe_ = std::move(*probe);
@@ -229,6 +233,7 @@ class TraceSession {
   // the trace was cut short, so nothing that was seen is lost.
   Status finish(const SessionResult& result) {
     LossCounts losses = probe_->losses();
+    KernelTotals kernel = probe_->kernel_totals();
     uint64_t bias = probe_->observed_load_bias();
     probe_.reset();  // detach before the slow part
 
@@ -252,6 +257,11 @@ class TraceSession {
     std::cerr << fmt::format("gotrace: traced pid {} for {:.2f}s{}: {} allocations, {}; {}\n", pid_, seconds,
                              result.target_exited ? " (until it exited)" : "", totals.count,
                              format_bytes(totals.bytes), loss_summary(losses));
+    if (outputs_.sample_rate != 0)
+      std::cerr << fmt::format("gotrace: sampled one allocation per {} on average: {} of {} allocations ({} requested, "
+                               "counted in the kernel) recorded; figures above are estimates\n",
+                               format_bytes(outputs_.sample_rate), aggregator_->events(), kernel.allocations,
+                               format_bytes(kernel.requested_bytes));
     if (losses[GOTRACE_LOSS_STACK_TRUNCATED] > 0)
       std::cerr << fmt::format("gotrace: {} stacks deeper than {} frames were cut at the root end\n",
                                losses[GOTRACE_LOSS_STACK_TRUNCATED], GOTRACE_MAX_STACK_DEPTH);
@@ -266,7 +276,12 @@ class TraceSession {
       metadata.mapping_offset = text_offset;
       metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
       metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
-      metadata.comment = fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_);
+      metadata.period = outputs_.sample_rate != 0 ? outputs_.sample_rate : 1;
+      metadata.comment = outputs_.sample_rate != 0
+                             ? fmt::format("gotrace: allocations of pid {} ({}), sampled every {} bytes on average, "
+                                           "scaled to estimates",
+                                           pid_, display_path_, outputs_.sample_rate)
+                             : fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_);
       if (Status s = write_file_atomically(outputs_.pprof_path, encode_pprof(profile, metadata)); !s) status = s;
     }
     if (!outputs_.folded_path.empty()) {

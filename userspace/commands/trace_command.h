@@ -20,7 +20,13 @@ struct TraceOutputs {
   bool allow_unverified_release = false;
   // Hidden, for the overhead benchmark: attach a program that does nothing.
   bool empty_probe = false;
+  // --sample-rate: record one allocation per this many bytes on average (0:
+  // record every allocation). --sample uses Go's own default.
+  uint64_t sample_rate = 0;
 };
+
+// Go's default runtime.MemProfileRate, the rate of `--sample`.
+inline constexpr uint64_t kDefaultSampleRate = 512 * 1024;
 
 struct AttachOptions {
   int pid = 0;

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <random>
 
 #include "alloc_probe.skel.h"
 
@@ -49,11 +51,16 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   rodata->target_tgid = target.pid;
   rodata->mallocgc_start = target.mallocgc_start;
   rodata->mallocgc_end = target.mallocgc_end;
+  rodata->sample_rate = target.sample_rate;
   for (size_t i = 0; i < target.sites.size(); ++i) rodata->probe_vaddrs[i] = target.sites[i].vaddr;
   if (int err = bpf_map__set_max_entries(probe->skeleton_->maps.alloc_events, target.ring_buffer_bytes); err != 0)
     return make_error("cannot size the BPF ring buffer: {}", errno_text(err));
   if (int err = alloc_probe__load(probe->skeleton_); err != 0)
     return make_error("cannot load the BPF probe: {}", errno_text(err));
+
+  if (target.sample_rate != 0) {
+    if (Status s = probe->start_sampling(target.sample_rate); !s) return s.error();
+  }
 
   bpf_program* program = target.program == ProbeProgram::kEmpty ? probe->skeleton_->progs.uprobe__empty
                                                                  : probe->skeleton_->progs.uprobe__go_allocator;
@@ -102,6 +109,45 @@ Result<uint64_t> AllocProbe::consume() {
   int consumed = ring_buffer__consume(ring_);
   if (consumed < 0 && consumed != -EINTR) return make_error("reading the BPF ring buffer: {}", errno_text(consumed));
   return uint64_t(consumed < 0 ? 0 : consumed);
+}
+
+Status AllocProbe::start_sampling(uint64_t rate) {
+  // The table holds the distribution's quantiles at evenly spaced
+  // probabilities, so that a uniformly chosen entry is an exponentially
+  // distributed interval with mean `rate` (BPF has no floating point).
+  std::vector<uint64_t> intervals(GOTRACE_SAMPLE_INTERVALS);
+  for (uint32_t i = 0; i < GOTRACE_SAMPLE_INTERVALS; ++i) {
+    double u = (i + 0.5) / GOTRACE_SAMPLE_INTERVALS;
+    intervals[i] = static_cast<uint64_t>(std::llround(-std::log(u) * double(rate)));
+    if (bpf_map__update_elem(skeleton_->maps.sample_intervals, &i, sizeof(i), &intervals[i], sizeof(uint64_t), 0) != 0)
+      return make_error("cannot fill the sampling table: {}", errno_text(errno));
+  }
+  // Each CPU starts its countdown at a random interval too, not at zero.
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<gotrace_cpu_totals> start(cpus > 0 ? cpus : 1);
+  std::mt19937_64 random(std::random_device{}());
+  for (auto& cpu : start) cpu.bytes_until_sample = intervals[random() % GOTRACE_SAMPLE_INTERVALS];
+  uint32_t zero = 0;
+  if (bpf_map__update_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), start.data(),
+                           start.size() * sizeof(gotrace_cpu_totals), 0) != 0)
+    return make_error("cannot start the sampling countdown: {}", errno_text(errno));
+  return Ok{};
+}
+
+KernelTotals AllocProbe::kernel_totals() const {
+  KernelTotals totals;
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return totals;
+  std::vector<gotrace_cpu_totals> values(cpus);
+  uint32_t zero = 0;
+  if (bpf_map__lookup_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), values.data(),
+                           values.size() * sizeof(gotrace_cpu_totals), 0) != 0)
+    return totals;
+  for (const auto& cpu : values) {
+    totals.allocations += cpu.allocations;
+    totals.requested_bytes += cpu.requested_bytes;
+  }
+  return totals;
 }
 
 uint64_t AllocProbe::observed_load_bias() const {

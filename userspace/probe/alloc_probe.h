@@ -37,6 +37,13 @@ struct ProbeTarget {
   uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
   uint64_t mallocgc_end = 0;
   uint64_t ring_buffer_bytes = 64 << 20;  // a power of two
+  uint64_t sample_rate = 0;       // mean bytes between recorded allocations; 0: every one
+};
+
+// What the kernel counted for every allocation, recorded or not.
+struct KernelTotals {
+  uint64_t allocations = 0;
+  uint64_t requested_bytes = 0;
 };
 
 using LossCounts = std::array<uint64_t, GOTRACE_LOSS_COUNT>;
@@ -59,12 +66,14 @@ class AllocProbe {
   Result<uint64_t> consume();
   // The kernel's per-CPU loss counters, summed.
   LossCounts losses() const;
+  KernelTotals kernel_totals() const;
   // The target's load bias as the probe saw it (0 before the first hit, and
   // for a binary that is not position independent).
   uint64_t observed_load_bias() const;
 
  private:
   AllocProbe() = default;
+  Status start_sampling(uint64_t rate);
   static int on_event(void* context, void* data, size_t size);
 
   alloc_probe* skeleton_ = nullptr;

@@ -1,5 +1,6 @@
 #include "userspace/trace/aggregator.h"
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -23,6 +24,10 @@ bool is_runtime_function(std::string_view name) { return name.starts_with("runti
 
 }  // namespace
 
+AllocationTotals WeightedTotals::rounded() const {
+  return {static_cast<uint64_t>(std::llround(count)), static_cast<uint64_t>(std::llround(bytes))};
+}
+
 void StackAggregator::add(const gotrace_alloc_event& event) {
   if (event.size == 0) {
     // mallocgc(0) returns a shared zero-size address without allocating.
@@ -32,12 +37,15 @@ void StackAggregator::add(const gotrace_alloc_event& event) {
   auto cached = noscan_cache_.find(event.type);
   bool noscan = cached != noscan_cache_.end() ? cached->second
                                               : noscan_cache_.emplace(event.type, noscan_(event.type)).first->second;
-  uint64_t bytes = allocated_bytes(event.size, noscan, model_);
+  double bytes = allocated_bytes(event.size, noscan, model_);
+  double weight = 1;
+  if (sample_rate_ != 0) weight = 1 / (1 - std::exp(-double(event.size) / double(sample_rate_)));
   Stack& stack = stacks_[find_or_insert(hash_event(event), event)];
-  stack.totals.count += 1;
-  stack.totals.bytes += bytes;
-  totals_.count += 1;
-  totals_.bytes += bytes;
+  stack.totals.count += weight;
+  stack.totals.bytes += weight * bytes;
+  totals_.count += weight;
+  totals_.bytes += weight * bytes;
+  ++events_;
 }
 
 uint32_t StackAggregator::find_or_insert(uint64_t hash, const gotrace_alloc_event& event) {
@@ -59,6 +67,7 @@ Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
                       const AddressTranslator& translator) {
   Profile profile;
   profile.totals = aggregator.totals();
+  std::vector<WeightedTotals> sample_sums;
   std::unordered_map<uint64_t, uint32_t> location_index;
   std::unordered_map<uint64_t, std::string> type_names;
   std::unordered_map<std::string, uint32_t> sample_index;  // merged by trimmed stack and type
@@ -134,11 +143,14 @@ Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
     key += stack.truncated ? '\1' : '\0';
     key += type_name;
     auto [it, inserted] = sample_index.emplace(std::move(key), profile.samples.size());
-    if (inserted) profile.samples.push_back({std::move(locations), type_name, stack.truncated, {}});
-    Sample& sample = profile.samples[it->second];
-    sample.totals.count += stack.totals.count;
-    sample.totals.bytes += stack.totals.bytes;
+    if (inserted) {
+      profile.samples.push_back({std::move(locations), type_name, stack.truncated, {}});
+      sample_sums.emplace_back();
+    }
+    sample_sums[it->second].count += stack.totals.count;
+    sample_sums[it->second].bytes += stack.totals.bytes;
   }
+  for (size_t i = 0; i < profile.samples.size(); ++i) profile.samples[i].totals = sample_sums[i].rounded();
   return profile;
 }
 

@@ -32,11 +32,21 @@ struct AllocationTotals {
   uint64_t bytes = 0;  // as the allocator hands them out (see allocation_size.h)
 };
 
+// Running sums; estimates of the unsampled figures when sampling.
+struct WeightedTotals {
+  double count = 0;
+  double bytes = 0;
+  AllocationTotals rounded() const;
+};
+
 class StackAggregator {
  public:
   // `noscan(type)` says whether a runtime type address has no pointers.
-  StackAggregator(AllocatorModel model, std::function<bool(uint64_t type)> noscan)
-      : model_(model), noscan_(std::move(noscan)) {}
+  // With a `sample_rate`, events were recorded with probability
+  // 1 - exp(-size/rate), and each is weighted by the inverse: the formula of
+  // Go's own heap profile (runtime/pprof scaleHeapSample) for one object.
+  StackAggregator(AllocatorModel model, std::function<bool(uint64_t type)> noscan, uint64_t sample_rate = 0)
+      : model_(model), noscan_(std::move(noscan)), sample_rate_(sample_rate) {}
 
   void add(const gotrace_alloc_event& event);
 
@@ -44,10 +54,11 @@ class StackAggregator {
     uint64_t type;               // runtime address of the *runtime._type, 0 for none
     std::vector<uint64_t> pcs;   // runtime return addresses, leaf first
     bool truncated;
-    AllocationTotals totals;
+    WeightedTotals totals;
   };
   const std::vector<Stack>& stacks() const { return stacks_; }
-  const AllocationTotals& totals() const { return totals_; }
+  AllocationTotals totals() const { return totals_.rounded(); }
+  uint64_t events() const { return events_; }
   uint64_t zero_size_requests() const { return zero_size_; }
 
  private:
@@ -58,7 +69,9 @@ class StackAggregator {
   std::unordered_map<uint64_t, bool> noscan_cache_;
   std::unordered_multimap<uint64_t, uint32_t> index_;  // content hash → stack
   std::vector<Stack> stacks_;
-  AllocationTotals totals_;
+  uint64_t sample_rate_;
+  WeightedTotals totals_;
+  uint64_t events_ = 0;
   uint64_t zero_size_ = 0;
 };
 
