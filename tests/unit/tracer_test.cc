@@ -163,6 +163,12 @@ TEST(Tracer, RunCountsEverySiteExactlyOnEveryToolchain) {
         EXPECT_EQ(bytes, expected.count * expected.size);
       }
     }
+    if (::testing::Test::HasFailure()) {
+      std::string sites;
+      for (const auto& [function, figures] : got.by_function)
+        if (figures.first >= 1000) sites += fmt::format("  {} {} {}\n", function, figures.first, figures.second);
+      ADD_FAILURE() << "leaf functions in the profile:\n" << sites << "gotrace said:\n" << result.err;
+    }
     // Bytes, and objects too, agree with the runtime's own exact profile at
     // every site the fixture made, except where the tiny allocator served it
     // (the runtime records one object per 16-byte block there).

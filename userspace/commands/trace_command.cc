@@ -145,7 +145,7 @@ class TraceSession {
         model,
         [this](uint64_t type) {
           if (type == 0) return true;
-          return type_is_noscan(*prepared_.binary, type - probe_->observed_load_bias());
+          return type_is_noscan(*prepared_.binary, type - load_bias());
         },
         outputs_.sample_rate);
   }
@@ -165,6 +165,16 @@ class TraceSession {
     start_ = std::chrono::steady_clock::now();
     start_wall_ = std::chrono::system_clock::now();
     return Ok{};
+  }
+
+  // The target's load bias, once known from its mappings (attach), or else
+  // as the probe saw it (a program `run` started may be gone by the end).
+  // A binary that is not position independent is loaded where it was linked.
+  void set_load_bias(uint64_t bias) { known_bias_ = bias; }
+  const GoBinary& binary() const { return *prepared_.binary; }
+  uint64_t load_bias() const {
+    if (!prepared_.binary->elf().is_pie()) return 0;
+    return known_bias_ ? *known_bias_ : probe_->observed_load_bias();
   }
 
   void announce() const {
@@ -234,7 +244,7 @@ class TraceSession {
   Status finish(const SessionResult& result) {
     LossCounts losses = probe_->losses();
     KernelTotals kernel = probe_->kernel_totals();
-    uint64_t bias = probe_->observed_load_bias();
+    uint64_t bias = load_bias();
     probe_.reset();  // detach before the slow part
 
     const GoBinary& binary = *prepared_.binary;
@@ -304,6 +314,7 @@ class TraceSession {
   bool table_to_stderr_;
   std::unique_ptr<StackAggregator> aggregator_;
   std::unique_ptr<AllocProbe> probe_;
+  std::optional<uint64_t> known_bias_;
   std::chrono::steady_clock::time_point start_, end_;
   std::chrono::system_clock::time_point start_wall_;
 };
@@ -377,7 +388,10 @@ Result<int> run_attach(const AttachOptions& options) {
   if (pidfd.get() < 0) return make_error("pid {}: no such process", options.pid);
 
   block_stop_signals();
+  std::optional<uint64_t> bias;
+  if (auto translator = AddressTranslator::create(*process, prepared->binary->elf())) bias = translator->load_bias();
   TraceSession session(std::move(*prepared), options.pid, process->path, options.outputs, false);
+  if (bias) session.set_load_bias(*bias);
   if (Status s = session.attach(process->open_path); !s) return s.error();
   session.announce();
   auto result = session.run(options.duration, pidfd.get(), [](const signalfd_siginfo&) { return true; });
@@ -435,6 +449,11 @@ Result<int> run_traced_command(const RunOptions& options) {
   if (read(exec_status.get(), &exec_error, sizeof(exec_error)) == sizeof(exec_error)) {
     waitpid(child, nullptr, 0);
     return make_error("cannot run '{}': {}", *path, std::strerror(exec_error));
+  }
+  // The program has been exec'd: its mappings say where it was loaded.
+  if (auto process = inspect_process(child)) {
+    auto translator = AddressTranslator::create(*process, session.binary().elf());
+    if (translator) session.set_load_bias(translator->load_bias());
   }
   session.announce();
   // A Ctrl-C from the terminal reaches the program too, and tracing goes on
