@@ -141,6 +141,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   pid_ = fork();
   if (pid_ < 0) fatal("fork failed");
   if (pid_ == 0) {
+    // A process group of its own, so that the destructor also ends whatever
+    // it started (`go tool` runs the real tool as a child).
+    setpgid(0, 0);
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1]}) close(fd);
@@ -158,7 +161,7 @@ ChildProcess::~ChildProcess() {
   close_stdin();
   if (stdout_fd_ >= 0) close(stdout_fd_);
   if (pid_ > 0) {
-    kill(pid_, SIGKILL);
+    kill(-pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
 }

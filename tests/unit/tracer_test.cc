@@ -358,6 +358,17 @@ TEST(Tracer, ProfileOpensInGoToolPprof) {
   EXPECT_NE(tags.out.find("main.Record"), std::string::npos) << tags.out;
   auto list = run_command({"go", "tool", "pprof", "-list", "main.sitePlain", pprof_path});
   EXPECT_EQ(list.exit_code, 0) << list.err;
+  // The web UI, on a loopback port, serves the top table with the sites.
+  std::string address = fmt::format("127.0.0.1:{}", 20000 + getpid() % 20000);
+  ChildProcess web({"go", "tool", "pprof", "-no_browser", "-http=" + address, pprof_path});
+  CommandResult page;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    page = run_command({"curl", "-sf", "http://" + address + "/ui/top"});
+    if (page.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(page.exit_code, 0) << "go tool pprof -http did not serve the profile";
+  EXPECT_NE(page.out.find("main.siteLarge"), std::string::npos);
   std::filesystem::remove(pprof_path);
 }
 

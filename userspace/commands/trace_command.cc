@@ -125,6 +125,16 @@ std::string loss_summary(const LossCounts& losses) {
   return text.empty() ? "0 events lost" : "events lost: " + text;
 }
 
+// The signals that end a trace (read through a signalfd, so blocked).
+sigset_t stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
 struct SessionResult {
   bool target_exited = false;
 };
@@ -187,11 +197,7 @@ class TraceSession {
   // `on_signal` decides what a signal means; returning true stops tracing.
   Result<SessionResult> run(std::optional<std::chrono::nanoseconds> duration, int pidfd,
                             const std::function<bool(const signalfd_siginfo&)>& on_signal) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
+    sigset_t signals = stop_signals();
     Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
     Fd timer_fd;
     if (duration) {
@@ -323,11 +329,7 @@ int pidfd_open(pid_t pid) { return syscall(SYS_pidfd_open, pid, 0); }
 
 // Blocks the signals the session reads through a signalfd.
 void block_stop_signals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
+  sigset_t signals = stop_signals();
   sigprocmask(SIG_BLOCK, &signals, nullptr);
 }
 
