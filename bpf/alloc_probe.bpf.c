@@ -13,6 +13,7 @@
 // the caller's frame pointer.
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -30,6 +31,11 @@ const volatile __u64 mallocgc_start = 0;
 const volatile __u64 mallocgc_end = 0;
 // Mean bytes between sampled allocations; 0 records every allocation.
 const volatile __u64 sample_rate = 0;
+// Unread bytes in the ring buffer past which a record wakes the consumer.
+// Below it records are committed silently and userspace drains the buffer on
+// its own short timer: a wakeup per record costs the target more than the
+// rest of this program together.
+const volatile __u64 wakeup_bytes = 1 << 22;
 
 // Runtime minus link-time address of the binary, seen at the last hit; read by
 // userspace, which needs it to symbolize a PIE program that `gotrace run`
@@ -65,13 +71,24 @@ struct {
   __type(value, __u64);
 } sample_intervals SEC(".maps");
 
+// Bytes of the goroutine's stack read at once, from RSP up. Go frames are
+// contiguous and most allocation stacks fit: one read replaces one per frame,
+// and a frame outside the window is read on its own.
+#define STACK_WINDOW_BYTES 4096
+#define STACK_WINDOW_WORDS (STACK_WINDOW_BYTES / 8)
+
 // Where a record is assembled before it is copied, at its real length, into
-// the ring buffer: most Go stacks are far shallower than the maximum.
+// the ring buffer (most Go stacks are far shallower than the maximum), and
+// the window of the stack it is read from.
+struct scratch_space {
+  struct gotrace_alloc_event event;
+  __u64 stack[STACK_WINDOW_WORDS];
+};
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct gotrace_alloc_event);
+  __type(value, struct scratch_space);
 } scratch SEC(".maps");
 
 static __always_inline void count_loss(__u32 cause) {
@@ -79,26 +96,56 @@ static __always_inline void count_loss(__u32 cause) {
   if (counter) *counter += 1;  // per-CPU: no atomics needed
 }
 
+// The frame record {saved BP, return address} at `fp`: from the window of the
+// stack read at `base` when it lies inside, else read on its own.
+static __always_inline bool read_frame(const __u64* stack, bool have_window, __u64 base, __u64 fp, __u64 frame[2]) {
+  __u64 offset = fp - base;  // huge when fp is below base
+  if (have_window && offset <= STACK_WINDOW_BYTES - 16 && (offset & 7) == 0) {
+    __u32 word = (__u32)(offset / 8) & (STACK_WINDOW_WORDS - 1);
+    if (word + 1 >= STACK_WINDOW_WORDS) return false;
+    frame[0] = stack[word];
+    frame[1] = stack[word + 1];
+    return true;
+  }
+  return bpf_probe_read_user(frame, 16, (void*)fp) == 0;
+}
+
 SEC("uprobe")
 int uprobe__go_allocator(struct pt_regs* ctx) {
-  if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if ((pid_tgid >> 32) != target_tgid) return 0;
 
+  __u32 entry_point = (__u32)bpf_get_attach_cookie(ctx);
+  if (entry_point >= GOTRACE_MAX_ENTRY_POINTS) return 0;
+  __u64 size = ctx->rax;
+  if (size == 0) return 0;  // mallocgc(0) hands out a shared address; nothing is allocated
+  __u32 zero = 0;
+  struct scratch_space* scratch_space = bpf_map_lookup_elem(&scratch, &zero);
+  if (!scratch_space) return 0;
+  __u64* stack = scratch_space->stack;
+
+  // The window of the stack (in sampling mode only once an allocation is
+  // chosen); where it would run past the end of the mapping, the return
+  // address alone.
+  __u64 stack_base = ctx->rsp;
+  bool have_window = false;
   __u64 caller = 0;
-  if (bpf_probe_read_user(&caller, sizeof(caller), (void*)ctx->rsp) != 0) {
+  if (sample_rate == 0) have_window = bpf_probe_read_user(stack, STACK_WINDOW_BYTES, (void*)stack_base) == 0;
+  if (have_window) {
+    caller = stack[0];
+  } else if ((sample_rate == 0 || entry_point != GOTRACE_ENTRY_MALLOCGC) &&
+             bpf_probe_read_user(&caller, sizeof(caller), (void*)stack_base) != 0) {
     count_loss(GOTRACE_LOSS_STACK_READ);
     return 0;
   }
-  __u32 entry_point = (__u32)bpf_get_attach_cookie(ctx);
-  if (entry_point >= GOTRACE_MAX_ENTRY_POINTS) return 0;
   // At a uprobe the reported instruction pointer is the probed address.
-  __u64 bias = ctx->rip - probe_vaddrs[entry_point];
-  observed_load_bias = bias;
+  __u64 bias = ctx->rip - probe_vaddrs[entry_point & (GOTRACE_MAX_ENTRY_POINTS - 1)];  // bounds for the verifier
+  // Stored only when it changes: a store on every hit would bounce its cache
+  // line between CPUs.
+  if (observed_load_bias != bias) observed_load_bias = bias;
   if (entry_point != GOTRACE_ENTRY_MALLOCGC && caller - bias >= mallocgc_start && caller - bias < mallocgc_end)
     return 0;
-  __u64 size = ctx->rax;
-  if (size == 0) return 0;  // mallocgc(0) hands out a shared address; nothing is allocated
 
-  __u32 zero = 0;
   struct gotrace_cpu_totals* totals = bpf_map_lookup_elem(&cpu_totals, &zero);
   if (!totals) return 0;
   totals->allocations += 1;
@@ -115,11 +162,20 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
     totals->bytes_until_sample = interval ? (long long)*interval : (long long)sample_rate;
   }
 
-  struct gotrace_alloc_event* event = bpf_map_lookup_elem(&scratch, &zero);
-  if (!event) return 0;
+  if (sample_rate != 0) {
+    have_window = bpf_probe_read_user(stack, STACK_WINDOW_BYTES, (void*)stack_base) == 0;
+    if (have_window) {
+      caller = stack[0];
+    } else if (bpf_probe_read_user(&caller, sizeof(caller), (void*)stack_base) != 0) {
+      count_loss(GOTRACE_LOSS_STACK_READ);
+      return 0;
+    }
+  }
+
+  struct gotrace_alloc_event* event = &scratch_space->event;
   event->size = size;
   event->type = ctx->rbx;
-  event->tid = (__u32)bpf_get_current_pid_tgid();
+  event->tid = (__u32)pid_tgid;
   event->entry_point = entry_point;
   event->flags = 0;
   event->pcs[0] = caller;
@@ -129,7 +185,7 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   __u32 depth = 1;
   for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++) {
     __u64 frame[2];
-    if (fp == 0 || bpf_probe_read_user(frame, sizeof(frame), (void*)fp) != 0 || frame[1] == 0) {
+    if (fp == 0 || !read_frame(stack, have_window, stack_base, fp, frame) || frame[1] == 0) {
       fp = 0;
       break;
     }
@@ -139,7 +195,7 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   }
   if (fp != 0 && depth == GOTRACE_MAX_STACK_DEPTH) {
     __u64 next[2];
-    if (bpf_probe_read_user(next, sizeof(next), (void*)fp) == 0 && next[1] != 0) {
+    if (read_frame(stack, have_window, stack_base, fp, next) && next[1] != 0) {
       event->flags |= GOTRACE_EVENT_TRUNCATED;
       count_loss(GOTRACE_LOSS_STACK_TRUNCATED);
     }
@@ -147,7 +203,9 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   event->stack_depth = depth;
   __u64 length = GOTRACE_EVENT_HEADER_SIZE + (__u64)(depth & 127) * 8;
   if (length > sizeof(*event)) length = sizeof(*event);
-  if (bpf_ringbuf_output(&alloc_events, event, length, 0) != 0) count_loss(GOTRACE_LOSS_RINGBUF_FULL);
+  __u64 wakeup = bpf_ringbuf_query(&alloc_events, BPF_RB_AVAIL_DATA) + length >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                                             : BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&alloc_events, event, length, wakeup) != 0) count_loss(GOTRACE_LOSS_RINGBUF_FULL);
   return 0;
 }
 

@@ -225,7 +225,9 @@ class TraceSession {
     SessionResult result;
     for (bool stop = false; !stop;) {
       epoll_event ready[4];
-      int n = epoll_wait(epoll.get(), ready, 4, 200);
+      // The probe wakes this loop only when the ring buffer fills up; the
+      // timeout drains it the rest of the time.
+      int n = epoll_wait(epoll.get(), ready, 4, AllocProbe::kDrainInterval.count());
       if (n < 0 && errno != EINTR) return make_error("waiting for events: {}", std::strerror(errno));
       if (auto consumed = probe_->consume(); !consumed) return consumed.error();
       for (int i = 0; i < n; ++i) {

@@ -52,6 +52,7 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   rodata->mallocgc_start = target.mallocgc_start;
   rodata->mallocgc_end = target.mallocgc_end;
   rodata->sample_rate = target.sample_rate;
+  rodata->wakeup_bytes = target.ring_buffer_bytes / 4;
   for (size_t i = 0; i < target.sites.size(); ++i) rodata->probe_vaddrs[i] = target.sites[i].vaddr;
   if (int err = bpf_map__set_max_entries(probe->skeleton_->maps.alloc_events, target.ring_buffer_bytes); err != 0)
     return make_error("cannot size the BPF ring buffer: {}", errno_text(err));

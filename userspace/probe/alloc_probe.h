@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,7 +37,9 @@ struct ProbeTarget {
   std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
   uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
   uint64_t mallocgc_end = 0;
-  uint64_t ring_buffer_bytes = 64 << 20;  // a power of two
+  // A power of two. Its pages are mapped into gotrace twice (the ring's
+  // wrap-around), so it counts twice in gotrace's resident memory.
+  uint64_t ring_buffer_bytes = 16 << 20;
   uint64_t sample_rate = 0;       // mean bytes between recorded allocations; 0: every one
 };
 
@@ -60,8 +63,11 @@ class AllocProbe {
   AllocProbe(const AllocProbe&) = delete;
   AllocProbe& operator=(const AllocProbe&) = delete;
 
-  // An epoll descriptor that becomes readable when events are waiting.
+  // An epoll descriptor that becomes readable when the ring buffer is a
+  // quarter full. Below that the probe does not wake the consumer, which must
+  // call consume() at least every kDrainInterval as well.
   int event_fd() const;
+  static constexpr std::chrono::milliseconds kDrainInterval{10};
   // Hands every waiting event to the handler; returns how many there were.
   Result<uint64_t> consume();
   // The kernel's per-CPU loss counters, summed.
