@@ -1,0 +1,3 @@
+module gotrace.bench/overhead
+
+go 1.19
