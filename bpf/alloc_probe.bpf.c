@@ -71,11 +71,18 @@ struct {
   __type(value, __u64);
 } sample_intervals SEC(".maps");
 
-// Bytes of the goroutine's stack read at once, from RSP up. Go frames are
-// contiguous and most allocation stacks fit: one read replaces one per frame,
-// and a frame outside the window is read on its own.
+// The stack is read in windows rather than frame by frame: every read of
+// user memory has a fixed cost that dwarfs copying a few KiB, and Go frames
+// are contiguous. The first window starts at RSP and is as long as the last
+// walk on this CPU needed (allocation sites repeat, so it is usually right,
+// and copying bytes past the stack's top is wasted work); when the chain
+// leaves a window, the next one is read from the frame it reached.
 #define STACK_WINDOW_BYTES 4096
 #define STACK_WINDOW_WORDS (STACK_WINDOW_BYTES / 8)
+#define FIRST_WINDOW_MIN 512
+// Windows read per allocation at the most; a frame beyond them ends the walk
+// as the end of the stack would (the record is flagged truncated).
+#define MAX_WINDOWS 16
 
 // Where a record is assembled before it is copied, at its real length, into
 // the ring buffer (most Go stacks are far shallower than the maximum), and
@@ -83,6 +90,7 @@ struct {
 struct scratch_space {
   struct gotrace_alloc_event event;
   __u64 stack[STACK_WINDOW_WORDS];
+  __u64 first_window;  // bytes the last walk on this CPU used from RSP
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -96,18 +104,72 @@ static __always_inline void count_loss(__u32 cause) {
   if (counter) *counter += 1;  // per-CPU: no atomics needed
 }
 
-// The frame record {saved BP, return address} at `fp`: from the window of the
-// stack read at `base` when it lies inside, else read on its own.
-static __always_inline bool read_frame(const __u64* stack, bool have_window, __u64 base, __u64 fp, __u64 frame[2]) {
-  __u64 offset = fp - base;  // huge when fp is below base
-  if (have_window && offset <= STACK_WINDOW_BYTES - 16 && (offset & 7) == 0) {
-    __u32 word = (__u32)(offset / 8) & (STACK_WINDOW_WORDS - 1);
-    if (word + 1 >= STACK_WINDOW_WORDS) return false;
-    frame[0] = stack[word];
-    frame[1] = stack[word + 1];
-    return true;
+// The window of the stack held in scratch_space.stack.
+struct window {
+  __u64 base;  // user address of stack[0]
+  __u64 size;  // bytes valid; 0 when nothing is held
+};
+
+// Reads `size` bytes (rounded up to 512, at most STACK_WINDOW_BYTES) of the
+// stack from `base`; where that runs into unmapped memory, just the frame
+// record at `base`.
+static __always_inline struct window read_window(__u64* stack, __u64 base, __u64 size) {
+  struct window w = {base, 0};
+  size = (size + 511) & ~511ULL;
+  if (size < FIRST_WINDOW_MIN) size = FIRST_WINDOW_MIN;
+  if (size > STACK_WINDOW_BYTES) size = STACK_WINDOW_BYTES;
+  if (bpf_probe_read_user(stack, size, (void*)base) == 0) w.size = size;
+  else if (bpf_probe_read_user(stack, 16, (void*)base) == 0) w.size = 16;
+  return w;
+}
+
+// The frame record {saved BP, return address} at `fp`, when `w` holds it.
+static __always_inline bool frame_in_window(const __u64* stack, struct window w, __u64 fp, __u64 frame[2]) {
+  __u64 offset = fp - w.base;  // huge when fp is below base
+  if (offset + 16 > w.size || (offset & 7) != 0) return false;
+  __u32 word = (__u32)(offset / 8) & (STACK_WINDOW_WORDS - 1);  // bounds for the verifier
+  if (word + 1 >= STACK_WINDOW_WORDS) return false;
+  frame[0] = stack[word];
+  frame[1] = stack[word + 1];
+  return true;
+}
+
+// The state of one frame-pointer walk, advanced one frame per bpf_loop step
+// (a loop the verifier checks once, whatever the depth).
+struct walk {
+  struct scratch_space* scratch;
+  struct window window;
+  __u64 rsp;
+  __u64 fp;      // the next frame record; 0 once the chain has ended
+  __u64 extent;  // bytes above RSP the walk reached
+  __u32 depth;   // return addresses in scratch->event.pcs
+  __u32 windows; // windows read
+};
+
+static long walk_one_frame(__u64 index, struct walk* walk) {
+  (void)index;
+  struct scratch_space* scratch = walk->scratch;
+  __u64 fp = walk->fp;
+  __u64 frame[2];
+  if (fp == 0 || walk->depth >= GOTRACE_MAX_STACK_DEPTH) return 1;
+  if (!frame_in_window(scratch->stack, walk->window, fp, frame)) {
+    if (walk->windows >= MAX_WINDOWS) return 1;
+    walk->window = read_window(scratch->stack, fp, STACK_WINDOW_BYTES);
+    walk->windows++;
+    if (!frame_in_window(scratch->stack, walk->window, fp, frame)) {
+      walk->fp = 0;
+      return 1;
+    }
   }
-  return bpf_probe_read_user(frame, 16, (void*)fp) == 0;
+  if (frame[1] == 0) {
+    walk->fp = 0;
+    return 1;
+  }
+  scratch->event.pcs[walk->depth & 127] = frame[1];  // depth < 127: the mask is for the verifier
+  walk->depth++;
+  if (fp - walk->rsp + 16 > walk->extent) walk->extent = fp - walk->rsp + 16;
+  walk->fp = frame[0] == fp ? 0 : frame[0];
+  return 0;
 }
 
 SEC("uprobe")
@@ -124,17 +186,20 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   if (!scratch_space) return 0;
   __u64* stack = scratch_space->stack;
 
-  // The window of the stack (in sampling mode only once an allocation is
-  // chosen); where it would run past the end of the mapping, the return
-  // address alone.
-  __u64 stack_base = ctx->rsp;
-  bool have_window = false;
+  // The caller, at [RSP], comes with the first window of the stack; in
+  // sampling mode that is read only once an allocation is chosen, and before
+  // that only a specialized entry point needs its caller.
+  __u64 rsp = ctx->rsp;
+  struct window window = {rsp, 0};
   __u64 caller = 0;
-  if (sample_rate == 0) have_window = bpf_probe_read_user(stack, STACK_WINDOW_BYTES, (void*)stack_base) == 0;
-  if (have_window) {
+  if (sample_rate == 0) {
+    window = read_window(stack, rsp, scratch_space->first_window);
+    if (window.size == 0) {
+      count_loss(GOTRACE_LOSS_STACK_READ);
+      return 0;
+    }
     caller = stack[0];
-  } else if ((sample_rate == 0 || entry_point != GOTRACE_ENTRY_MALLOCGC) &&
-             bpf_probe_read_user(&caller, sizeof(caller), (void*)stack_base) != 0) {
+  } else if (entry_point != GOTRACE_ENTRY_MALLOCGC && bpf_probe_read_user(&caller, sizeof(caller), (void*)rsp) != 0) {
     count_loss(GOTRACE_LOSS_STACK_READ);
     return 0;
   }
@@ -163,13 +228,12 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   }
 
   if (sample_rate != 0) {
-    have_window = bpf_probe_read_user(stack, STACK_WINDOW_BYTES, (void*)stack_base) == 0;
-    if (have_window) {
-      caller = stack[0];
-    } else if (bpf_probe_read_user(&caller, sizeof(caller), (void*)stack_base) != 0) {
+    window = read_window(stack, rsp, scratch_space->first_window);
+    if (window.size == 0) {
       count_loss(GOTRACE_LOSS_STACK_READ);
       return 0;
     }
+    caller = stack[0];
   }
 
   struct gotrace_alloc_event* event = &scratch_space->event;
@@ -181,21 +245,31 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   event->pcs[0] = caller;
 
   // Frame records are {saved BP, return address}; the chain ends at BP 0.
-  __u64 fp = ctx->rbp;
-  __u32 depth = 1;
+  // The frames inside the first window, the usual case, are walked inline;
+  // the rest, reading further windows, by walk_one_frame.
+  __u64 fp = ctx->rbp, extent = 16;
+  __u32 inline_depth = 1;
   for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++) {
     __u64 frame[2];
-    if (fp == 0 || !read_frame(stack, have_window, stack_base, fp, frame) || frame[1] == 0) {
+    if (fp == 0 || !frame_in_window(stack, window, fp, frame)) break;
+    if (frame[1] == 0) {
       fp = 0;
       break;
     }
     event->pcs[i] = frame[1];
-    depth = i + 1;
+    inline_depth = i + 1;
+    if (fp - rsp + 16 > extent) extent = fp - rsp + 16;
     fp = frame[0] == fp ? 0 : frame[0];
   }
-  if (fp != 0 && depth == GOTRACE_MAX_STACK_DEPTH) {
+  struct walk walk = {scratch_space, window, rsp, fp, extent, inline_depth, 1};
+  if (walk.fp != 0 && walk.depth < GOTRACE_MAX_STACK_DEPTH) bpf_loop(GOTRACE_MAX_STACK_DEPTH, walk_one_frame, &walk, 0);
+  __u32 depth = walk.depth;
+  scratch_space->first_window = walk.extent;
+  if (walk.fp != 0) {
+    // Cut short: flagged, unless exactly the maximum depth was the whole stack.
     __u64 next[2];
-    if (read_frame(stack, have_window, stack_base, fp, next) && next[1] != 0) {
+    if (depth < GOTRACE_MAX_STACK_DEPTH ||
+        (bpf_probe_read_user(next, sizeof(next), (void*)walk.fp) == 0 && next[1] != 0)) {
       event->flags |= GOTRACE_EVENT_TRUNCATED;
       count_loss(GOTRACE_LOSS_STACK_TRUNCATED);
     }
