@@ -140,6 +140,13 @@ void StackSymbolizer::move_into(Profile* profile) && {
   profile->printed_names = std::move(printed_names_);
 }
 
+std::string sample_key(const StackSymbolizer::Trimmed& trimmed, bool truncated) {
+  std::string key(reinterpret_cast<const char*>(trimmed.locations.data()), trimmed.locations.size() * sizeof(uint32_t));
+  key += truncated ? '\1' : '\0';
+  key += trimmed.type_name;
+  return key;
+}
+
 Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
                       const AddressTranslator& translator) {
   Profile profile;
@@ -149,12 +156,7 @@ Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
   std::unordered_map<std::string, uint32_t> sample_index;  // merged by trimmed stack and type
   for (const StackAggregator::Stack& stack : aggregator.stacks()) {
     StackSymbolizer::Trimmed trimmed = symbolizer.trim(stack);
-    // Trimming can make stacks equal that differed only in runtime frames.
-    std::string key(reinterpret_cast<const char*>(trimmed.locations.data()),
-                    trimmed.locations.size() * sizeof(uint32_t));
-    key += stack.truncated ? '\1' : '\0';
-    key += trimmed.type_name;
-    auto [it, inserted] = sample_index.emplace(std::move(key), profile.samples.size());
+    auto [it, inserted] = sample_index.emplace(sample_key(trimmed, stack.truncated), profile.samples.size());
     if (inserted) {
       profile.samples.push_back({std::move(trimmed.locations), std::string(trimmed.type_name), stack.truncated, {}});
       sample_sums.emplace_back();

@@ -141,6 +141,10 @@ class StackSymbolizer {
   std::unordered_map<uint64_t, std::string> type_names_;  // by runtime type address
 };
 
+// Stacks whose keys are equal are one sample: trimming can make stacks equal
+// that differed only in runtime frames.
+std::string sample_key(const StackSymbolizer::Trimmed& trimmed, bool truncated);
+
 // Symbolizes and trims every stack, and merges those that trimming made equal.
 Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
                       const AddressTranslator& translator);
