@@ -40,7 +40,7 @@ std::vector<CallSite> call_sites(const Profile& profile) {
   return sites;
 }
 
-std::string format_bytes(uint64_t bytes) {
+std::string format_bytes(uint64_t bytes, bool compact) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = bytes;
   int unit = 0;
@@ -49,7 +49,9 @@ std::string format_bytes(uint64_t bytes) {
     value /= 1024;
     ++unit;
   }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+  if (unit == 0) return fmt::format("{} B", bytes);
+  if (compact && value >= 99.95) return fmt::format("{:.0f} {}", value, kUnits[unit]);
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
 std::string format_count(double count) {

@@ -36,7 +36,9 @@ std::string format_interval(std::chrono::milliseconds interval) {
   return fmt::format("{}ms", interval.count());
 }
 
-std::string format_rate_bytes(double bytes) { return format_bytes(static_cast<uint64_t>(std::llround(bytes))); }
+std::string format_rate_bytes(double bytes, bool compact = false) {
+  return format_bytes(static_cast<uint64_t>(std::llround(bytes)), compact);
+}
 
 std::string lowercase(std::string_view text) {
   std::string out(text);
@@ -109,7 +111,9 @@ void ScreenModel::update(const SiteTable& table) {
     figures.alloc_rate += figures.rows.back().alloc_rate;
     figures.byte_rate += figures.rows.back().byte_rate;
   }
-  figures.cpu_share = rate(table.tracer_cpu_seconds, previous_cpu_);
+  // gotrace's CPU time before the first table went into loading the probe
+  // and reading the binary: it has no interval to be a share of.
+  if (previous_cpu_) figures.cpu_share = rate(table.tracer_cpu_seconds, *previous_cpu_);
 
   previous_by_site_.clear();
   for (const SiteTotals& site : table.sites) {
@@ -332,7 +336,8 @@ std::vector<ScreenLine> ScreenModel::header(size_t width) const {
   if (!filter_.empty()) view = fmt::format("{} of {} sites match \"{}\"  sorted by {}", rows_.size(),
                                            shown_.rows.size(), filter_, sort_name(sort_));
   lines.push_back(compose({{loss_text, lost > 0 ? Style::kAlert : Style::kNormal},
-                           {fmt::format("  gotrace cpu {:.1f}%", 100 * f.cpu_share), Style::kNormal}},
+                           {f.cpu_share ? fmt::format("  gotrace cpu {:.1f}%", 100 * *f.cpu_share) : "  gotrace cpu -",
+                            Style::kNormal}},
                           {{view, Style::kNormal}}, width));
 
   if (target_exited_)
@@ -393,14 +398,14 @@ std::vector<ScreenLine> ScreenModel::render(int width_in, int height_in) {
 
 std::string ScreenModel::site_label(const SiteTotals& site, size_t width) const {
   // The leaf function first; its file's name and the line when there is
-  // room (the stack view has the full path).
+  // room (the stack view has the full path). Width 0 asks for the short form.
   std::string function(site.function);
-  std::string full = site.file.empty() ? function
-                                       : fmt::format("{}  {}:{}", function, base_name(site.file), site.line);
+  if (site.file.empty()) return width == 0 ? function : keep_tail(function, width, ellipsis_);
+  std::string full = fmt::format("{}  {}:{}", function, base_name(site.file), site.line);
   if (display_width(full) <= width) return full;
   // Lines tell apart two sites of one function when the file does not fit.
   std::string with_line = fmt::format("{}:{}", function, site.line);
-  if (!site.file.empty() && display_width(with_line) <= width) return with_line;
+  if (width == 0 || display_width(with_line) <= width) return with_line;
   return keep_tail(function, width, ellipsis_);
 }
 
@@ -425,10 +430,10 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
   for (const SiteRow& row : rows_) {
     const WeightedTotals& totals = row.site.totals;
     numbers[0].cells.push_back(format_count(row.alloc_rate));
-    numbers[1].cells.push_back(format_rate_bytes(row.byte_rate));
+    numbers[1].cells.push_back(format_rate_bytes(row.byte_rate, true));
     numbers[2].cells.push_back(format_count(std::round(totals.count)));
-    numbers[3].cells.push_back(format_rate_bytes(totals.bytes));
-    numbers[4].cells.push_back(totals.count >= 0.5 ? format_rate_bytes(totals.bytes / totals.count) : "-");
+    numbers[3].cells.push_back(format_rate_bytes(totals.bytes, true));
+    numbers[4].cells.push_back(totals.count >= 0.5 ? format_rate_bytes(totals.bytes / totals.count, true) : "-");
     type_width = std::max(type_width, display_width(row.site.top_type));
   }
   size_t numbers_width = 0;
@@ -437,13 +442,17 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
     for (const std::string& cell : column.cells) column.width = std::max(column.width, display_width(cell));
     numbers_width += column.width + kGap;
   }
-  // What is left goes to the type and the call site. When both cannot be
-  // whole, the site keeps two thirds; on a very narrow terminal the type goes.
+  // What is left goes to the type and the call site. The site comes first,
+  // in its short form (function:line) at least; the type gets what remains,
+  // up to its longest name, and goes when the terminal is very narrow.
   size_t rest = width > numbers_width ? width - numbers_width : 0;
-  size_t site_full = display_width("CALL SITE");
-  for (const SiteRow& row : rows_) site_full = std::max(site_full, display_width(site_label(row.site, SIZE_MAX)));
+  size_t site_full = display_width("CALL SITE"), site_short = site_full;
+  for (const SiteRow& row : rows_) {
+    site_full = std::max(site_full, display_width(site_label(row.site, SIZE_MAX)));
+    site_short = std::max(site_short, display_width(site_label(row.site, 0)));
+  }
   if (type_width + kGap + site_full > rest) {
-    size_t site_share = std::min(site_full, rest * 2 / 3);
+    size_t site_share = std::min(site_short, rest * 2 / 3);
     type_width = std::clamp<size_t>(rest - std::min(rest, site_share + kGap), 8, type_width);
   }
   if (rest < type_width + kGap + 16) type_width = 0;

@@ -99,7 +99,7 @@ class ScreenModel {
     std::vector<SiteRow> rows;  // every site, unsorted
     double alloc_rate = 0;
     double byte_rate = 0;
-    double cpu_share = 0;  // gotrace's CPU time per second of the interval
+    std::optional<double> cpu_share;  // gotrace's CPU time per second of the interval
   };
 
   void show_latest();
@@ -121,7 +121,7 @@ class ScreenModel {
   Figures latest_, shown_;
   std::vector<WeightedTotals> previous_by_site_;
   std::chrono::nanoseconds previous_elapsed_{0};
-  double previous_cpu_ = 0;
+  std::optional<double> previous_cpu_;
   bool target_exited_ = false;
   bool paused_ = false;
   size_t interval_index_;
