@@ -304,18 +304,32 @@ TEST(ScreenModel, FillsAnEightyByTwentyFourTerminalReadably) {
       << lines[23];
   // Rows from the busiest down; numbers right-aligned under their headings.
   // Two sites of one function are told apart by their lines when the file does not fit.
-  EXPECT_TRUE(lines[4].starts_with("   40.0k   153 MiB   40.0k   153 MiB  3.9 KiB  map.buck…  main.site:139"))
+  EXPECT_TRUE(lines[4].starts_with("   40.0k   153 MiB   40.0k   153 MiB  3.9 KiB  map.buc…  main.site:139"))
       << dump(lines);
   size_t bytes_end = lines[3].find("BYTES/s") + 7;
   for (int row = 4; row < 23; ++row) EXPECT_EQ(lines[row][bytes_end], ' ') << lines[row];
   // 19 rows fit; the long name is cut at its start when the selection brings it into view.
   for (int i = 0; i < 39; ++i) model.press({Key::kDown});
   lines = text(model.render(80, 24));
-  EXPECT_TRUE(lines[22].ends_with("  …al/store.(*Cache).Put")) << dump(lines);
+  EXPECT_TRUE(lines[22].ends_with("  …nal/store.(*Cache).Put")) << dump(lines);
   // A wider terminal shows the file and the whole type.
   lines = text(model.render(160, 24));
   EXPECT_TRUE(contains(lines, "map.bucket[string]*store.entry")) << dump(lines);
   EXPECT_TRUE(contains(lines, "github.com/acme/widgets/internal/store.(*Cache).Put  handlers.go:100")) << dump(lines);
+}
+
+TEST(ScreenModel, NarrowTerminalSparesTheTopRowsTypesAndLines) {
+  ScreenModel model(info());
+  model.update(table(1s, {{0, "main.siteSteadyC", "/src/allocs/main.go", 363, "uint8", {52, 13.6e6}},
+                          {1, "main.siteSteadyA", "/src/allocs/main.go", 354, "main.Record", {155900, 7.4e6}},
+                          {2, "main.siteSteadyB", "/src/allocs/main.go", 357, "main.Pair", {52000, 832000}},
+                          {3, "runtime.newobject", "/usr/lib/go/src/runtime/malloc.go", 2157, "runtime.sudog",
+                           {8, 896}}}));
+  auto lines = text(model.render(80, 12));
+  // The rare runtime site at the bottom gives way: its type is cut, its line dropped.
+  EXPECT_TRUE(lines[4].ends_with("uint8        main.siteSteadyC:363")) << dump(lines);
+  EXPECT_TRUE(lines[5].ends_with("main.Record  main.siteSteadyA:354")) << dump(lines);
+  EXPECT_TRUE(lines[7].ends_with("runtime.su…  runtime.newobject   ")) << dump(lines);
 }
 
 TEST(ScreenModel, HeaderTellsLossesSamplingAndTheTargetsExit) {

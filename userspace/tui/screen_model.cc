@@ -442,20 +442,40 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
     for (const std::string& cell : column.cells) column.width = std::max(column.width, display_width(cell));
     numbers_width += column.width + kGap;
   }
-  // What is left goes to the type and the call site. The site comes first,
-  // in its short form (function:line) at least; the type gets what remains,
-  // up to its longest name, and goes when the terminal is very narrow.
+  // What is left goes to the type and the call site. When both cannot be
+  // whole, the split is the one that spoils the least, rows near the top
+  // weighing more: a cut type costs 1 (2 when the column goes), a site
+  // without its file 0.5, a site without its line or with a cut name 1.5,
+  // and each column lost a little more, to settle ties. On a very narrow
+  // terminal the type goes.
   size_t rest = width > numbers_width ? width - numbers_width : 0;
-  size_t site_full = display_width("CALL SITE"), site_short = site_full;
-  for (const SiteRow& row : rows_) {
-    site_full = std::max(site_full, display_width(site_label(row.site, SIZE_MAX)));
-    site_short = std::max(site_short, display_width(site_label(row.site, 0)));
+  struct Needs {
+    size_t type, site_full, site_short;
+  };
+  std::vector<Needs> needs;
+  for (size_t i = 0; i < rows_.size() && i < 500; ++i)
+    needs.push_back({display_width(rows_[i].site.top_type), display_width(site_label(rows_[i].site, SIZE_MAX)),
+                     display_width(site_label(rows_[i].site, 0))});
+  auto spoiled = [&](size_t type) {
+    size_t site = rest - (type > 0 ? type + kGap : 0);
+    double cost = 0;
+    for (size_t i = 0; i < needs.size(); ++i) {
+      const Needs& n = needs[i];
+      double row = 0;
+      if (n.type > type) row += (type == 0 ? 2 : 1) + 0.01 * (n.type - type);
+      if (n.site_full > site) row += (n.site_short <= site ? 0.5 : 1.5) + 0.01 * (n.site_full - site);
+      cost += row / (i + 1);
+    }
+    return cost;
+  };
+  size_t type_candidate = std::min<size_t>(type_width, 8);
+  std::optional<std::pair<double, size_t>> best;  // (cost, type width); ties go to the wider site
+  if (rest >= 16) best = std::pair{spoiled(0), 0};
+  for (; type_candidate <= type_width && type_candidate + kGap + 16 <= rest; ++type_candidate) {
+    double cost = spoiled(type_candidate);
+    if (!best || cost < best->first) best = std::pair{cost, type_candidate};
   }
-  if (type_width + kGap + site_full > rest) {
-    size_t site_share = std::min(site_short, rest * 2 / 3);
-    type_width = std::clamp<size_t>(rest - std::min(rest, site_share + kGap), 8, type_width);
-  }
-  if (rest < type_width + kGap + 16) type_width = 0;
+  type_width = best ? best->second : 0;
   size_t site_width = rest - (type_width > 0 ? type_width + kGap : 0);
 
   std::vector<Span> heading;
