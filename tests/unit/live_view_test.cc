@@ -14,20 +14,14 @@
 #include <thread>
 
 #include "tests/unit/test_support.h"
-#include "userspace/probe/alloc_probe.h"
 
 namespace gotrace {
 namespace {
 
 using testing::ChildProcess;
-using testing::fixture_builds;
 using testing::gotrace_binary;
+using testing::local_build;
 using testing::run_command;
-
-#define REQUIRE_BPF_PRIVILEGES()                                              \
-  do {                                                                        \
-    if (auto missing = missing_bpf_privileges()) GTEST_SKIP() << *missing;    \
-  } while (0)
 
 // A tmux server of the test's own (its own socket), with one session running
 // `command` in a window of a fixed size. When the command ends, its exit
@@ -84,20 +78,27 @@ class Terminal {
   bool started_ = false;
 };
 
-bool have_tmux() {
-  auto version = run_command({"tmux", "-V"});
-  EXPECT_EQ(version.exit_code, 0) << "tmux is needed for the live view's tests (scripts/setup.sh installs it)";
-  return version.exit_code == 0;
-}
+class LiveView : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_BPF_PRIVILEGES();
+    auto version = run_command({"tmux", "-V"});
+    ASSERT_EQ(version.exit_code, 0) << "tmux is needed for the live view's tests (scripts/setup.sh installs it)";
+  }
 
-std::string steady_fixture() {
-  auto version = run_command({"go", "env", "GOVERSION"}).out;
-  version = version.substr(0, version.find('\n'));
-  for (const auto& build : fixture_builds("allocs"))
-    if (build.variant == "plain" && build.go_version == version) return build.path;
-  ADD_FAILURE() << "no plain build of the allocs fixture by " << version;
-  return "";
-}
+  // `gotrace attach` with `flags` on the allocs fixture's steady mode, in a
+  // terminal of this size.
+  std::unique_ptr<Terminal> attach_in_terminal(int width, int height, const std::string& flags = "") {
+    target_ = std::make_unique<ChildProcess>(std::vector<std::string>{local_build("allocs", "plain"), "steady"});
+    target_->read_until("steady");
+    auto terminal =
+        std::make_unique<Terminal>(fmt::format("{} attach {}{}", gotrace_binary(), target_->pid(), flags), width, height);
+    EXPECT_TRUE(terminal->started());
+    return terminal;
+  }
+
+  std::unique_ptr<ChildProcess> target_;
+};
 
 std::vector<std::string> lines_of(const std::string& screen) {
   std::vector<std::string> lines;
@@ -140,13 +141,10 @@ std::string traced_for(const std::string& screen) {
   return at == std::string::npos ? "" : screen.substr(at, screen.find(' ', at + 7) - at);
 }
 
-TEST(LiveView, ShowsTheHotSitesLiveSortsOpensStacksAndQuits) {
-  REQUIRE_BPF_PRIVILEGES();
-  ASSERT_TRUE(have_tmux());
-  ChildProcess target({steady_fixture(), "steady"});
-  target.read_until("steady");
-  Terminal terminal(fmt::format("{} attach {}", gotrace_binary(), target.pid()), 120, 40);
-  ASSERT_TRUE(terminal.started());
+TEST_F(LiveView, ShowsTheHotSitesLiveSortsOpensStacksAndQuits) {
+  auto view = attach_in_terminal(120, 40);
+  Terminal& terminal = *view;
+  ChildProcess& target = *target_;
 
   // The three steady sites appear within a few seconds, with a header.
   std::string screen = terminal.wait_for([](const std::string& s) {
@@ -199,13 +197,10 @@ TEST(LiveView, ShowsTheHotSitesLiveSortsOpensStacksAndQuits) {
   EXPECT_EQ(target.wait(), 0);
 }
 
-TEST(LiveView, ReadableInEightyByTwentyFourAndFollowsResizes) {
-  REQUIRE_BPF_PRIVILEGES();
-  ASSERT_TRUE(have_tmux());
-  ChildProcess target({steady_fixture(), "steady"});
-  target.read_until("steady");
-  Terminal terminal(fmt::format("{} attach {}", gotrace_binary(), target.pid()), 80, 24);
-  ASSERT_TRUE(terminal.started());
+TEST_F(LiveView, ReadableInEightyByTwentyFourAndFollowsResizes) {
+  auto view = attach_in_terminal(80, 24);
+  Terminal& terminal = *view;
+  ChildProcess& target = *target_;
   std::string screen = terminal.wait_for([](const std::string& s) {
     return s.find("main.siteSteadyA") != std::string::npos && s.find("main.siteSteadyC") != std::string::npos;
   });
@@ -239,14 +234,11 @@ TEST(LiveView, ReadableInEightyByTwentyFourAndFollowsResizes) {
   EXPECT_NE(screen.find("events lost"), std::string::npos) << screen;
 }
 
-TEST(LiveView, KeepsTheLastFiguresWhenTheTargetExits) {
-  REQUIRE_BPF_PRIVILEGES();
-  ASSERT_TRUE(have_tmux());
-  ChildProcess target({steady_fixture(), "steady"});
-  target.read_until("steady");
+TEST_F(LiveView, KeepsTheLastFiguresWhenTheTargetExits) {
   std::string folded = fmt::format("/tmp/gotrace-live-view-{}.folded", getpid());
-  Terminal terminal(fmt::format("{} attach {} --folded {}", gotrace_binary(), target.pid(), folded), 100, 30);
-  ASSERT_TRUE(terminal.started());
+  auto view = attach_in_terminal(100, 30, " --folded " + folded);
+  Terminal& terminal = *view;
+  ChildProcess& target = *target_;
   terminal.wait_for_text("main.siteSteadyA");
   target.close_stdin();
   EXPECT_EQ(target.wait(), 0);
@@ -264,12 +256,11 @@ TEST(LiveView, KeepsTheLastFiguresWhenTheTargetExits) {
   std::remove(folded.c_str());
 }
 
-TEST(LiveView, RunWithTuiSendsTheProgramsOutputToAFile) {
-  REQUIRE_BPF_PRIVILEGES();
-  ASSERT_TRUE(have_tmux());
+TEST_F(LiveView, RunWithTuiSendsTheProgramsOutputToAFile) {
   std::string output = fmt::format("/tmp/gotrace-live-view-{}.out", getpid());
   // The fixture's plain mode prints its report on stdout, then exits.
-  Terminal terminal(fmt::format("{} run --tui --program-output {} -- {}", gotrace_binary(), output, steady_fixture()),
+  Terminal terminal(fmt::format("{} run --tui --program-output {} -- {}", gotrace_binary(), output,
+                                local_build("allocs", "plain")),
                     100, 30);
   ASSERT_TRUE(terminal.started());
   std::string screen = terminal.wait_for_text("EXITED", std::chrono::seconds(60));

@@ -27,12 +27,8 @@ using testing::CommandResult;
 using testing::FixtureBuild;
 using testing::fixture_builds;
 using testing::gotrace_binary;
+using testing::local_build;
 using testing::run_command;
-
-#define REQUIRE_BPF_PRIVILEGES()                                              \
-  do {                                                                        \
-    if (auto missing = missing_bpf_privileges()) GTEST_SKIP() << *missing;    \
-  } while (0)
 
 std::string scratch_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("gotrace-tracer-" + std::to_string(getpid()) + "-" + name)).string();
@@ -217,18 +213,6 @@ TEST(Tracer, RunCountsEverySiteExactlyOnEveryToolchain) {
   }
   std::filesystem::remove(pprof_path);
   std::filesystem::remove(folded_path);
-}
-
-// A build of `fixture` by the machine's own Go.
-std::string local_build(const std::string& fixture, const std::string& variant) {
-  auto builds = fixture_builds(fixture);
-  std::string path;
-  auto version = run_command({"go", "env", "GOVERSION"}).out;
-  version = version.substr(0, version.find('\n'));
-  for (const auto& build : builds)
-    if (build.variant == variant && build.go_version == version) path = build.path;
-  if (path.empty()) ADD_FAILURE() << "no " << variant << " build of " << fixture << " by " << version;
-  return path;
 }
 
 TEST(Tracer, AttachKeepsTheRatioBetweenTwoSites) {
