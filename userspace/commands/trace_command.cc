@@ -18,8 +18,8 @@
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
 #include "userspace/export/folded_writer.h"
-#include "userspace/os/fd.h"
 #include "userspace/export/pprof_writer.h"
+#include "userspace/os/fd.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/trace/aggregator.h"
 #include "userspace/trace/call_sites.h"
@@ -553,10 +553,11 @@ Result<int> run_traced_command(const RunOptions& options) {
     return false;
   });
   SessionResult outcome = result ? *result : SessionResult{};
+  // Whatever ended tracing, the terminal is given back before the wait.
+  session.close_view();
   if (outcome.user_quit && !outcome.target_exited) {
     // q ends what `run` started, as Ctrl-C would; the program's status is
     // then gotrace's, as always.
-    session.close_view();
     kill(child, SIGTERM);
     std::cerr << fmt::format("gotrace: quit from the live view: sent SIGTERM to pid {}\n", child);
   }

@@ -549,9 +549,13 @@ std::vector<ScreenLine> ScreenModel::stack_body(size_t width, size_t height) {
     for (const Frame& frame : stack.frames)
       function_width = std::max(function_width, display_width(frame.function) + (frame.inlined ? 10 : 0));
   function_width = std::min(function_width, width * 3 / 5);
+  // Shares are of the stacks' own sum: paused, the site's figures above are
+  // older than the stacks.
+  double stacks_bytes = 0;
+  for (const SiteStack& stack : stacks_) stacks_bytes += stack.totals.bytes;
   for (size_t s = 0; s < stacks_.size(); ++s) {
     const SiteStack& stack = stacks_[s];
-    double share = site.totals.bytes > 0 ? 100 * stack.totals.bytes / site.totals.bytes : 0;
+    double share = stacks_bytes > 0 ? 100 * stack.totals.bytes / stacks_bytes : 0;
     scrolled.push_back(compose({{fmt::format("stack {} of {}: {:.1f}% of the bytes here, {}, {} allocs, {}", s + 1,
                                              stacks_.size(), share, stack.type_name,
                                              format_count(std::round(stack.totals.count)),
