@@ -14,7 +14,7 @@
 namespace {
 
 constexpr const char* kFooter = R"(Exit status:
-  0  success (for attach: also after Ctrl-C, SIGTERM, the duration or the target's exit;
+  0  success (for attach: also after Ctrl-C, SIGTERM, the duration, the target's exit or q;
      run exits with the traced program's status, 128+N if a signal N killed it)
   1  runtime failure (unreadable or unsupported binary, no such process,
      missing privileges, an output that cannot be written, ...)
@@ -34,8 +34,12 @@ Examples:
   sudo gotrace attach 4242 -d 30s -o allocs.pb.gz --folded allocs.folded
                                              30 seconds; pprof and flame-graph input
   go tool pprof -top allocs.pb.gz            read the profile with Go's own tools
+  sudo gotrace attach 4242 --no-tui | tee top.txt
+                                             no live view: the top call sites at the end
   sudo gotrace run -o allocs.pb.gz -- ./server --port 8080
                                              trace a program from its first instruction
+  sudo gotrace run --tui --program-output server.log -- ./server
+                                             the same with the live view; the program's output to a file
   gotrace info ./server                      what gotrace sees in a binary
   sudo gotrace info 4242                     the same for a running process
   gotrace symbolize ./server 0x4a1b2c        address -> function, file:line (inlined frames first)

@@ -327,6 +327,18 @@ TEST(Tracer, RunExitsWithTheProgramsStatus) {
   EXPECT_NE(result.err.find("main.sitePlain"), std::string::npos) << result.err;
 }
 
+TEST(Tracer, RunSendsTheProgramsOutputToAFile) {
+  REQUIRE_BPF_PRIVILEGES();
+  std::string output_path = scratch_path("program.out");
+  // The fixture prints its report on stdout; gotrace's table goes to stderr.
+  auto result = run_command({gotrace_binary(), "run", "--program-output", output_path, "--",
+                             local_build("allocs", "plain")});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(read_file(output_path).find("expect main.sitePlain\t"), std::string::npos);
+  std::filesystem::remove(output_path);
+}
+
 TEST(Tracer, ProfileOpensInGoToolPprof) {
   REQUIRE_BPF_PRIVILEGES();
   std::string pprof_path = scratch_path("top.pb.gz");
@@ -437,6 +449,12 @@ TEST(TracerBadInput, UnwritableOutput) {
 TEST(TracerBadInput, MalformedDuration) {
   expect_error(gotrace({"attach", "1", "-d", "10x"}), 2, "'10x': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
   expect_error(gotrace({"attach", "1", "-d", "-5s"}), 2, "'-5s': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
+}
+
+TEST(TracerBadInput, LiveViewWithoutATerminal) {
+  // Refused before anything else is checked: this needs no privileges.
+  expect_error(gotrace({"run", "--tui", "--", "true"}), 1,
+               "--tui: the live view needs a terminal on stdin and stdout");
 }
 
 TEST(TracerBadInput, CommandNotFound) {
