@@ -50,14 +50,20 @@ class Terminal {
   void resize(int width, int height) {
     tmux({"resize-window", "-t", "view", "-x", std::to_string(width), "-y", std::to_string(height)});
   }
-  // Polls the screen until `ready` holds, for at most `timeout`; returns the last screen.
+  // Polls the screen until `ready` holds, for at most `timeout`; returns the
+  // last screen. A screen counts once it is the same twice in a row: a
+  // capture can fall between the lines of one redraw.
   std::string wait_for(const std::function<bool(const std::string&)>& ready,
                        std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::string last;
     while (std::chrono::steady_clock::now() < deadline) {
       last = screen();
-      if (ready(last)) return last;
+      if (ready(last)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (screen() == last) return last;
+        continue;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ADD_FAILURE() << "the screen did not get there in time; it shows:\n" << last;
