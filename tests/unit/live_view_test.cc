@@ -93,12 +93,13 @@ class LiveView : public ::testing::Test {
   }
 
   // `gotrace attach` with `flags` on the allocs fixture's steady mode, in a
-  // terminal of this size.
-  std::unique_ptr<Terminal> attach_in_terminal(int width, int height, const std::string& flags = "") {
+  // terminal of this size; `environment` ("NAME=value ") goes before it.
+  std::unique_ptr<Terminal> attach_in_terminal(int width, int height, const std::string& flags = "",
+                                               const std::string& environment = "") {
     target_ = std::make_unique<ChildProcess>(std::vector<std::string>{local_build("allocs", "plain"), "steady"});
     target_->read_until("steady");
-    auto terminal =
-        std::make_unique<Terminal>(fmt::format("{} attach {}{}", gotrace_binary(), target_->pid(), flags), width, height);
+    auto terminal = std::make_unique<Terminal>(
+        fmt::format("{}{} attach {}{}", environment, gotrace_binary(), target_->pid(), flags), width, height);
     EXPECT_TRUE(terminal->started());
     return terminal;
   }
@@ -263,6 +264,14 @@ TEST_F(LiveView, KeepsTheLastFiguresWhenTheTargetExits) {
   EXPECT_NE(screen.find("(until it exited)"), std::string::npos) << screen;
   EXPECT_EQ(run_command({"grep", "-q", ";main.siteSteadyA ", folded}).exit_code, 0) << "the folded stacks were written";
   std::remove(folded.c_str());
+}
+
+TEST_F(LiveView, TerminalThatCannotPlaceTheCursorTracesWithoutIt) {
+  auto view = attach_in_terminal(100, 30, " -d 1s", "TERM=dumb ");
+  std::string screen = view->wait_for_text("gotrace-exit=");
+  EXPECT_NE(screen.find("gotrace: no live view: TERM=dumb cannot place the cursor\n"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("gotrace-exit=0"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("main.siteSteadyA /"), std::string::npos) << "the table at the end\n" << screen;
 }
 
 TEST_F(LiveView, RunWithTuiSendsTheProgramsOutputToAFile) {

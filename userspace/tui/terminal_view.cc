@@ -103,6 +103,17 @@ Result<std::unique_ptr<TerminalView>> TerminalView::open(TraceInfo info, StackSy
     return make_error("cannot drive the terminal (TERM={})", term ? term : "unset");
   }
   set_term(view->screen_);
+  // A terminal that cannot place the cursor (TERM=dumb) would get the
+  // screen as a stream of text.
+  const char* place_cursor = tigetstr("cup");
+  if (place_cursor == nullptr || place_cursor == reinterpret_cast<char*>(-1)) {
+    endwin();
+    delscreen(view->screen_);
+    view->screen_ = nullptr;
+    pthread_sigmask(SIG_SETMASK, &view->saved_mask_, nullptr);
+    const char* term = std::getenv("TERM");
+    return make_error("TERM={} cannot place the cursor", term ? term : "unset");
+  }
   cbreak();
   noecho();
   nonl();
