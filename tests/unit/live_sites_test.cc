@@ -112,7 +112,10 @@ TEST(LiveSites, TrimsTheAllocatorAndSumsBySiteAsTheProfileDoes) {
   EXPECT_EQ(table.sites[1].function, "main.siteSteadyB");
   EXPECT_DOUBLE_EQ(table.totals.count, 18);
 
-  auto stacks = sites.stacks_at(a.id);
+  auto site_stacks = sites.stacks_at(a.id, 10);
+  EXPECT_EQ(site_stacks.count, 1u);
+  EXPECT_DOUBLE_EQ(site_stacks.totals.bytes, 720);
+  const auto& stacks = site_stacks.heaviest;
   ASSERT_EQ(stacks.size(), 1u);
   ASSERT_GE(stacks[0].frames.size(), 2u);
   EXPECT_EQ(stacks[0].frames[0].function, "main.siteSteadyA");
@@ -132,10 +135,16 @@ TEST(LiveSites, TrimsTheAllocatorAndSumsBySiteAsTheProfileDoes) {
   EXPECT_EQ(table.sites[0].id, a.id);
   EXPECT_DOUBLE_EQ(table.sites[0].totals.count, 30);
   EXPECT_DOUBLE_EQ(table.sites[1].totals.count, 7);
-  auto b_stacks = sites.stacks_at(table.sites[1].id);
-  ASSERT_EQ(b_stacks.size(), 2u);
-  EXPECT_DOUBLE_EQ(b_stacks[0].totals.count, 6);  // heaviest first
-  EXPECT_TRUE(sites.stacks_at(99).empty());
+  auto b_stacks = sites.stacks_at(table.sites[1].id, 10);
+  ASSERT_EQ(b_stacks.heaviest.size(), 2u);
+  EXPECT_DOUBLE_EQ(b_stacks.heaviest[0].totals.count, 6);  // heaviest first
+  // Only as many as asked for are symbolized into frames; the count says how many there are.
+  b_stacks = sites.stacks_at(table.sites[1].id, 1);
+  ASSERT_EQ(b_stacks.heaviest.size(), 1u);
+  EXPECT_DOUBLE_EQ(b_stacks.heaviest[0].totals.count, 6);
+  EXPECT_EQ(b_stacks.count, 2u);
+  EXPECT_DOUBLE_EQ(b_stacks.totals.count, 7);
+  EXPECT_EQ(sites.stacks_at(99, 10).count, 0u);
 }
 
 }  // namespace

@@ -226,7 +226,7 @@ TEST(ScreenModel, StackViewShowsEveryStackWithInlinedFramesMarked) {
                  "main.Pair",
                  true,
                  {100, 1600}};
-  model.set_stacks({hot, cold});
+  model.set_stacks({{hot, cold}, 2, {300, 4800}});
   auto lines = text(model.render(100, 30));
   EXPECT_TRUE(contains(lines, "/src/app/handlers.go:10")) << dump(lines);
   EXPECT_TRUE(contains(lines, "stack 1 of 2: 66.7% of the bytes here, main.Pair, 200 allocs, 3.1 KiB")) << dump(lines);
@@ -249,6 +249,18 @@ TEST(ScreenModel, StackViewShowsEveryStackWithInlinedFramesMarked) {
   EXPECT_TRUE(contains(scrolled, "deeper frames were not recorded")) << dump(scrolled);
   model.press({Key::kHome});
   EXPECT_EQ(text(model.render(100, 12)), short_screen);
+}
+
+TEST(ScreenModel, StackViewShowsTheHeaviestStacksOfMany) {
+  ScreenModel model(info());
+  model.update(table(1s, {site(0, "main.leafOfPath", 131072, 131072 * 48)}));
+  model.press({Key::kEnter});
+  SiteStack one{{{"main.leafOfPath", "/src/app/tree.go", 3, 0, false}}, "main.Record", false, {1, 48}};
+  model.set_stacks({{one, one}, 131072, {131072, 131072 * 48}});
+  auto lines = text(model.render(100, 30));
+  EXPECT_TRUE(contains(lines, "top type main.Record  131072 distinct stacks")) << dump(lines);
+  EXPECT_TRUE(contains(lines, "stack 2 of 131072: 0.0% of the bytes here")) << dump(lines);
+  EXPECT_TRUE(contains(lines, "131070 lighter stacks, 100.0% of the bytes here, are not shown")) << dump(lines);
 }
 
 TEST(ScreenModel, PauseFreezesTheDisplayWhileFiguresGoOn) {

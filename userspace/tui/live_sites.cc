@@ -60,12 +60,23 @@ SiteTable LiveSites::update(const TraceSnapshot& snapshot) {
   return table;
 }
 
-std::vector<SiteStack> LiveSites::stacks_at(uint32_t site_id) const {
-  std::vector<SiteStack> stacks;
+SiteStacks LiveSites::stacks_at(uint32_t site_id, size_t limit) const {
+  SiteStacks stacks;
   if (site_id >= sites_.size()) return stacks;
+  std::vector<uint32_t> order = sites_[site_id].samples;
+  stacks.count = order.size();
+  for (uint32_t index : order) {
+    stacks.totals.count += samples_[index].totals.count;
+    stacks.totals.bytes += samples_[index].totals.bytes;
+  }
+  // Frames are copied for the stacks shown only.
+  size_t shown = std::min(limit, order.size());
+  std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](uint32_t a, uint32_t b) {
+    return std::pair(samples_[a].totals.bytes, b) > std::pair(samples_[b].totals.bytes, a);
+  });
   const std::vector<Location>& locations = symbolizer_.locations();
-  for (uint32_t index : sites_[site_id].samples) {
-    const Sample& sample = samples_[index];
+  for (size_t i = 0; i < shown; ++i) {
+    const Sample& sample = samples_[order[i]];
     SiteStack stack;
     stack.type_name = sample.type_name;
     stack.truncated = sample.truncated;
@@ -75,10 +86,8 @@ std::vector<SiteStack> LiveSites::stacks_at(uint32_t site_id) const {
       if (frames.empty()) stack.frames.push_back({kUnknownFunction, "", 0, 0, false});
       stack.frames.insert(stack.frames.end(), frames.begin(), frames.end());
     }
-    stacks.push_back(std::move(stack));
+    stacks.heaviest.push_back(std::move(stack));
   }
-  std::stable_sort(stacks.begin(), stacks.end(),
-                   [](const SiteStack& a, const SiteStack& b) { return a.totals.bytes > b.totals.bytes; });
   return stacks;
 }
 

@@ -23,9 +23,9 @@ class LiveSites {
   // site. tracer_cpu_seconds is left for the caller.
   SiteTable update(const TraceSnapshot& snapshot);
 
-  // The distinct stacks at a site (after trimming, with their type),
-  // heaviest in bytes first, with the figures of the last update.
-  std::vector<SiteStack> stacks_at(uint32_t site_id) const;
+  // The `limit` heaviest (in bytes) of the distinct stacks at a site, after
+  // trimming and with their type, as of the last update.
+  SiteStacks stacks_at(uint32_t site_id, size_t limit) const;
 
  private:
   // Stacks that trimming made equal, as in the profile.

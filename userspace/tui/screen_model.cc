@@ -177,7 +177,7 @@ std::optional<uint32_t> ScreenModel::stack_site() const {
   return stack_view_->site;
 }
 
-void ScreenModel::set_stacks(std::vector<SiteStack> stacks) { stacks_ = std::move(stacks); }
+void ScreenModel::set_stacks(SiteStacks stacks) { stacks_ = std::move(stacks); }
 
 Action ScreenModel::press(Key key) {
   if (editing_filter_) {
@@ -227,7 +227,7 @@ Action ScreenModel::press_in_list(Key key) {
     case Key::kEnter:
       if (!selected_) break;
       stack_view_ = StackView{*selected_};
-      stacks_.clear();
+      stacks_ = {};
       return Action::kShowStacks;
     case Key::kEscape:
       filter_.clear();
@@ -260,7 +260,7 @@ Action ScreenModel::press_in_stacks(Key key) {
   size_t& top = stack_view_->top;
   auto scroll = [&](int64_t delta) { top = static_cast<size_t>(std::max<int64_t>(0, static_cast<int64_t>(top) + delta)); };
   switch (key.code) {
-    case Key::kEscape: stack_view_.reset(); stacks_.clear(); break;
+    case Key::kEscape: stack_view_.reset(); stacks_ = {}; break;
     case Key::kUp: scroll(-1); break;
     case Key::kDown: scroll(1); break;
     case Key::kPageUp: scroll(-page_); break;
@@ -536,28 +536,29 @@ std::vector<ScreenLine> ScreenModel::stack_body(size_t width, size_t height) {
                                         format_rate_bytes(site.totals.bytes), format_rate_bytes(average)),
                             Style::kNormal}},
                           {}, width));
-  lines.push_back(compose({{fmt::format("  top type {}  {} distinct stack{}", site.top_type, stacks_.size(),
-                                        stacks_.size() == 1 ? "" : "s"),
+  lines.push_back(compose({{fmt::format("  top type {}  {} distinct stack{}", site.top_type, stacks_.count,
+                                        stacks_.count == 1 ? "" : "s"),
                             Style::kNormal}},
                           {}, width));
   lines.push_back(blank(width));
 
   // The stacks, one after the other; they scroll below the site's lines.
+  // Shares are of the stacks' own sum: paused, the site's figures above are
+  // older than the stacks.
   std::vector<ScreenLine> scrolled;
+  const std::vector<SiteStack>& heaviest = stacks_.heaviest;
   size_t function_width = 0;
-  for (const SiteStack& stack : stacks_)
+  for (const SiteStack& stack : heaviest)
     for (const Frame& frame : stack.frames)
       function_width = std::max(function_width, display_width(frame.function) + (frame.inlined ? 10 : 0));
   function_width = std::min(function_width, width * 3 / 5);
-  // Shares are of the stacks' own sum: paused, the site's figures above are
-  // older than the stacks.
-  double stacks_bytes = 0;
-  for (const SiteStack& stack : stacks_) stacks_bytes += stack.totals.bytes;
-  for (size_t s = 0; s < stacks_.size(); ++s) {
-    const SiteStack& stack = stacks_[s];
-    double share = stacks_bytes > 0 ? 100 * stack.totals.bytes / stacks_bytes : 0;
+  auto share = [&](double bytes) { return stacks_.totals.bytes > 0 ? 100 * bytes / stacks_.totals.bytes : 0; };
+  double shown_bytes = 0;
+  for (size_t s = 0; s < heaviest.size(); ++s) {
+    const SiteStack& stack = heaviest[s];
+    shown_bytes += stack.totals.bytes;
     scrolled.push_back(compose({{fmt::format("stack {} of {}: {:.1f}% of the bytes here, {}, {} allocs, {}", s + 1,
-                                             stacks_.size(), share, stack.type_name,
+                                             stacks_.count, share(stack.totals.bytes), stack.type_name,
                                              format_count(std::round(stack.totals.count)),
                                              format_rate_bytes(stack.totals.bytes)),
                                  Style::kHeading}},
@@ -583,7 +584,13 @@ std::vector<ScreenLine> ScreenModel::stack_body(size_t width, size_t height) {
                                  {}, width));
     scrolled.push_back(blank(width));
   }
-  if (stacks_.empty()) scrolled.push_back(compose({{"symbolizing" + ellipsis_, Style::kDim}}, {}, width));
+  if (stacks_.count > heaviest.size())
+    scrolled.push_back(compose({{fmt::format("{} lighter stacks, {:.1f}% of the bytes here, are not shown",
+                                             stacks_.count - heaviest.size(),
+                                             share(stacks_.totals.bytes - shown_bytes)),
+                                 Style::kDim}},
+                               {}, width));
+  if (stacks_.count == 0) scrolled.push_back(compose({{"symbolizing" + ellipsis_, Style::kDim}}, {}, width));
 
   size_t room = height > lines.size() ? height - lines.size() : 0;
   size_t& top = stack_view_->top;

@@ -78,8 +78,9 @@ class ScreenModel {
 
   // The site the stack view shows, while it is open.
   std::optional<uint32_t> stack_site() const;
-  // Its stacks, heaviest first (LiveSites::stacks_at).
-  void set_stacks(std::vector<SiteStack> stacks);
+  // Its heaviest stacks (LiveSites::stacks_at), at most kStacksShown.
+  void set_stacks(SiteStacks stacks);
+  static constexpr size_t kStacksShown = 50;
 
   bool paused() const { return paused_; }
   std::chrono::milliseconds refresh_interval() const;
@@ -137,7 +138,7 @@ class ScreenModel {
     size_t top = 0;  // first line shown
   };
   std::optional<StackView> stack_view_;
-  std::vector<SiteStack> stacks_;
+  SiteStacks stacks_;
 };
 
 // "45s", "3m07s", "2h05m09s"

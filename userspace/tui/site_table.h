@@ -43,4 +43,12 @@ struct SiteStack {
   WeightedTotals totals;
 };
 
+// The heaviest stacks of a site; a site can have a great many (one per
+// caller path), and only the first few are worth reading.
+struct SiteStacks {
+  std::vector<SiteStack> heaviest;  // by bytes, heaviest first
+  size_t count = 0;                 // all the site's stacks
+  WeightedTotals totals;            // all the site's stacks together
+};
+
 }  // namespace gotrace

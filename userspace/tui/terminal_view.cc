@@ -216,7 +216,7 @@ void TerminalView::take_snapshot() {
   SiteTable table = sites_.update(*snapshot);
   table.tracer_cpu_seconds = cpu_seconds();
   model_.update(table);
-  if (auto site = model_.stack_site(); site && !model_.paused()) model_.set_stacks(sites_.stacks_at(*site));
+  if (auto site = model_.stack_site(); site && !model_.paused()) model_.set_stacks(sites_.stacks_at(*site, ScreenModel::kStacksShown));
   final_snapshot_seen_ |= snapshot->final;
 }
 
@@ -229,7 +229,7 @@ void TerminalView::handle_keys() {
     if (!key) continue;
     switch (model_.press(*key)) {
       case Action::kQuit: signal_once(quit_.get()); break;
-      case Action::kShowStacks: model_.set_stacks(sites_.stacks_at(*model_.stack_site())); break;
+      case Action::kShowStacks: model_.set_stacks(sites_.stacks_at(*model_.stack_site(), ScreenModel::kStacksShown)); break;
       case Action::kIntervalChanged:
       case Action::kNone: break;
     }
