@@ -342,6 +342,18 @@ TEST(ScreenModel, NarrowTerminalSparesTheTopRowsTypesAndLines) {
   EXPECT_TRUE(lines[4].ends_with("uint8        main.siteSteadyC:363")) << dump(lines);
   EXPECT_TRUE(lines[5].ends_with("main.Record  main.siteSteadyA:354")) << dump(lines);
   EXPECT_TRUE(lines[7].ends_with("runtime.su…  runtime.newobject   ")) << dump(lines);
+
+  // More of them do not change that.
+  model.update(table(2s, {{0, "main.siteSteadyC", "/src/allocs/main.go", 363, "uint8", {104, 27.2e6}},
+                          {1, "main.siteSteadyA", "/src/allocs/main.go", 354, "main.Record", {311800, 14.8e6}},
+                          {2, "main.siteSteadyB", "/src/allocs/main.go", 357, "main.Pair", {104000, 1664000}},
+                          {3, "runtime.newobject", "/usr/lib/go/src/runtime/malloc.go", 2157, "runtime.mspan",
+                           {16, 8600}},
+                          {4, "runtime.makeslice", "/usr/lib/go/src/runtime/slice.go", 117, "uintptr", {4, 4400}},
+                          {5, "runtime.growslice", "/usr/lib/go/src/runtime/slice.go", 273, "runtime.timerWhen",
+                           {2, 64}}}));
+  lines = text(model.render(80, 12));
+  EXPECT_NE(lines[5].find("main.Record  main.siteSteadyA"), std::string::npos) << dump(lines);
 }
 
 TEST(ScreenModel, HeaderTellsLossesSamplingAndTheTargetsExit) {

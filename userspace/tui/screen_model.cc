@@ -443,11 +443,12 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
     numbers_width += column.width + kGap;
   }
   // What is left goes to the type and the call site. When both cannot be
-  // whole, the split is the one that spoils the least, rows near the top
-  // weighing more: a cut type costs 1 (2 when the column goes), a site
-  // without its file 0.5, a site without its line or with a cut name 1.5,
-  // and each column lost a little more, to settle ties. On a very narrow
-  // terminal the type goes.
+  // whole, the split is the one that spoils the least, the n-th row weighing
+  // 1/n², so that a few rare sites at the bottom do not decide for the top
+  // ones: a cut type costs 1 (2 when the column goes), a site without its
+  // file 0.5, a site without its line or with a cut name 1.5, and each
+  // column lost a little more, to settle ties. On a very narrow terminal the
+  // type goes.
   size_t rest = width > numbers_width ? width - numbers_width : 0;
   struct Needs {
     size_t type, site_full, site_short;
@@ -464,7 +465,7 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
       double row = 0;
       if (n.type > type) row += (type == 0 ? 2 : 1) + 0.01 * (n.type - type);
       if (n.site_full > site) row += (n.site_short <= site ? 0.5 : 1.5) + 0.01 * (n.site_full - site);
-      cost += row / (i + 1);
+      cost += row / double((i + 1) * (i + 1));
     }
     return cost;
   };
