@@ -14,7 +14,7 @@
 namespace {
 
 constexpr const char* kFooter = R"(Exit status:
-  0  success (for attach: also after Ctrl-C, SIGTERM, the duration or the target's exit;
+  0  success (for attach: also after Ctrl-C, SIGTERM, the duration, the target's exit or q;
      run exits with the traced program's status, 128+N if a signal N killed it)
   1  runtime failure (unreadable or unsupported binary, no such process,
      missing privileges, an output that cannot be written, ...)
@@ -23,13 +23,23 @@ constexpr const char* kFooter = R"(Exit status:
 Tracing needs root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN. Diagnostics
 go to stderr, data to the files named or to stdout.
 
+Live view: on a terminal, attach shows the call sites allocating right now,
+refreshed every second, until q or Ctrl-C (run shows it with --tui). Keys:
+  q quit (files are written)   a b A B sort by allocs/s, bytes/s, total allocs,
+  total bytes   p pause   j k or arrows move   Enter the selected site's stacks
+  (Esc back)   / filter by function or file   + - refresh interval
+
 Examples:
-  sudo gotrace attach 4242                   trace until Ctrl-C; print the top call sites
+  sudo gotrace attach 4242                   live view until q or Ctrl-C; the top call sites at the end
   sudo gotrace attach 4242 -d 30s -o allocs.pb.gz --folded allocs.folded
                                              30 seconds; pprof and flame-graph input
   go tool pprof -top allocs.pb.gz            read the profile with Go's own tools
+  sudo gotrace attach 4242 --no-tui | tee top.txt
+                                             no live view: the top call sites at the end
   sudo gotrace run -o allocs.pb.gz -- ./server --port 8080
                                              trace a program from its first instruction
+  sudo gotrace run --tui --program-output server.log -- ./server
+                                             the same with the live view; the program's output to a file
   gotrace info ./server                      what gotrace sees in a binary
   sudo gotrace info 4242                     the same for a running process
   gotrace symbolize ./server 0x4a1b2c        address -> function, file:line (inlined frames first)
@@ -74,6 +84,10 @@ int main(int argc, char** argv) {
   attach_cmd->add_flag("--sample", attach_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
   attach_cmd->add_flag("--allow-unverified-go", attach.outputs.allow_unverified_release,
                        "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
+  bool attach_no_tui = false;
+  attach_cmd->add_flag("--no-tui", attach_no_tui,
+                       "No live view: print the summary and the top call sites at the end, as when stdout is "
+                       "not a terminal");
   // For scripts/bench-overhead.sh: the trap's cost alone. Not in --help.
   attach_cmd->add_flag("--empty-probe", attach.outputs.empty_probe, "")->group("");
 
@@ -90,6 +104,11 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--sample", run_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
   run_cmd->add_flag("--allow-unverified-go", run.outputs.allow_unverified_release,
                     "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
+  bool run_tui = false;
+  run_cmd->add_flag("--tui", run_tui,
+                    "Show the live view while the program runs; the program's stdin is then /dev/null and its "
+                    "output goes to --program-output (or is discarded)");
+  run_cmd->add_option("--program-output", run.program_output, "Send the program's stdout and stderr to FILE");
   run_cmd->add_option("CMD", run.command, "The program and its arguments, after --")->required();
 
   gotrace::InfoOptions info;
@@ -120,6 +139,9 @@ int main(int argc, char** argv) {
   }
   if (attach_sample && attach.outputs.sample_rate == 0) attach.outputs.sample_rate = gotrace::kDefaultSampleRate;
   if (run_sample && run.outputs.sample_rate == 0) run.outputs.sample_rate = gotrace::kDefaultSampleRate;
+  attach.outputs.live_view = attach_no_tui ? gotrace::TraceOutputs::LiveView::kOff
+                                           : gotrace::TraceOutputs::LiveView::kIfTerminal;
+  if (run_tui) run.outputs.live_view = gotrace::TraceOutputs::LiveView::kOn;
   if (attach_cmd->parsed()) {
     if (!duration_text.empty()) {
       auto duration = gotrace::parse_duration(duration_text);

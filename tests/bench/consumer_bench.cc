@@ -5,7 +5,8 @@
 // gotrace::StackAggregator, the code the event loop runs for every record the
 // BPF ring buffer delivers, on one thread pinned to one core, and reports how
 // many records per second that sustains, the time per record, the CPU time per
-// million records and the process's peak RSS. It prints `key=value` lines
+// million records, the process's peak RSS, and what one snapshot for the live
+// view costs the event loop. It prints `key=value` lines
 // (scripts/bench-overhead.sh parses them) and asserts nothing about speed.
 //
 // The records imitate a busy Go service: --stacks distinct stacks (default
@@ -48,6 +49,7 @@
 #include "bpf/gotrace_abi.h"
 #include "userspace/trace/aggregator.h"
 #include "userspace/trace/allocation_size.h"
+#include "userspace/tui/trace_snapshot.h"
 
 namespace {
 
@@ -307,6 +309,20 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
 
+  // What a refresh of the live view costs the event loop: the first snapshot
+  // copies every stack, later ones only the totals (no new stacks here).
+  auto time_snapshot = [&](size_t first_new) {
+    std::vector<double> micros;
+    for (int i = 0; i < 21; ++i) {
+      auto s0 = std::chrono::steady_clock::now();
+      gotrace::TraceSnapshot snapshot = gotrace::take_snapshot(aggregator, first_new);
+      micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - s0).count());
+    }
+    return median(micros);
+  };
+  double snapshot_first_us = time_snapshot(0);
+  double snapshot_us = time_snapshot(aggregator.stacks().size());
+
   fmt::print("cpu={}\n", cpu);
   fmt::print("stacks={}\n", options.stacks);
   fmt::print("depth_min={}\ndepth_max={}\ndepth_mean={:.1f}\n", options.min_depth, options.max_depth,
@@ -325,5 +341,6 @@ int main(int argc, char** argv) {
   fmt::print("rss_end_kib={}\n", status_kib("VmRSS"));
   // VmHWM is the kernel's high-water mark of the resident set; ru_maxrss can lag it.
   fmt::print("peak_rss_kib={}\n", std::max<uint64_t>(status_kib("VmHWM"), uint64_t(usage.ru_maxrss)));
+  fmt::print("live_view_first_snapshot_us={:.0f}\nlive_view_snapshot_us={:.0f}\n", snapshot_first_us, snapshot_us);
   return 0;
 }

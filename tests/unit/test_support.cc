@@ -67,6 +67,15 @@ std::vector<FixtureBuild> fixture_builds(const std::string& fixture) {
   return out;
 }
 
+std::string local_build(const std::string& fixture, const std::string& variant) {
+  auto version = run_command({"go", "env", "GOVERSION"}).out;
+  version = version.substr(0, version.find('\n'));
+  for (const auto& build : fixture_builds(fixture))
+    if (build.variant == variant && build.go_version == version) return build.path;
+  ADD_FAILURE() << "no " << variant << " build of " << fixture << " by " << version;
+  return "";
+}
+
 std::string gotrace_binary() {
   const char* path = std::getenv("GOTRACE_BINARY");
   return path != nullptr ? path : GOTRACE_TEST_BINARY;

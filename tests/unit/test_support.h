@@ -3,8 +3,19 @@
 
 #include <sys/types.h>
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
+
+#include "userspace/probe/alloc_probe.h"
+
+// Tests of real tracing need root, or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
+// CI runs as root; a developer run without them skips with the reason.
+#define REQUIRE_BPF_PRIVILEGES()                                                  \
+  do {                                                                            \
+    if (auto missing = ::gotrace::missing_bpf_privileges()) GTEST_SKIP() << *missing; \
+  } while (0)
 
 namespace gotrace::testing {
 
@@ -22,6 +33,9 @@ struct FixtureBuild {
 // missing: CTest builds the fixtures before the tests, so that is a failure.
 const std::vector<FixtureBuild>& fixture_builds();
 std::vector<FixtureBuild> fixture_builds(const std::string& fixture);
+// The `variant` build of `fixture` by the machine's own Go; a test failure
+// and "" when there is none.
+std::string local_build(const std::string& fixture, const std::string& variant);
 
 struct CommandResult {
   int exit_code = -1;  // 128+signal when killed by a signal

@@ -27,12 +27,8 @@ using testing::CommandResult;
 using testing::FixtureBuild;
 using testing::fixture_builds;
 using testing::gotrace_binary;
+using testing::local_build;
 using testing::run_command;
-
-#define REQUIRE_BPF_PRIVILEGES()                                              \
-  do {                                                                        \
-    if (auto missing = missing_bpf_privileges()) GTEST_SKIP() << *missing;    \
-  } while (0)
 
 std::string scratch_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("gotrace-tracer-" + std::to_string(getpid()) + "-" + name)).string();
@@ -219,18 +215,6 @@ TEST(Tracer, RunCountsEverySiteExactlyOnEveryToolchain) {
   std::filesystem::remove(folded_path);
 }
 
-// A build of `fixture` by the machine's own Go.
-std::string local_build(const std::string& fixture, const std::string& variant) {
-  auto builds = fixture_builds(fixture);
-  std::string path;
-  auto version = run_command({"go", "env", "GOVERSION"}).out;
-  version = version.substr(0, version.find('\n'));
-  for (const auto& build : builds)
-    if (build.variant == variant && build.go_version == version) path = build.path;
-  if (path.empty()) ADD_FAILURE() << "no " << variant << " build of " << fixture << " by " << version;
-  return path;
-}
-
 TEST(Tracer, AttachKeepsTheRatioBetweenTwoSites) {
   REQUIRE_BPF_PRIVILEGES();
   ChildProcess target({local_build("allocs", "plain"), "steady"});
@@ -343,6 +327,18 @@ TEST(Tracer, RunExitsWithTheProgramsStatus) {
   EXPECT_NE(result.err.find("main.sitePlain"), std::string::npos) << result.err;
 }
 
+TEST(Tracer, RunSendsTheProgramsOutputToAFile) {
+  REQUIRE_BPF_PRIVILEGES();
+  std::string output_path = scratch_path("program.out");
+  // The fixture prints its report on stdout; gotrace's table goes to stderr.
+  auto result = run_command({gotrace_binary(), "run", "--program-output", output_path, "--",
+                             local_build("allocs", "plain")});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(read_file(output_path).find("expect main.sitePlain\t"), std::string::npos);
+  std::filesystem::remove(output_path);
+}
+
 TEST(Tracer, ProfileOpensInGoToolPprof) {
   REQUIRE_BPF_PRIVILEGES();
   std::string pprof_path = scratch_path("top.pb.gz");
@@ -453,6 +449,12 @@ TEST(TracerBadInput, UnwritableOutput) {
 TEST(TracerBadInput, MalformedDuration) {
   expect_error(gotrace({"attach", "1", "-d", "10x"}), 2, "'10x': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
   expect_error(gotrace({"attach", "1", "-d", "-5s"}), 2, "'-5s': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
+}
+
+TEST(TracerBadInput, LiveViewWithoutATerminal) {
+  // Refused before anything else is checked: this needs no privileges.
+  expect_error(gotrace({"run", "--tui", "--", "true"}), 1,
+               "--tui: the live view needs a terminal on stdin and stdout");
 }
 
 TEST(TracerBadInput, CommandNotFound) {

@@ -19,9 +19,12 @@
 #include "symbolizer/process_maps.h"
 #include "userspace/export/folded_writer.h"
 #include "userspace/export/pprof_writer.h"
+#include "userspace/os/fd.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/trace/aggregator.h"
 #include "userspace/trace/call_sites.h"
+#include "userspace/tui/terminal_view.h"
+#include "userspace/tui/trace_snapshot.h"
 
 namespace gotrace {
 namespace {
@@ -32,20 +35,6 @@ constexpr GoRelease kOldestTraceableRelease{1, 17, 0};
 // newer one may allocate through functions gotrace does not know, and would
 // be undercounted silently, so it is refused unless the user opts in.
 constexpr GoRelease kNewestVerifiedRelease{1, 27, 0};
-
-// A file descriptor closed on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) close(fd_); }
-  Fd(Fd&& other) : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) { if (this != &other) { if (fd_ >= 0) close(fd_); fd_ = other.release(); } return *this; }
-  int get() const { return fd_; }
-  int release() { int fd = fd_; fd_ = -1; return fd; }
-
- private:
-  int fd_;
-};
 
 Status check_output_writable(const std::string& path) {
   if (path.empty()) return Ok{};
@@ -61,7 +50,11 @@ Status check_output_writable(const std::string& path) {
   return Ok{};
 }
 
+bool on_a_terminal() { return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO); }
+
 Status check_common_preconditions(const TraceOutputs& outputs) {
+  if (outputs.live_view == TraceOutputs::LiveView::kOn && !on_a_terminal())
+    return make_error("--tui: the live view needs a terminal on stdin and stdout");
   if (auto missing = missing_bpf_privileges()) return Error{*missing};
   if (Status s = check_output_writable(outputs.pprof_path); !s) return s;
   return check_output_writable(outputs.folded_path);
@@ -137,6 +130,7 @@ sigset_t stop_signals() {
 
 struct SessionResult {
   bool target_exited = false;
+  bool user_quit = false;  // q in the live view
 };
 
 // One trace from attach to the written files.
@@ -187,6 +181,40 @@ class TraceSession {
     return known_bias_ ? *known_bias_ : probe_->observed_load_bias();
   }
 
+  // The binary's segments where the target has them, for symbolizing its addresses.
+  AddressTranslator translator(uint64_t bias) const {
+    std::vector<MemoryMapping> mappings;
+    for (const ElfSegment& segment : prepared_.binary->elf().load_segments())
+      mappings.push_back({segment.vaddr + bias, segment.vaddr + segment.memsz + bias, segment.offset,
+                          segment.executable(), 0, display_path_});
+    return AddressTranslator(bias, std::move(mappings));
+  }
+
+  // Opens the live view. A terminal that cannot be driven is not worth
+  // stopping for: tracing goes on without the view, and stderr says why.
+  void open_view() {
+    auto exchange = SnapshotExchange::create();
+    if (!exchange) {
+      std::cerr << fmt::format("gotrace: no live view: {}\n", exchange.error().message);
+      return;
+    }
+    TraceInfo info{pid_, display_path_, prepared_.binary->build_info().go_version, outputs_.sample_rate};
+    auto view = TerminalView::open(std::move(info), StackSymbolizer(*prepared_.binary, translator(load_bias())),
+                                   **exchange);
+    if (!view) {
+      std::cerr << fmt::format("gotrace: no live view: {}\n", view.error().message);
+      return;
+    }
+    exchange_ = std::move(*exchange);
+    view_ = std::move(*view);
+  }
+
+  // Gives the terminal back; the summary is printed after this.
+  void close_view() {
+    view_.reset();
+    exchange_.reset();
+  }
+
   void announce() const {
     size_t n = prepared_.sites.size();
     std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {} allocation entry point{} probed; Ctrl-C to stop\n",
@@ -209,7 +237,7 @@ class TraceSession {
       timerfd_settime(timer_fd.get(), 0, &spec, nullptr);
     }
     Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-    enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget };
+    enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget, kQuit };
     auto watch = [&](int fd, Source source) {
       if (fd < 0) return;
       epoll_event event{};
@@ -221,54 +249,86 @@ class TraceSession {
     watch(signal_fd.get(), kSignal);
     watch(timer_fd.get(), kTimer);
     watch(pidfd, kTarget);
+    watch(view_ ? view_->quit_fd() : -1, kQuit);
 
     SessionResult result;
+    // With the live view, the target's exit does not end the session: the
+    // view keeps the last figures until the user quits, or a signal comes.
+    bool target_gone = false;
     for (bool stop = false; !stop;) {
-      epoll_event ready[4];
+      epoll_event ready[5];
       // The probe wakes this loop only when the ring buffer fills up; the
       // timeout drains it the rest of the time.
-      int n = epoll_wait(epoll.get(), ready, 4, AllocProbe::kDrainInterval.count());
+      int n = epoll_wait(epoll.get(), ready, 5, target_gone ? -1 : AllocProbe::kDrainInterval.count());
       if (n < 0 && errno != EINTR) return make_error("waiting for events: {}", std::strerror(errno));
-      if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+      if (!target_gone) {
+        if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+        if (exchange_ && exchange_->requested()) publish_snapshot(false);
+      }
       for (int i = 0; i < n; ++i) {
         switch (ready[i].data.u64) {
           case kSignal: {
             signalfd_siginfo info;
-            while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) stop |= on_signal(info);
+            while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) stop |= target_gone || on_signal(info);
             break;
           }
           case kTimer: stop = true; break;
-          case kTarget: stop = true; result.target_exited = true; break;
+          case kQuit:
+            stop = true;
+            result.user_quit = true;
+            break;
+          case kTarget:
+            result.target_exited = true;
+            end_ = std::chrono::steady_clock::now();
+            if (!view_) {
+              stop = true;
+              break;
+            }
+            if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+            publish_snapshot(true);
+            view_->target_exited();
+            target_gone = true;
+            // Each of these stays readable from now on.
+            for (int fd : {probe_->event_fd(), pidfd, timer_fd.get()})
+              if (fd >= 0) epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+            break;
         }
       }
     }
+    if (target_gone) return result;
     if (auto consumed = probe_->consume(); !consumed) return consumed.error();
     end_ = std::chrono::steady_clock::now();
     return result;
   }
 
+  // Hands the view what it asked for; the view symbolizes and draws on its own thread.
+  void publish_snapshot(bool final) {
+    auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack()));
+    snapshot->elapsed = std::chrono::steady_clock::now() - start_;
+    snapshot->losses = probe_->losses();
+    snapshot->final = final;
+    exchange_->publish(std::move(snapshot));
+  }
+
   // Detaches, symbolizes, writes the outputs and the summary. Runs even when
   // the trace was cut short, so nothing that was seen is lost.
   Status finish(const SessionResult& result) {
+    close_view();
     LossCounts losses = probe_->losses();
     KernelTotals kernel = probe_->kernel_totals();
     uint64_t bias = load_bias();
     probe_.reset();  // detach before the slow part
 
     const GoBinary& binary = *prepared_.binary;
-    std::vector<MemoryMapping> mappings;
     uint64_t text_start = 0, text_end = 0, text_offset = 0;
     for (const ElfSegment& segment : binary.elf().load_segments()) {
-      mappings.push_back({segment.vaddr + bias, segment.vaddr + segment.memsz + bias, segment.offset,
-                          segment.executable(), 0, display_path_});
       if (segment.executable() && text_end == 0) {
         text_start = segment.vaddr + bias;
         text_end = segment.vaddr + segment.memsz + bias;
         text_offset = segment.offset;
       }
     }
-    AddressTranslator translator(bias, mappings);
-    Profile profile = build_profile(*aggregator_, binary, translator);
+    Profile profile = build_profile(*aggregator_, binary, translator(bias));
 
     double seconds = std::chrono::duration<double>(end_ - start_).count();
     const AllocationTotals& totals = aggregator_->totals();
@@ -322,6 +382,9 @@ class TraceSession {
   bool table_to_stderr_;
   std::unique_ptr<StackAggregator> aggregator_;
   std::unique_ptr<AllocProbe> probe_;
+  // The view refers to the exchange: it is declared after, to go first.
+  std::unique_ptr<SnapshotExchange> exchange_;
+  std::unique_ptr<TerminalView> view_;
   std::optional<uint64_t> known_bias_;
   std::chrono::steady_clock::time_point start_, end_;
   std::chrono::system_clock::time_point start_wall_;
@@ -398,6 +461,7 @@ Result<int> run_attach(const AttachOptions& options) {
   if (bias) session.set_load_bias(*bias);
   if (Status s = session.attach(process->open_path); !s) return s.error();
   session.announce();
+  if (options.outputs.live_view != TraceOutputs::LiveView::kOff && on_a_terminal()) session.open_view();
   auto result = session.run(options.duration, pidfd.get(), [](const signalfd_siginfo&) { return true; });
   SessionResult outcome = result ? *result : SessionResult{};
   Status finished = session.finish(outcome);
@@ -413,6 +477,20 @@ Result<int> run_traced_command(const RunOptions& options) {
   auto prepared = prepare_binary(*path, *path, options.outputs.allow_unverified_release);
   if (!prepared) return prepared.error();
 
+  // With the live view the terminal is the view's: the program reads
+  // nothing from it and writes to --program-output, or nowhere.
+  bool live_view = options.outputs.live_view == TraceOutputs::LiveView::kOn;
+  Fd program_input, program_output;
+  if (live_view) {
+    program_input = Fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (program_input.get() < 0) return make_error("'/dev/null': {}", std::strerror(errno));
+  }
+  if (live_view || !options.program_output.empty()) {
+    std::string path = options.program_output.empty() ? "/dev/null" : options.program_output;
+    program_output = Fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (program_output.get() < 0) return make_error("'{}': cannot write: {}", path, std::strerror(errno));
+  }
+
   // The child waits on `go` until the probes are in place, then execs; a
   // failed exec reports its errno through `status` (closed on success).
   int go_pipe[2], status_pipe[2];
@@ -427,6 +505,11 @@ Result<int> run_traced_command(const RunOptions& options) {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     close(go_pipe[1]);
     close(status_pipe[0]);
+    if (program_input.get() >= 0) dup2(program_input.get(), STDIN_FILENO);
+    if (program_output.get() >= 0) {
+      dup2(program_output.get(), STDOUT_FILENO);
+      dup2(program_output.get(), STDERR_FILENO);
+    }
     char go;
     if (read(go_pipe[0], &go, 1) != 1) _exit(127);  // gotrace gave up
     std::vector<char*> argv;
@@ -460,16 +543,30 @@ Result<int> run_traced_command(const RunOptions& options) {
     if (translator) session.set_load_bias(translator->load_bias());
   }
   session.announce();
+  program_input.reset();
+  program_output.reset();
+  if (live_view) session.open_view();
   // A Ctrl-C from the terminal reaches the program too, and tracing goes on
   // until it exits; a signal sent to gotrace alone is passed on to it.
   auto result = session.run(std::nullopt, pidfd.get(), [child](const signalfd_siginfo& info) {
     if (info.ssi_code != SI_KERNEL) kill(child, info.ssi_signo);
     return false;
   });
+  SessionResult outcome = result ? *result : SessionResult{};
+  // Whatever ended tracing, the terminal is given back before the wait.
+  session.close_view();
+  if (outcome.user_quit && !outcome.target_exited) {
+    // q ends what `run` started, as Ctrl-C would; the program's status is
+    // then gotrace's, as always.
+    kill(child, SIGTERM);
+    std::cerr << fmt::format("gotrace: quit from the live view: sent SIGTERM to pid {}\n", child);
+  }
   int wait_status = 0;
   waitpid(child, &wait_status, 0);
-  SessionResult outcome = result ? *result : SessionResult{};
   Status finished = session.finish(outcome);
+  if (live_view && options.program_output.empty())
+    std::cerr << "gotrace: the program's output was discarded while the live view had the terminal "
+                 "(--program-output FILE keeps it)\n";
   if (!result) return result.error();
   if (!finished) return finished.error();
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);

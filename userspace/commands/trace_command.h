@@ -23,6 +23,10 @@ struct TraceOutputs {
   // --sample-rate: record one allocation per this many bytes on average (0:
   // record every allocation). --sample uses Go's own default.
   uint64_t sample_rate = 0;
+  // The live view on the terminal (userspace/tui): kIfTerminal opens it when
+  // stdin and stdout are a terminal; kOn requires one.
+  enum class LiveView { kOff, kIfTerminal, kOn };
+  LiveView live_view = LiveView::kOff;
 };
 
 // Go's default runtime.MemProfileRate, the rate of `--sample`.
@@ -37,6 +41,9 @@ struct AttachOptions {
 struct RunOptions {
   std::vector<std::string> command;
   TraceOutputs outputs;
+  // --program-output: the program's stdout and stderr go to this file. With
+  // the live view and no file, they go to /dev/null: the view owns the terminal.
+  std::string program_output;
 };
 
 // Returns the exit code: 0 after a clean stop (duration, Ctrl-C, SIGTERM or

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <map>
 
 namespace gotrace {
 namespace {
@@ -63,94 +62,110 @@ uint32_t StackAggregator::find_or_insert(uint64_t hash, const gotrace_alloc_even
   return id;
 }
 
+StackSymbolizer::StackSymbolizer(const GoBinary& binary, AddressTranslator translator)
+    : binary_(binary),
+      translator_(std::move(translator)),
+      elide_type_parameters_(binary.prints_elided_type_parameters()) {}
+
+uint32_t StackSymbolizer::location_for(uint64_t pc) {
+  auto [it, inserted] = location_index_.emplace(pc, locations_.size());
+  if (inserted) {
+    Location location;
+    location.address = pc;
+    if (auto vaddr = translator_.to_file_vaddr(pc)) {
+      location.file_address = *vaddr;
+      binary_.symbolize(*vaddr, /*return_address=*/true, &location.frames);
+      if (elide_type_parameters_) {
+        for (Frame& frame : location.frames) {
+          std::string printed;
+          std::string_view name = function_name_for_print(frame.function, &printed);
+          if (name.data() == printed.data()) frame.function = printed_names_.emplace_back(std::move(printed));
+        }
+      }
+    }
+    locations_.push_back(std::move(location));
+  }
+  return it->second;
+}
+
+uint32_t StackSymbolizer::trimmed_location(uint32_t index, size_t skip) {
+  auto [it, inserted] = trimmed_index_.emplace(std::pair{index, skip}, locations_.size());
+  if (inserted) {
+    Location copy = locations_[index];
+    copy.frames.erase(copy.frames.begin(), copy.frames.begin() + skip);
+    locations_.push_back(std::move(copy));
+  }
+  return it->second;
+}
+
+std::string_view StackSymbolizer::type_name(uint64_t type) {
+  if (type == 0) return kRawMemory;
+  auto [it, inserted] = type_names_.emplace(type, "");
+  if (inserted) {
+    auto vaddr = translator_.to_file_vaddr(type);
+    auto name = vaddr ? binary_.type_name(*vaddr) : std::nullopt;
+    it->second = name ? std::string(*name) : fmt::format("[type 0x{:x}]", type);
+  }
+  return it->second;
+}
+
+StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& stack) {
+  Trimmed trimmed;
+  std::vector<uint32_t>& locations = trimmed.locations;
+  locations.reserve(stack.pcs.size());
+  for (uint64_t pc : stack.pcs) locations.push_back(location_for(pc));
+  // Go's heap profile hides the runtime's leading frames: its leaf is the
+  // first logical frame, inlined ones included, outside package runtime
+  // (runtime/pprof), unless the whole stack is the runtime's own.
+  size_t first = 0, skip = 0;
+  for (; first < locations.size(); ++first) {
+    const auto& frames = locations_[locations[first]].frames;
+    skip = 0;
+    while (skip < frames.size() && is_runtime_function(frames[skip].function)) ++skip;
+    if (frames.empty() || skip < frames.size()) break;
+  }
+  if (first == locations.size()) {
+    first = 0;  // the runtime's own allocation: keep it whole
+    skip = 0;
+  }
+  locations.erase(locations.begin(), locations.begin() + first);
+  if (skip > 0) locations.front() = trimmed_location(locations.front(), skip);
+  trimmed.type_name = type_name(stack.type);
+  return trimmed;
+}
+
+void StackSymbolizer::move_into(Profile* profile) && {
+  profile->locations = std::move(locations_);
+  // Moving a deque hands over its blocks: the frames' names stay where they are.
+  profile->printed_names = std::move(printed_names_);
+}
+
+std::string sample_key(const StackSymbolizer::Trimmed& trimmed, bool truncated) {
+  std::string key(reinterpret_cast<const char*>(trimmed.locations.data()), trimmed.locations.size() * sizeof(uint32_t));
+  key += truncated ? '\1' : '\0';
+  key += trimmed.type_name;
+  return key;
+}
+
 Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
                       const AddressTranslator& translator) {
   Profile profile;
   profile.totals = aggregator.totals();
+  StackSymbolizer symbolizer(binary, translator);
   std::vector<WeightedTotals> sample_sums;
-  std::unordered_map<uint64_t, uint32_t> location_index;
-  std::unordered_map<uint64_t, std::string> type_names;
   std::unordered_map<std::string, uint32_t> sample_index;  // merged by trimmed stack and type
-  bool elide_type_parameters = binary.prints_elided_type_parameters();
-
-  auto location_for = [&](uint64_t pc) {
-    auto [it, inserted] = location_index.emplace(pc, profile.locations.size());
-    if (inserted) {
-      Location location;
-      location.address = pc;
-      if (auto vaddr = translator.to_file_vaddr(pc)) {
-        location.file_address = *vaddr;
-        binary.symbolize(*vaddr, /*return_address=*/true, &location.frames);
-        if (elide_type_parameters) {
-          for (Frame& frame : location.frames) {
-            std::string printed;
-            std::string_view name = function_name_for_print(frame.function, &printed);
-            if (name.data() == printed.data()) frame.function = profile.printed_names.emplace_back(std::move(printed));
-          }
-        }
-      }
-      profile.locations.push_back(std::move(location));
-    }
-    return it->second;
-  };
-
-  // A location without its innermost `skip` frames, for a stack whose leaf
-  // lies inside an inlined chain.
-  std::map<std::pair<uint32_t, size_t>, uint32_t> trimmed_index;
-  auto trimmed_location = [&](uint32_t index, size_t skip) {
-    auto [it, inserted] = trimmed_index.emplace(std::pair{index, skip}, profile.locations.size());
-    if (inserted) {
-      Location copy = profile.locations[index];
-      copy.frames.erase(copy.frames.begin(), copy.frames.begin() + skip);
-      profile.locations.push_back(std::move(copy));
-    }
-    return it->second;
-  };
-
   for (const StackAggregator::Stack& stack : aggregator.stacks()) {
-    std::vector<uint32_t> locations;
-    locations.reserve(stack.pcs.size());
-    for (uint64_t pc : stack.pcs) locations.push_back(location_for(pc));
-    // Go's heap profile hides the runtime's leading frames: its leaf is the
-    // first logical frame, inlined ones included, outside package runtime
-    // (runtime/pprof), unless the whole stack is the runtime's own.
-    size_t first = 0, skip = 0;
-    for (; first < locations.size(); ++first) {
-      const auto& frames = profile.locations[locations[first]].frames;
-      skip = 0;
-      while (skip < frames.size() && is_runtime_function(frames[skip].function)) ++skip;
-      if (frames.empty() || skip < frames.size()) break;
-    }
-    if (first == locations.size()) {
-      first = 0;  // the runtime's own allocation: keep it whole
-      skip = 0;
-    }
-    locations.erase(locations.begin(), locations.begin() + first);
-    if (skip > 0) locations.front() = trimmed_location(locations.front(), skip);
-
-    std::string type_name = kRawMemory;
-    if (stack.type != 0) {
-      auto [it, inserted] = type_names.emplace(stack.type, "");
-      if (inserted) {
-        auto vaddr = translator.to_file_vaddr(stack.type);
-        auto name = vaddr ? binary.type_name(*vaddr) : std::nullopt;
-        it->second = name ? std::string(*name) : fmt::format("[type 0x{:x}]", stack.type);
-      }
-      type_name = it->second;
-    }
-    // Trimming can make stacks equal that differed only in runtime frames.
-    std::string key(reinterpret_cast<const char*>(locations.data()), locations.size() * sizeof(uint32_t));
-    key += stack.truncated ? '\1' : '\0';
-    key += type_name;
-    auto [it, inserted] = sample_index.emplace(std::move(key), profile.samples.size());
+    StackSymbolizer::Trimmed trimmed = symbolizer.trim(stack);
+    auto [it, inserted] = sample_index.emplace(sample_key(trimmed, stack.truncated), profile.samples.size());
     if (inserted) {
-      profile.samples.push_back({std::move(locations), type_name, stack.truncated, {}});
+      profile.samples.push_back({std::move(trimmed.locations), std::string(trimmed.type_name), stack.truncated, {}});
       sample_sums.emplace_back();
     }
     sample_sums[it->second].count += stack.totals.count;
     sample_sums[it->second].bytes += stack.totals.bytes;
   }
   for (size_t i = 0; i < profile.samples.size(); ++i) profile.samples[i].totals = sample_sums[i].rounded();
+  std::move(symbolizer).move_into(&profile);
   return profile;
 }
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -98,10 +99,53 @@ struct Profile {
   std::deque<std::string> printed_names;
 };
 
-// Symbolizes and trims. Function names are as the target's own runtime
-// prints them (generic type arguments elided from Go 1.21 on), so that they
-// match the program's own profiles and tracebacks. `translator` maps the target's runtime addresses to
-// the binary's link-time addresses.
+// Symbolizes stacks one at a time, each distinct return address and type
+// once, and trims the runtime's allocator frames the way Go's heap profile
+// does. build_profile() runs it over every stack at the end; the live view
+// keeps one and feeds it the stacks that appeared since its last refresh.
+//
+// Function names are as the target's own runtime prints them (generic type
+// arguments elided from Go 1.21 on), so that they match the program's own
+// profiles and tracebacks. `translator` maps the target's runtime addresses
+// to the binary's link-time addresses. Not thread-safe, and neither is the
+// GoBinary it reads: one thread symbolizes at a time.
+class StackSymbolizer {
+ public:
+  StackSymbolizer(const GoBinary& binary, AddressTranslator translator);
+
+  struct Trimmed {
+    std::vector<uint32_t> locations;  // indexes into locations(), leaf first
+    std::string_view type_name;       // the Go type allocated, or kRawMemory
+  };
+  Trimmed trim(const StackAggregator::Stack& stack);
+
+  // Frames point into the binary or into this symbolizer's own names.
+  const std::vector<Location>& locations() const { return locations_; }
+  // Moves the locations and the names they point into to `profile`.
+  void move_into(Profile* profile) &&;
+
+ private:
+  uint32_t location_for(uint64_t pc);
+  uint32_t trimmed_location(uint32_t index, size_t skip);
+  std::string_view type_name(uint64_t type);
+
+  const GoBinary& binary_;
+  AddressTranslator translator_;
+  bool elide_type_parameters_;
+  std::vector<Location> locations_;
+  std::deque<std::string> printed_names_;
+  std::unordered_map<uint64_t, uint32_t> location_index_;  // by return address
+  // A location without its innermost `skip` frames, for a stack whose leaf
+  // lies inside an inlined chain.
+  std::map<std::pair<uint32_t, size_t>, uint32_t> trimmed_index_;
+  std::unordered_map<uint64_t, std::string> type_names_;  // by runtime type address
+};
+
+// Stacks whose keys are equal are one sample: trimming can make stacks equal
+// that differed only in runtime frames.
+std::string sample_key(const StackSymbolizer::Trimmed& trimmed, bool truncated);
+
+// Symbolizes and trims every stack, and merges those that trimming made equal.
 Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
                       const AddressTranslator& translator);
 

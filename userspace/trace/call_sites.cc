@@ -1,19 +1,23 @@
 #include "userspace/trace/call_sites.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
 namespace gotrace {
+
+Frame leaf_frame(const std::vector<uint32_t>& locations, const std::vector<Location>& table) {
+  if (locations.empty() || table[locations.front()].frames.empty()) return {kUnknownFunction, "", 0, 0, false};
+  return table[locations.front()].frames.front();
+}
 
 std::vector<CallSite> call_sites(const Profile& profile) {
   std::map<std::tuple<std::string_view, std::string_view, int64_t>, size_t> index;
   std::vector<CallSite> sites;
   std::vector<std::map<std::string, uint64_t>> type_bytes;
   for (const Sample& sample : profile.samples) {
-    Frame leaf{kUnknownFunction, "", 0, 0, false};
-    if (!sample.locations.empty() && !profile.locations[sample.locations.front()].frames.empty())
-      leaf = profile.locations[sample.locations.front()].frames.front();
+    Frame leaf = leaf_frame(sample.locations, profile.locations);
     auto [it, inserted] = index.emplace(std::tuple{leaf.function, leaf.file, leaf.line}, sites.size());
     if (inserted) {
       sites.push_back({std::string(leaf.function), std::string(leaf.file), leaf.line, {}, ""});
@@ -36,15 +40,33 @@ std::vector<CallSite> call_sites(const Profile& profile) {
   return sites;
 }
 
-std::string format_bytes(uint64_t bytes) {
+std::string format_bytes(uint64_t bytes, bool compact) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = bytes;
   int unit = 0;
-  while (value >= 1024 && unit < 4) {
+  // 1023.96 KiB would print as "1024.0 KiB": move up a unit before rounding does.
+  while (value >= 1023.95 && unit < 4) {
     value /= 1024;
     ++unit;
   }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+  if (unit == 0) return fmt::format("{} B", bytes);
+  if (compact && value >= 99.95) return fmt::format("{:.0f} {}", value, kUnits[unit]);
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+std::string format_count(double count) {
+  static const char* kUnits[] = {"", "k", "M", "G", "T", "P"};
+  if (count < 999.5) {
+    bool fraction = count < 9.95 && count != std::floor(count);
+    return fraction ? fmt::format("{:.1f}", count) : fmt::format("{:.0f}", count);
+  }
+  double value = count;
+  int unit = 0;
+  while (value >= 999.95 && unit < 5) {
+    value /= 1000;
+    ++unit;
+  }
+  return fmt::format("{:.1f}{}", value, kUnits[unit]);
 }
 
 std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit) {

@@ -1,0 +1,54 @@
+// What the screen model is fed at each refresh: running totals by call site,
+// with no rates. The model computes rates from one table to the next.
+//
+// Names are views: into the target's binary and the live view's symbolizer
+// (for the tables LiveSites makes), valid for as long as those live.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "symbolizer/pclntab.h"
+#include "userspace/probe/alloc_probe.h"
+#include "userspace/trace/aggregator.h"
+
+namespace gotrace {
+
+// A call site: the leaf frame of a stack once the runtime's allocator frames
+// are trimmed, as in the table printed at the end.
+struct SiteTotals {
+  uint32_t id = 0;  // a site keeps its id from one table to the next
+  std::string_view function;
+  std::string_view file;
+  int64_t line = 0;
+  std::string_view top_type;  // the type allocated most here, by bytes
+  WeightedTotals totals;      // since attach; estimates when sampling
+};
+
+struct SiteTable {
+  std::chrono::nanoseconds elapsed{0};  // since the probes went live
+  WeightedTotals totals;                // every site together
+  LossCounts losses{};
+  double tracer_cpu_seconds = 0;  // gotrace's own user and system time so far
+  std::vector<SiteTotals> sites;
+};
+
+// One distinct stack that allocates at a site, for the stack view.
+struct SiteStack {
+  std::vector<Frame> frames;  // leaf first; inlined frames marked
+  std::string_view type_name;
+  bool truncated = false;  // deeper than the probe records: the root end is missing
+  WeightedTotals totals;
+};
+
+// The heaviest stacks of a site; a site can have a great many (one per
+// caller path), and only the first few are worth reading.
+struct SiteStacks {
+  std::vector<SiteStack> heaviest;  // by bytes, heaviest first
+  size_t count = 0;                 // all the site's stacks
+  WeightedTotals totals;            // all the site's stacks together
+};
+
+}  // namespace gotrace

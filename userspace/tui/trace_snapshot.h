@@ -1,0 +1,71 @@
+// What the event loop hands the live view, and how.
+//
+// The event loop owns the StackAggregator and must never wait for the
+// screen. When the view asks (an atomic flag the loop reads on every turn),
+// the loop copies what is cheap to copy: the running totals of every stack,
+// and the stacks themselves only where the view has not seen them yet. It
+// then swaps the copy into a one-slot mailbox under a mutex held for a
+// pointer swap, and wakes the view through an eventfd. Rates are the view's
+// business: it subtracts one snapshot from the next.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "userspace/os/fd.h"
+#include "userspace/probe/alloc_probe.h"
+#include "userspace/trace/aggregator.h"
+
+namespace gotrace {
+
+struct TraceSnapshot {
+  std::chrono::nanoseconds elapsed{0};       // since the probes went live
+  std::vector<WeightedTotals> stack_totals;  // by stack index, every stack so far
+  // new_stacks[i] is stack first_new_stack + i. Their own totals are stale:
+  // stack_totals has the figures.
+  size_t first_new_stack = 0;
+  std::vector<StackAggregator::Stack> new_stacks;
+  LossCounts losses{};
+  bool final = false;  // tracing has ended: no snapshot follows
+};
+
+// The stacks from `first_new_stack` on, and every stack's totals.
+TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack);
+
+class SnapshotExchange {
+ public:
+  // Fails only when no eventfd can be made.
+  static Result<std::unique_ptr<SnapshotExchange>> create();
+
+  // ---- the view's side
+  // Asks for a snapshot at the event loop's next turn.
+  void request() { requested_.store(true, std::memory_order_relaxed); }
+  // Readable while a snapshot waits to be taken.
+  int ready_fd() const { return ready_.get(); }
+  // The waiting snapshot, if any. Stacks it holds that an earlier snapshot
+  // already delivered are left out.
+  std::unique_ptr<TraceSnapshot> take();
+
+  // ---- the event loop's side
+  // Whether the view asked since the last call.
+  bool requested() { return requested_.exchange(false, std::memory_order_relaxed); }
+  // The first stack the view has not been handed yet.
+  size_t first_unseen_stack() const { return stacks_seen_.load(std::memory_order_acquire); }
+  // Replaces any snapshot the view has not taken: the new one starts from
+  // the same unseen stack, so nothing is lost.
+  void publish(std::unique_ptr<TraceSnapshot> snapshot);
+
+ private:
+  explicit SnapshotExchange(Fd ready) : ready_(std::move(ready)) {}
+
+  std::atomic<bool> requested_{false};
+  std::atomic<size_t> stacks_seen_{0};
+  std::mutex mutex_;  // guards waiting_, held for a swap
+  std::unique_ptr<TraceSnapshot> waiting_;
+  Fd ready_;
+};
+
+}  // namespace gotrace
