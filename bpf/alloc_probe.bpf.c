@@ -77,12 +77,10 @@ struct {
 // walk on this CPU needed (allocation sites repeat, so it is usually right,
 // and copying bytes past the stack's top is wasted work); when the chain
 // leaves a window, the next one is read from the frame it reached.
-#define STACK_WINDOW_BYTES 4096
+#define STACK_WINDOW_BYTES GOTRACE_STACK_WINDOW_BYTES
 #define STACK_WINDOW_WORDS (STACK_WINDOW_BYTES / 8)
 #define FIRST_WINDOW_MIN 512
-// Windows read per allocation at the most; a frame beyond them ends the walk
-// as the end of the stack would (the record is flagged truncated).
-#define MAX_WINDOWS 16
+#define MAX_WINDOWS GOTRACE_MAX_STACK_WINDOWS
 
 // Where a record is assembled before it is copied, at its real length, into
 // the ring buffer (most Go stacks are far shallower than the maximum), and

@@ -23,6 +23,10 @@ typedef unsigned int gotrace_u32;
 /* Return addresses recorded per allocation. Deeper stacks are cut at the
  * root end and flagged; the leaf frames, which decide the call site, are kept. */
 #define GOTRACE_MAX_STACK_DEPTH 127
+/* The stack is read in windows of this many bytes, at most this many per
+ * allocation: a chain that runs further is cut there the same way. */
+#define GOTRACE_STACK_WINDOW_BYTES 4096
+#define GOTRACE_MAX_STACK_WINDOWS 16
 
 /* Why an allocation was not delivered to userspace, or arrived incomplete.
  * One per-CPU counter each, summed and reported by userspace. */

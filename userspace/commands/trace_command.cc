@@ -341,8 +341,9 @@ class TraceSession {
                                format_bytes(outputs_.sample_rate), aggregator_->events(), kernel.allocations,
                                format_bytes(kernel.requested_bytes));
     if (losses[GOTRACE_LOSS_STACK_TRUNCATED] > 0)
-      std::cerr << fmt::format("gotrace: {} stacks deeper than {} frames were cut at the root end\n",
-                               losses[GOTRACE_LOSS_STACK_TRUNCATED], GOTRACE_MAX_STACK_DEPTH);
+      std::cerr << fmt::format("gotrace: {} stacks deeper than {} frames or {} KiB were cut at the root end\n",
+                               losses[GOTRACE_LOSS_STACK_TRUNCATED], GOTRACE_MAX_STACK_DEPTH,
+                               GOTRACE_MAX_STACK_WINDOWS * GOTRACE_STACK_WINDOW_BYTES / 1024);
 
     Status status = Ok{};
     if (!outputs_.pprof_path.empty()) {
