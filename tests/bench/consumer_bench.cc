@@ -46,6 +46,7 @@
 
 #include <fmt/format.h>
 
+#include "tests/bench/split_mix64.h"
 #include "bpf/gotrace_abi.h"
 #include "userspace/trace/aggregator.h"
 #include "userspace/trace/allocation_size.h"
@@ -78,18 +79,6 @@ void usage(FILE* out) {
              GOTRACE_MAX_STACK_DEPTH);
 }
 
-// splitmix64: the generator is ours, so a seed gives the same records everywhere.
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  double unit() { return double(next() >> 11) / double(1ull << 53); }
-};
 
 bool parse_u64(std::string_view text, uint64_t* out) {
   if (text.empty()) return false;
@@ -125,7 +114,7 @@ double median(std::vector<double> v) {
 }
 
 // A Go-like request size: mostly small, a tail of medium and a few large.
-uint64_t draw_size(Rng& rng) {
+uint64_t draw_size(gotrace::bench::SplitMix64& rng) {
   double u = rng.unit();
   if (u < 0.55) return 8 + 8 * rng.below(8);         // 8..64
   if (u < 0.85) return 64 + 16 * rng.below(12);      // 64..240
@@ -142,7 +131,7 @@ struct Synthetic {
 };
 
 Synthetic make_records(const Options& options) {
-  Rng rng{options.seed};
+  gotrace::bench::SplitMix64 rng{options.seed};
   Synthetic out;
   // Return addresses inside an 8 MiB text segment starting at 0x401000.
   auto text_pc = [&] { return 0x401000 + rng.below(8u << 20); };

@@ -39,6 +39,7 @@
 
 #include <fmt/format.h>
 
+#include "tests/bench/split_mix64.h"
 #include "symbolizer/go_binary.h"
 
 namespace {
@@ -191,23 +192,11 @@ std::unique_ptr<GoBinary> open_or_die(const std::string& path) {
 
 // --- PCs ---
 
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n) (Lemire's multiply-shift; the bias is below 2^-40 here).
-  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
-  double unit() { return (next() >> 11) * 0x1.0p-53; }
-};
 
 std::vector<uint64_t> generate_pcs(const GoBinary& binary, const Options& o, uint64_t* rejected) {
   const gotrace::Pclntab& table = binary.pclntab();
   uint64_t lo = table.min_pc(), span = table.max_pc() - table.min_pc();
-  SplitMix64 rng{o.seed};
+  gotrace::bench::SplitMix64 rng{o.seed};
   std::vector<Frame> frames;
   *rejected = 0;
   // Uniform over [min_pc, max_pc), keeping only PCs that resolve: that is
