@@ -131,6 +131,14 @@ Result<std::unique_ptr<GoBinary>> GoBinary::from_elf(std::unique_ptr<ElfFile> el
   return binary;
 }
 
+std::optional<uint8_t> GoBinary::wrapper_func_id() const {
+  auto switch_function = pclntab_->find_function("runtime.systemstack_switch");
+  if (!switch_function) return std::nullopt;
+  auto id = pclntab_->func_id(*switch_function);
+  if (!id || *id == 0 || *id == 0xff) return std::nullopt;
+  return uint8_t(*id + 1);
+}
+
 bool GoBinary::prints_elided_type_parameters() const {
   auto release = build_info_.release();
   return release && release->at_least(1, 21);

@@ -56,6 +56,14 @@ class GoBinary {
   // type arguments elided (Go 1.21+): `main.F[...]` for `main.F[go.shape.int]`.
   bool prints_elided_type_parameters() const;
 
+  // The abi.FuncID the runtime gives wrappers (method wrappers, `go` and
+  // `defer` wrappers, reflect's runtime.callN frames), whose frames its
+  // tracebacks hide. The numbering changes between releases, but the
+  // wrapper's is the one after runtime.systemstack_switch's in every release
+  // since Go 1.16. nullopt when that function is missing. A search of the
+  // function table: call it once.
+  std::optional<uint8_t> wrapper_func_id() const;
+
   // The Go name of the type whose runtime._type descriptor is at `type_vaddr`
   // ("main.T", "*bytes.Buffer", "[]uint8"), or nullopt when the address is not
   // a type descriptor of this binary.

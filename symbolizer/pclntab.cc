@@ -50,6 +50,7 @@ struct Pclntab::FuncRecord {
   uint32_t npcdata = 0;
   uint32_t cu_offset = 0;
   int32_t start_line = 0;  // Go 1.20+
+  uint8_t func_id = 0;
   uint8_t nfuncdata = 0;
   uint64_t pcdata_off = 0;    // offset of pcdata[0] in functab_area_
   uint64_t funcdata_off = 0;  // offset of funcdata[0] in functab_area_
@@ -74,12 +75,14 @@ struct Pclntab::DecodedFunc {
     std::string_view name;
     int32_t start_line;  // 0 before Go 1.20
     uint32_t parent_pc;  // the call site, as an offset from the entry
+    uint8_t func_id;
     bool valid;          // false: unreadable entry or parent pc out of range
   };
 
   uint64_t entry = 0;
   std::string_view name;
   int32_t start_line = 0;
+  uint8_t func_id = 0;
   uint32_t count = 0;
   uint32_t lines_end = 0;  // the pcln table covers offsets [0, lines_end)
   uint32_t positions_at = 0, file_names_at = 0, inlined_at = 0;  // byte offsets from `this`
@@ -328,8 +331,11 @@ std::optional<Pclntab::FuncRecord> Pclntab::func_record(uint32_t index) const {
     if (format_ == PclntabFormat::kGo120) r.start_line = functab_area_.read<int32_t>(funcoff + 36).value_or(0);
   }
   auto nfuncdata = functab_area_.read<uint8_t>(funcoff + nfuncdata_at);
-  if (!nfuncdata || r.npcdata > kMaxPcdata) return std::nullopt;
+  // funcID is the fourth byte from the end of the fixed part in every format.
+  auto func_id = functab_area_.read<uint8_t>(funcoff + fixed - 4);
+  if (!nfuncdata || !func_id || r.npcdata > kMaxPcdata) return std::nullopt;
   r.nfuncdata = *nfuncdata;
+  r.func_id = *func_id;
   r.pcdata_off = funcoff + fixed;
   r.funcdata_off = r.pcdata_off + uint64_t(r.npcdata) * 4;
   if (format_ == PclntabFormat::kGo116) {
@@ -372,6 +378,12 @@ uint32_t Pclntab::function_index(uint64_t pc) const {
 std::optional<FunctionInfo> Pclntab::function_for_pc(uint64_t pc) const {
   if (pc < min_pc() || pc >= max_pc()) return std::nullopt;
   return function(function_index(pc));
+}
+
+std::optional<uint8_t> Pclntab::func_id(const FunctionInfo& function) const {
+  auto record = func_record(function.index);
+  if (!record) return std::nullopt;
+  return record->func_id;
 }
 
 std::optional<FunctionInfo> Pclntab::find_function(std::string_view name) const {
@@ -443,17 +455,19 @@ const Pclntab::DecodedFunc* Pclntab::decoded(uint32_t index) const {
   uint64_t entry_size = new_layout ? 16 : 20;
   uint64_t name_at = new_layout ? 4 : 12;
   uint64_t parent_pc_at = new_layout ? 8 : 16;
+  uint64_t func_id_at = new_layout ? 0 : 2;
   std::vector<DecodedFunc::Inlined> inlined;
   inlined.reserve(tree_indexes.size());
   for (int32_t ix : tree_indexes) {
     auto name_off = inline_tree.read<int32_t>(uint64_t(ix) * entry_size + name_at);
     auto parent_pc = inline_tree.read<int32_t>(uint64_t(ix) * entry_size + parent_pc_at);
     if (!name_off || !parent_pc || *parent_pc < 0 || uint64_t(*parent_pc) >= length) {
-      inlined.push_back({"?", 0, 0, false});
+      inlined.push_back({"?", 0, 0, 0, false});
       continue;
     }
     int32_t start_line = new_layout ? inline_tree.read<int32_t>(uint64_t(ix) * entry_size + 12).value_or(0) : 0;
-    inlined.push_back({func_name(*name_off), start_line, static_cast<uint32_t>(*parent_pc), true});
+    uint8_t func_id = inline_tree.read<uint8_t>(uint64_t(ix) * entry_size + func_id_at).value_or(0);
+    inlined.push_back({func_name(*name_off), start_line, static_cast<uint32_t>(*parent_pc), func_id, true});
   }
 
   // Merge the three tables on the union of their range ends; neighbours
@@ -495,6 +509,7 @@ const Pclntab::DecodedFunc* Pclntab::decoded(uint32_t index) const {
   func->entry = record->entry;
   func->name = func_name(record->name_off);
   func->start_line = record->start_line;
+  func->func_id = record->func_id;
   func->count = static_cast<uint32_t>(ends.size());
   func->lines_end = lines.empty() ? 0 : lines.back().end;
   func->positions_at = static_cast<uint32_t>(positions_at);
@@ -537,7 +552,8 @@ const char* Pclntab::symbolize(uint64_t pc, bool return_address, std::vector<Fra
                        .file = func->file(position),
                        .line = func->line(position, offset),
                        .start_line = inlined.start_line,
-                       .inlined = true});
+                       .inlined = true,
+                       .func_id = inlined.func_id});
     if (!inlined.valid) break;
     offset = inlined.parent_pc;  // the call site's position; no -1 (see runtime/symtabinl.go)
     position = func->at(offset);
@@ -546,7 +562,8 @@ const char* Pclntab::symbolize(uint64_t pc, bool return_address, std::vector<Fra
                      .file = func->file(position),
                      .line = func->line(position, offset),
                      .start_line = func->start_line,
-                     .inlined = false});
+                     .inlined = false,
+                     .func_id = func->func_id});
   return nullptr;
 }
 

@@ -37,6 +37,9 @@ struct Frame {
   int64_t line = 0;
   int64_t start_line = 0;  // line of the function's declaration; 0 when unknown (before Go 1.20)
   bool inlined = false;    // true for a frame the compiler inlined into its caller
+  // The runtime's abi.FuncID of the function: which special function it is,
+  // if any. The numbering changes between releases (see GoBinary::wrapper_func_id).
+  uint8_t func_id = 0;
 };
 
 struct FunctionInfo {
@@ -100,6 +103,8 @@ class Pclntab {
   FunctionInfo function(uint32_t index) const;
   std::optional<FunctionInfo> function_for_pc(uint64_t pc) const;
   std::optional<FunctionInfo> find_function(std::string_view name) const;
+  // The function's abi.FuncID, or nullopt for an unreadable record.
+  std::optional<uint8_t> func_id(const FunctionInfo& function) const;
   void for_each_function(const std::function<void(const FunctionInfo&)>& visit) const;
 
   // Appends the logical frames at `pc`, innermost first (the way

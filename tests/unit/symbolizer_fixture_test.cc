@@ -263,6 +263,35 @@ TEST(SymbolizerFixtures, InlinedFramesMatchRuntimeCallersFrames) {
   }
 }
 
+// The wrapper FuncID is derived from runtime.systemstack_switch's. With the
+// right number, reflect's assembly runtime.callN frames (declared WRAPPER)
+// are wrappers, ordinary functions are not, and the compiler's generated
+// method wrappers are. Which frames the runtime's tracebacks hide is checked
+// against its own profiles in the tracer tests.
+TEST(SymbolizerFixtures, WrapperFuncIdMarksWrappers) {
+  for (const FixtureBuild& build : fixture_builds("symtest")) {
+    SCOPED_TRACE(build.label());
+    auto binary = open_or_fail(build);
+    if (!binary) continue;
+    auto wrapper = binary->wrapper_func_id();
+    ASSERT_TRUE(wrapper.has_value());
+    auto func_id = [&](const char* name) -> std::optional<uint8_t> {
+      auto f = binary->find_function(name);
+      if (!f) return std::nullopt;
+      return binary->pclntab().func_id(*f);
+    };
+    EXPECT_EQ(func_id("runtime.call32"), wrapper);
+    EXPECT_EQ(func_id("main.main"), 0);
+    EXPECT_EQ(func_id("runtime.mallocgc"), 0);
+    int marked = 0;
+    binary->pclntab().for_each_function([&](const FunctionInfo& f) {
+      if (binary->pclntab().func_id(f) == wrapper) ++marked;
+    });
+    EXPECT_GE(marked, 10);
+    EXPECT_LT(marked * 10, int(binary->pclntab().function_count()));
+  }
+}
+
 TEST(SymbolizerFixtures, AddressesOutsideTextAreReportedNotFatal) {
   auto build = fixture_builds("symtest").front();
   auto binary = open_or_fail(build);
