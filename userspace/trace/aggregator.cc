@@ -19,8 +19,6 @@ uint64_t hash_event(const gotrace_alloc_event& event) {
   return hash;
 }
 
-bool is_runtime_function(std::string_view name) { return name.starts_with("runtime."); }
-
 }  // namespace
 
 AllocationTotals WeightedTotals::rounded() const {
@@ -63,9 +61,7 @@ uint32_t StackAggregator::find_or_insert(uint64_t hash, const gotrace_alloc_even
 }
 
 StackSymbolizer::StackSymbolizer(const GoBinary& binary, AddressTranslator translator)
-    : binary_(binary),
-      translator_(std::move(translator)),
-      elide_type_parameters_(binary.prints_elided_type_parameters()) {}
+    : binary_(binary), translator_(std::move(translator)), rules_(binary) {}
 
 uint32_t StackSymbolizer::location_for(uint64_t pc) {
   auto [it, inserted] = location_index_.emplace(pc, locations_.size());
@@ -75,24 +71,21 @@ uint32_t StackSymbolizer::location_for(uint64_t pc) {
     if (auto vaddr = translator_.to_file_vaddr(pc)) {
       location.file_address = *vaddr;
       binary_.symbolize(*vaddr, /*return_address=*/true, &location.frames);
-      if (elide_type_parameters_) {
-        for (Frame& frame : location.frames) {
-          std::string printed;
-          std::string_view name = function_name_for_print(frame.function, &printed);
-          if (name.data() == printed.data()) frame.function = printed_names_.emplace_back(std::move(printed));
-        }
-      }
     }
     locations_.push_back(std::move(location));
   }
   return it->second;
 }
 
-uint32_t StackSymbolizer::trimmed_location(uint32_t index, size_t skip) {
-  auto [it, inserted] = trimmed_index_.emplace(std::pair{index, skip}, locations_.size());
+uint32_t StackSymbolizer::location_without(uint32_t index, uint64_t dropped_frames) {
+  if (dropped_frames == 0) return index;
+  auto [it, inserted] = derived_index_.emplace(std::pair{index, dropped_frames}, locations_.size());
   if (inserted) {
     Location copy = locations_[index];
-    copy.frames.erase(copy.frames.begin(), copy.frames.begin() + skip);
+    std::vector<Frame> kept;
+    for (size_t i = 0; i < copy.frames.size(); ++i)
+      if (i >= 64 || !(dropped_frames >> i & 1)) kept.push_back(copy.frames[i]);
+    copy.frames = std::move(kept);
     locations_.push_back(std::move(copy));
   }
   return it->second;
@@ -110,34 +103,66 @@ std::string_view StackSymbolizer::type_name(uint64_t type) {
 }
 
 StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& stack) {
+  // The stack as Go's own heap profile has it (runtime_stack_rules.h).
+  // First its extent: the root, walking from the leaf.
+  std::vector<uint32_t> raw;
+  raw.reserve(stack.pcs.size());
+  for (uint64_t pc : stack.pcs) {
+    uint32_t index = location_for(pc);
+    const auto& frames = locations_[index].frames;
+    auto root = frames.empty() ? RuntimeStackRules::Root::kNo : rules_.root(frames.back().function);
+    if (root == RuntimeStackRules::Root::kBeyondRoot) break;
+    raw.push_back(index);
+    if (root == RuntimeStackRules::Root::kLastFrame) break;
+  }
+  // Then the frames the unwinder hides, and the runtime's frames at the leaf:
+  // one bit per logical frame of each location, set for a frame left out.
+  // Frames beyond the 64th of one location (never seen) are kept.
+  std::vector<uint64_t> dropped(raw.size(), 0);
+  std::string_view callee;  // the allocator, for the leaf frame: not a panic function
+  bool leaf_found = false;
+  size_t leaf_location = 0;
+  uint64_t leaf_dropped = 0;  // the runtime frames trimmed in front of the leaf, in leaf_location
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const auto& frames = locations_[raw[i]].frames;
+    if (frames.empty() && !leaf_found) {
+      leaf_found = true;  // an unresolved address is not the runtime's
+      leaf_location = i;
+    }
+    for (size_t j = 0; j < frames.size() && j < 64; ++j) {
+      const Frame& frame = frames[j];
+      if (rules_.hides(frame, callee)) {
+        dropped[i] |= uint64_t(1) << j;
+      } else if (!leaf_found) {
+        if (rules_.trims_at_leaf(frame.function)) {
+          leaf_dropped |= uint64_t(1) << j;
+        } else {
+          leaf_found = true;
+          leaf_location = i;
+        }
+      }
+      callee = frame.function;
+    }
+    if (!leaf_found) leaf_dropped = 0;  // the trimmed frames of a location wholly trimmed go with it
+  }
+  // A stack that is the runtime's own through and through is kept whole.
+  size_t first = leaf_found ? leaf_location : 0;
+  if (leaf_found) dropped[first] |= leaf_dropped;
+
   Trimmed trimmed;
-  std::vector<uint32_t>& locations = trimmed.locations;
-  locations.reserve(stack.pcs.size());
-  for (uint64_t pc : stack.pcs) locations.push_back(location_for(pc));
-  // Go's heap profile hides the runtime's leading frames: its leaf is the
-  // first logical frame, inlined ones included, outside package runtime
-  // (runtime/pprof), unless the whole stack is the runtime's own.
-  size_t first = 0, skip = 0;
-  for (; first < locations.size(); ++first) {
-    const auto& frames = locations_[locations[first]].frames;
-    skip = 0;
-    while (skip < frames.size() && is_runtime_function(frames[skip].function)) ++skip;
-    if (frames.empty() || skip < frames.size()) break;
+  trimmed.locations.reserve(raw.size() - first);
+  for (size_t i = first; i < raw.size(); ++i) {
+    const auto& frames = locations_[raw[i]].frames;
+    uint64_t all = frames.size() >= 64 ? ~uint64_t(0) : (uint64_t(1) << frames.size()) - 1;
+    if (!frames.empty() && (dropped[i] & all) == all) continue;  // every frame of it is hidden
+    trimmed.locations.push_back(location_without(raw[i], dropped[i] & all));
   }
-  if (first == locations.size()) {
-    first = 0;  // the runtime's own allocation: keep it whole
-    skip = 0;
-  }
-  locations.erase(locations.begin(), locations.begin() + first);
-  if (skip > 0) locations.front() = trimmed_location(locations.front(), skip);
   trimmed.type_name = type_name(stack.type);
   return trimmed;
 }
 
 void StackSymbolizer::move_into(Profile* profile) && {
   profile->locations = std::move(locations_);
-  // Moving a deque hands over its blocks: the frames' names stay where they are.
-  profile->printed_names = std::move(printed_names_);
 }
 
 std::string sample_key(const StackSymbolizer::Trimmed& trimmed, bool truncated) {

@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -25,6 +24,7 @@
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
 #include "userspace/trace/allocation_size.h"
+#include "userspace/trace/runtime_stack_rules.h"
 
 namespace gotrace {
 
@@ -94,21 +94,17 @@ struct Profile {
   std::vector<Location> locations;
   std::vector<Sample> samples;
   AllocationTotals totals;
-  // Function names rewritten the way the target's runtime prints them; the
-  // frames above point into these.
-  std::deque<std::string> printed_names;
 };
 
 // Symbolizes stacks one at a time, each distinct return address and type
-// once, and trims the runtime's allocator frames the way Go's heap profile
-// does. build_profile() runs it over every stack at the end; the live view
-// keeps one and feeds it the stacks that appeared since its last refresh.
+// once, and shapes them the way Go's own heap profile does
+// (runtime_stack_rules.h). build_profile() runs it over every stack at the
+// end; the live view keeps one and feeds it the stacks that appeared since
+// its last refresh.
 //
-// Function names are as the target's own runtime prints them (generic type
-// arguments elided from Go 1.21 on), so that they match the program's own
-// profiles and tracebacks. `translator` maps the target's runtime addresses
-// to the binary's link-time addresses. Not thread-safe, and neither is the
-// GoBinary it reads: one thread symbolizes at a time.
+// `translator` maps the target's runtime addresses to the binary's link-time
+// addresses. Not thread-safe, and neither is the GoBinary it reads: one
+// thread symbolizes at a time.
 class StackSymbolizer {
  public:
   StackSymbolizer(const GoBinary& binary, AddressTranslator translator);
@@ -119,25 +115,25 @@ class StackSymbolizer {
   };
   Trimmed trim(const StackAggregator::Stack& stack);
 
-  // Frames point into the binary or into this symbolizer's own names.
+  // Frames point into the binary.
   const std::vector<Location>& locations() const { return locations_; }
-  // Moves the locations and the names they point into to `profile`.
+  // Moves the locations to `profile`.
   void move_into(Profile* profile) &&;
 
  private:
   uint32_t location_for(uint64_t pc);
-  uint32_t trimmed_location(uint32_t index, size_t skip);
+  // The location at `index` without the frames whose bits are set.
+  uint32_t location_without(uint32_t index, uint64_t dropped_frames);
   std::string_view type_name(uint64_t type);
 
   const GoBinary& binary_;
   AddressTranslator translator_;
-  bool elide_type_parameters_;
+  RuntimeStackRules rules_;
   std::vector<Location> locations_;
-  std::deque<std::string> printed_names_;
   std::unordered_map<uint64_t, uint32_t> location_index_;  // by return address
-  // A location without its innermost `skip` frames, for a stack whose leaf
-  // lies inside an inlined chain.
-  std::map<std::pair<uint32_t, size_t>, uint32_t> trimmed_index_;
+  // A location without some of its frames: hidden ones, or the runtime's in
+  // front of a leaf that lies inside an inlined chain.
+  std::map<std::pair<uint32_t, uint64_t>, uint32_t> derived_index_;
   std::unordered_map<uint64_t, std::string> type_names_;  // by runtime type address
 };
 
