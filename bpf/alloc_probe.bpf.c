@@ -109,15 +109,24 @@ struct window {
 };
 
 // Reads `size` bytes (rounded up to 512, at most STACK_WINDOW_BYTES) of the
-// stack from `base`; where that runs into unmapped memory, just the frame
-// record at `base`.
+// stack from `base`. A window that runs past the top of the stack into
+// unmapped memory fails as a whole; the bytes up to the end of base's page
+// are then read instead, mapped if base is, so that the frames near the top
+// of a stack are walked from one window rather than a window per frame.
 static __always_inline struct window read_window(__u64* stack, __u64 base, __u64 size) {
   struct window w = {base, 0};
   size = (size + 511) & ~511ULL;
   if (size < FIRST_WINDOW_MIN) size = FIRST_WINDOW_MIN;
   if (size > STACK_WINDOW_BYTES) size = STACK_WINDOW_BYTES;
-  if (bpf_probe_read_user(stack, size, (void*)base) == 0) w.size = size;
-  else if (bpf_probe_read_user(stack, 16, (void*)base) == 0) w.size = 16;
+  if (bpf_probe_read_user(stack, size, (void*)base) == 0) {
+    w.size = size;
+    return w;
+  }
+  __u64 to_page_end = 4096 - (base & 4095);  // 1 to 4096 bytes
+  if (to_page_end < size && to_page_end >= 16 && bpf_probe_read_user(stack, to_page_end, (void*)base) == 0)
+    w.size = to_page_end;
+  else if (bpf_probe_read_user(stack, 16, (void*)base) == 0)
+    w.size = 16;
   return w;
 }
 
@@ -181,7 +190,10 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   if (size == 0) return 0;  // mallocgc(0) hands out a shared address; nothing is allocated
   __u32 zero = 0;
   struct scratch_space* scratch_space = bpf_map_lookup_elem(&scratch, &zero);
-  if (!scratch_space) return 0;
+  if (!scratch_space) {
+    count_loss(GOTRACE_LOSS_PROBE_STATE);
+    return 0;
+  }
   __u64* stack = scratch_space->stack;
 
   // The caller, at [RSP], comes with the first window of the stack; in
@@ -210,7 +222,10 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
     return 0;
 
   struct gotrace_cpu_totals* totals = bpf_map_lookup_elem(&cpu_totals, &zero);
-  if (!totals) return 0;
+  if (!totals) {
+    count_loss(GOTRACE_LOSS_PROBE_STATE);
+    return 0;
+  }
   totals->allocations += 1;
   totals->requested_bytes += size;
   if (sample_rate != 0) {

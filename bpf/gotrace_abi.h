@@ -33,8 +33,9 @@ typedef unsigned int gotrace_u32;
 enum gotrace_loss {
   GOTRACE_LOSS_RINGBUF_FULL = 0,    /* no room in the ring buffer: event dropped */
   GOTRACE_LOSS_STACK_READ = 1,      /* reading the return address at [RSP] failed: event dropped */
-  GOTRACE_LOSS_STACK_TRUNCATED = 2, /* stack deeper than GOTRACE_MAX_STACK_DEPTH: root frames cut */
-  GOTRACE_LOSS_COUNT = 3,
+  GOTRACE_LOSS_STACK_TRUNCATED = 2, /* not a loss: the stack was deeper than the probe records, root frames cut */
+  GOTRACE_LOSS_PROBE_STATE = 3,     /* the probe's per-CPU state could not be looked up: event dropped */
+  GOTRACE_LOSS_COUNT = 4,
 };
 
 /* Per-CPU counters kept for every allocation, sampled or not. */

@@ -109,12 +109,10 @@ bool type_is_noscan(const GoBinary& binary, uint64_t type_vaddr) {
 
 std::string loss_summary(const LossCounts& losses) {
   std::string text;
-  auto add = [&](uint64_t n, const char* what) {
-    if (n == 0) return;
-    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", n, what);
-  };
-  add(losses[GOTRACE_LOSS_RINGBUF_FULL], "dropped (ring buffer full)");
-  add(losses[GOTRACE_LOSS_STACK_READ], "dropped (stack unreadable)");
+  for (const LossCause& cause : kLossCauses) {
+    if (losses[cause.index] == 0) continue;
+    text += fmt::format("{}{} dropped ({})", text.empty() ? "" : ", ", losses[cause.index], cause.what);
+  }
   return text.empty() ? "0 events lost" : "events lost: " + text;
 }
 

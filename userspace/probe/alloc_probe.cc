@@ -156,8 +156,15 @@ uint64_t AllocProbe::observed_load_bias() const {
   return *reinterpret_cast<volatile __u64*>(&skeleton_->bss->observed_load_bias);
 }
 
+uint64_t total_lost(const LossCounts& losses) {
+  uint64_t total = 0;
+  for (const LossCause& cause : kLossCauses) total += losses[cause.index];
+  return total;
+}
+
 LossCounts AllocProbe::losses() const {
   LossCounts totals{};
+  totals[kLossMalformedRecord] = malformed_;
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return totals;
   std::vector<uint64_t> values(cpus);

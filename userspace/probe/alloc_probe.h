@@ -49,7 +49,25 @@ struct KernelTotals {
   uint64_t requested_bytes = 0;
 };
 
-using LossCounts = std::array<uint64_t, GOTRACE_LOSS_COUNT>;
+// The kernel's counters by enum gotrace_loss, then the records userspace
+// found malformed.
+inline constexpr size_t kLossMalformedRecord = GOTRACE_LOSS_COUNT;
+using LossCounts = std::array<uint64_t, GOTRACE_LOSS_COUNT + 1>;
+
+// Every cause for which an allocation is missing from the results, with the
+// words the summary and the live view give it. A truncated stack is not one:
+// the allocation is counted, its root frames are cut.
+struct LossCause {
+  size_t index;  // into LossCounts
+  const char* what;
+};
+inline constexpr LossCause kLossCauses[] = {
+    {GOTRACE_LOSS_RINGBUF_FULL, "ring buffer full"},
+    {GOTRACE_LOSS_STACK_READ, "stack unreadable"},
+    {GOTRACE_LOSS_PROBE_STATE, "probe state unavailable"},
+    {kLossMalformedRecord, "malformed record"},
+};
+uint64_t total_lost(const LossCounts& losses);
 
 // Called for each allocation, from consume(). Only the first
 // event.stack_depth entries of event.pcs are valid.

@@ -322,15 +322,16 @@ std::vector<ScreenLine> ScreenModel::header(size_t width) const {
   lines.push_back(compose({{figures, Style::kNormal}}, sampled, width));
 
   const LossCounts& losses = f.table.losses;
-  uint64_t lost = losses[GOTRACE_LOSS_RINGBUF_FULL] + losses[GOTRACE_LOSS_STACK_READ];
+  uint64_t lost = total_lost(losses);
   std::string loss_text = "lost 0";
   if (lost > 0) {
     loss_text = fmt::format("lost {}:", format_count(lost));
-    if (losses[GOTRACE_LOSS_RINGBUF_FULL] > 0)
-      loss_text += fmt::format(" {} ring buffer full", format_count(losses[GOTRACE_LOSS_RINGBUF_FULL]));
-    if (losses[GOTRACE_LOSS_STACK_READ] > 0)
-      loss_text += fmt::format("{} {} stack unreadable", losses[GOTRACE_LOSS_RINGBUF_FULL] > 0 ? "," : "",
-                               format_count(losses[GOTRACE_LOSS_STACK_READ]));
+    const char* separator = " ";
+    for (const LossCause& cause : kLossCauses) {
+      if (losses[cause.index] == 0) continue;
+      loss_text += fmt::format("{}{} {}", separator, format_count(losses[cause.index]), cause.what);
+      separator = ", ";
+    }
   }
   std::string view = fmt::format("{} sites  sorted by {}", rows_.size(), sort_name(sort_));
   if (!filter_.empty()) view = fmt::format("{} of {} sites match \"{}\"  sorted by {}", rows_.size(),
