@@ -29,6 +29,10 @@ const volatile __u64 probe_vaddrs[GOTRACE_MAX_ENTRY_POINTS] = {};
 // inside it is the same allocation, already counted at mallocgc.
 const volatile __u64 mallocgc_start = 0;
 const volatile __u64 mallocgc_end = 0;
+// Link-time range of runtime.goexit, the root of every goroutine's stack: a
+// walk that reached it has the whole stack, whatever the chain holds beyond.
+const volatile __u64 goexit_start = 0;
+const volatile __u64 goexit_end = 0;
 // Mean bytes between sampled allocations; 0 records every allocation.
 const volatile __u64 sample_rate = 0;
 // Unread bytes in the ring buffer past which a record wakes the consumer.
@@ -279,10 +283,13 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   __u32 depth = walk.depth;
   scratch_space->first_window = walk.extent;
   if (walk.fp != 0) {
-    // Cut short: flagged, unless exactly the maximum depth was the whole stack.
+    // Cut short: flagged, unless exactly the maximum depth was the whole
+    // stack (it ends at goexit, or no frame follows).
     __u64 next[2];
-    if (depth < GOTRACE_MAX_STACK_DEPTH ||
-        (bpf_probe_read_user(next, sizeof(next), (void*)walk.fp) == 0 && next[1] != 0)) {
+    __u64 root = scratch_space->event.pcs[(depth - 1) & 127] - bias;
+    bool at_root = root >= goexit_start && root < goexit_end;
+    if (!at_root && (depth < GOTRACE_MAX_STACK_DEPTH ||
+                     (bpf_probe_read_user(next, sizeof(next), (void*)walk.fp) == 0 && next[1] != 0))) {
       event->flags |= GOTRACE_EVENT_TRUNCATED;
       count_loss(GOTRACE_LOSS_STACK_TRUNCATED);
     }

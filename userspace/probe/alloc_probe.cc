@@ -51,6 +51,8 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   rodata->target_tgid = target.pid;
   rodata->mallocgc_start = target.mallocgc_start;
   rodata->mallocgc_end = target.mallocgc_end;
+  rodata->goexit_start = target.goexit_start;
+  rodata->goexit_end = target.goexit_end;
   rodata->sample_rate = target.sample_rate;
   rodata->wakeup_bytes = target.ring_buffer_bytes / 4;
   for (size_t i = 0; i < target.sites.size(); ++i) rodata->probe_vaddrs[i] = target.sites[i].vaddr;

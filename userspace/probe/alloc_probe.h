@@ -37,6 +37,8 @@ struct ProbeTarget {
   std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
   uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
   uint64_t mallocgc_end = 0;
+  uint64_t goexit_start = 0;      // link-time range of runtime.goexit, every goroutine's root
+  uint64_t goexit_end = 0;
   // A power of two. Its pages are mapped into gotrace twice (the ring's
   // wrap-around), so it counts twice in gotrace's resident memory.
   uint64_t ring_buffer_bytes = 16 << 20;
