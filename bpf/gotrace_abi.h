@@ -50,8 +50,12 @@ struct gotrace_cpu_totals {
 #define GOTRACE_SAMPLE_INTERVALS 4096
 
 /* Allocator entry points probed at most; each probe's attach cookie is its
- * index. Index 0 is always runtime.mallocgc. */
-#define GOTRACE_MAX_ENTRY_POINTS 64
+ * index. Index 0 is always runtime.mallocgc. Go 1.26 with sizespecializedmalloc
+ * has 66 size-specialized functions besides mallocgc (the Go compiler calls 39
+ * of them). A power of two: the probe masks indexes with it for the verifier. */
+#define GOTRACE_MAX_ENTRY_POINTS 128
+GOTRACE_STATIC_ASSERT((GOTRACE_MAX_ENTRY_POINTS & (GOTRACE_MAX_ENTRY_POINTS - 1)) == 0,
+                      "GOTRACE_MAX_ENTRY_POINTS must be a power of two");
 #define GOTRACE_ENTRY_MALLOCGC 0
 
 /* One allocation, as the allocator was asked for it (Go register ABI).

@@ -1,7 +1,6 @@
 #include "symbolizer/go_binary.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace gotrace {
 namespace {
@@ -53,15 +52,6 @@ std::vector<PclntabCandidate> pclntab_by_scan(const ElfFile& elf, bool* legacy_s
 }
 
 }  // namespace
-
-bool is_allocation_entry_point(std::string_view name) {
-  if (name == "runtime.mallocgc") return true;
-  // Go 1.27's size-specialized entry points: runtime.mallocgc<Kind>SC<n>.
-  if (!name.starts_with("runtime.mallocgc")) return false;
-  size_t sc = name.rfind("SC");
-  if (sc == std::string_view::npos || sc + 2 >= name.size()) return false;
-  return std::all_of(name.begin() + sc + 2, name.end(), [](char c) { return std::isdigit(uint8_t(c)); });
-}
 
 Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path, std::string display_name) {
   auto elf = ElfFile::open(path, std::move(display_name));
@@ -150,14 +140,6 @@ std::string_view function_name_for_print(std::string_view name, std::string* sto
   if (open == std::string_view::npos || close == std::string_view::npos || close <= open) return name;
   *storage = std::string(name.substr(0, open)) + "[...]" + std::string(name.substr(close + 1));
   return *storage;
-}
-
-std::vector<FunctionInfo> GoBinary::allocation_entry_points() const {
-  std::vector<FunctionInfo> found;
-  pclntab_->for_each_function([&](const FunctionInfo& f) {
-    if (is_allocation_entry_point(f.name)) found.push_back(f);
-  });
-  return found;
 }
 
 std::optional<std::string_view> GoBinary::type_name(uint64_t type_vaddr) const {

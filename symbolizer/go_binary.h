@@ -48,10 +48,6 @@ class GoBinary {
   }
   std::optional<FunctionInfo> find_function(std::string_view name) const { return pclntab_->find_function(name); }
 
-  // The allocator's entry points: runtime.mallocgc and the size-specialized
-  // runtime.mallocgc*SC<n> functions, found by name, sorted by address.
-  std::vector<FunctionInfo> allocation_entry_points() const;
-
   // Whether this binary's runtime prints generic function names with their
   // type arguments elided (Go 1.21+): `main.F[...]` for `main.F[go.shape.int]`.
   bool prints_elided_type_parameters() const;
@@ -84,8 +80,5 @@ class GoBinary {
 // (runtime.funcNameForPrint): the type arguments of a generic function
 // between the first '[' and the last ']' become "[...]".
 std::string_view function_name_for_print(std::string_view name, std::string* storage);
-
-// True for the name of an allocator entry point (see allocation_entry_points).
-bool is_allocation_entry_point(std::string_view function_name);
 
 }  // namespace gotrace

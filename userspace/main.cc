@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
                     "counted for every allocation, and profiles hold scaled estimates");
   attach_cmd->add_flag("--sample", attach_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
   attach_cmd->add_flag("--allow-unverified-go", attach.outputs.allow_unverified_release,
-                       "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
+                       "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
+                    "gotrace does not understand (those allocations are not counted)");
   bool attach_no_tui = false;
   attach_cmd->add_flag("--no-tui", attach_no_tui,
                        "No live view: print the summary and the top call sites at the end, as when stdout is "
@@ -103,7 +104,8 @@ int main(int argc, char** argv) {
                     "counted for every allocation, and profiles hold scaled estimates");
   run_cmd->add_flag("--sample", run_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
   run_cmd->add_flag("--allow-unverified-go", run.outputs.allow_unverified_release,
-                    "Trace a Go release newer than gotrace is verified on (its allocator may have changed)");
+                    "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
+                    "gotrace does not understand (those allocations are not counted)");
   bool run_tui = false;
   run_cmd->add_flag("--tui", run_tui,
                     "Show the live view while the program runs; the program's stdin is then /dev/null and its "

@@ -20,6 +20,7 @@
 
 #include "symbolizer/elf_file.h"
 #include "symbolizer/go_binary.h"
+#include "userspace/probe/entry_points.h"
 
 namespace {
 
@@ -138,9 +139,18 @@ void exercise_binary(const GoBinary& binary) {
   (void)table.can_expand_inlining();
   uint64_t min_pc = table.min_pc(), max_pc = table.max_pc();
 
-  for (const FunctionInfo& f : binary.allocation_entry_points()) {
-    check_function(f, table);
-    check(is_allocation_entry_point(f.name), "allocation entry point with another name");
+  // The allocator's entry points, searched for in the code as attach does.
+  if (auto found = find_allocation_entry_points(binary)) {
+    check(!found->entry_points.empty() && found->entry_points.front().function.name == "runtime.mallocgc",
+          "runtime.mallocgc is not the first entry point");
+    for (const auto* points : {&found->entry_points, &found->unverified}) {
+      for (const EntryPoint& point : *points) {
+        check_function(point.function, table);
+        check(!point.how_found.empty(), "entry point without how it was found");
+      }
+    }
+  } else {
+    check(!found.error().message.empty(), "empty entry point error");
   }
   for (std::string_view name : {"runtime.mallocgc", "main.main", "runtime.goexit", ""}) {
     if (auto f = binary.find_function(name)) {

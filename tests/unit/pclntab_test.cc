@@ -65,17 +65,5 @@ TEST(GoVersion, ParsesReleaseStrings) {
   EXPECT_FALSE(parse_go_version("go").has_value());
 }
 
-TEST(AllocationEntryPoints, MatchesMallocgcAndSizeSpecializedNames) {
-  EXPECT_TRUE(is_allocation_entry_point("runtime.mallocgc"));
-  EXPECT_TRUE(is_allocation_entry_point("runtime.mallocgcTinySC2"));
-  EXPECT_TRUE(is_allocation_entry_point("runtime.mallocgcSmallNoScanSC7"));
-  EXPECT_TRUE(is_allocation_entry_point("runtime.mallocgcSmallScanNoHeaderSC1"));
-  EXPECT_FALSE(is_allocation_entry_point("runtime.mallocgcSmallScanNoHeader"));
-  EXPECT_FALSE(is_allocation_entry_point("runtime.mallocgcTinySlowPath"));
-  EXPECT_FALSE(is_allocation_entry_point("runtime.mallocgcSC"));
-  EXPECT_FALSE(is_allocation_entry_point("runtime.newobject"));
-  EXPECT_FALSE(is_allocation_entry_point("main.mallocgcSC2"));
-}
-
 }  // namespace
 }  // namespace gotrace

@@ -9,6 +9,7 @@
 
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
+#include "userspace/probe/entry_points.h"
 #include "userspace/probe/probe_site.h"
 
 namespace gotrace {
@@ -46,7 +47,10 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
 
   const BuildInfo& build = binary.build_info();
   const Pclntab& table = binary.pclntab();
-  auto entry_points = binary.allocation_entry_points();
+  // A binary gotrace cannot trace is still worth looking at: say why.
+  auto found = find_allocation_entry_points(binary);
+  AllocationEntryPoints none;
+  const AllocationEntryPoints& entry_points = found ? *found : none;
   std::string pclntab_where = binary.pclntab_found_by_scan() ? "found by signature scan" : "found by section name";
 
   nlohmann::ordered_json info;
@@ -68,22 +72,35 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   info["build_id"] = binary.elf().go_build_id();
   info["gnu_build_id"] = binary.elf().gnu_build_id();
   if (translator) info["load_bias"] = fmt::format("0x{:x}", translator->load_bias());
-  nlohmann::ordered_json points = nlohmann::ordered_json::array();
-  for (const FunctionInfo& f : entry_points) {
-    auto offset = binary.file_offset(f.entry);
-    nlohmann::ordered_json point = {{"function", f.name},
-                                    {"address", fmt::format("0x{:x}", f.entry)},
-                                    {"file_offset", offset ? fmt::format("0x{:x}", *offset) : std::string()}};
-    // Where `gotrace attach` puts the probe, or why it would refuse.
-    if (auto site = find_probe_site(binary, f)) {
-      point["probe_offset"] = fmt::format("0x{:x}", site->file_offset);
-      point["probe_instruction"] = site->instruction;
-    } else {
-      point["probe_error"] = site.error().message;
+  auto describe = [&](const std::vector<EntryPoint>& list, bool probed) {
+    nlohmann::ordered_json points = nlohmann::ordered_json::array();
+    for (const EntryPoint& entry_point : list) {
+      const FunctionInfo& f = entry_point.function;
+      auto offset = binary.file_offset(f.entry);
+      nlohmann::ordered_json point = {{"function", f.name},
+                                      {"address", fmt::format("0x{:x}", f.entry)},
+                                      {"file_offset", offset ? fmt::format("0x{:x}", *offset) : std::string()},
+                                      {"call_sites", entry_point.call_sites},
+                                      {"found", entry_point.how_found}};
+      // Where `gotrace attach` puts the probe, or why it would refuse. A path
+      // gotrace does not understand is never probed.
+      if (probed) {
+        if (auto site = find_probe_site(binary, f)) {
+          point["probe_offset"] = fmt::format("0x{:x}", site->file_offset);
+          point["probe_instruction"] = site->instruction;
+        } else {
+          point["probe_error"] = site.error().message;
+        }
+      }
+      points.push_back(point);
     }
-    points.push_back(point);
-  }
-  info["allocation_entry_points"] = points;
+    return points;
+  };
+  info["allocation_entry_points"] = describe(entry_points.entry_points, true);
+  if (!found) info["allocation_entry_points_error"] = found.error().message;
+  // Allocation paths gotrace does not understand: attach and run refuse the
+  // binary unless --allow-unverified-go is given.
+  info["unverified_entry_points"] = describe(entry_points.unverified, false);
 
   if (options.json) {
     out << info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -107,14 +124,31 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   out << fmt::format("{:<16}{}\n", "inlined frames:", table.can_expand_inlining() ? "yes" : "no (module data not found)");
   out << fmt::format("{:<16}{}\n", "type names:", binary.module_data() ? "yes" : "no (module data not found)");
   if (!binary.elf().go_build_id().empty()) out << fmt::format("{:<16}{}\n", "build id:", binary.elf().go_build_id());
-  out << fmt::format("allocation entry points ({}), each probed after its stack-bound check:\n", entry_points.size());
-  for (const auto& point : points) {
-    std::string probe = point.contains("probe_offset")
-                            ? fmt::format("probe at file offset {} ({})", point["probe_offset"].get<std::string>(),
-                                          point["probe_instruction"].get<std::string>())
-                            : "not probeable: " + point["probe_error"].get<std::string>();
-    out << fmt::format("  {:<40} {:>10}  file offset {:<9} {}\n", point["function"].get<std::string>(),
-                       point["address"].get<std::string>(), point["file_offset"].get<std::string>(), probe);
+  auto print = [&](const nlohmann::ordered_json& points) {
+    for (const auto& point : points) {
+      std::string probe = point.contains("probe_offset")
+                              ? fmt::format("probe at file offset {} ({})", point["probe_offset"].get<std::string>(),
+                                            point["probe_instruction"].get<std::string>())
+                          : point.contains("probe_error") ? "not probeable: " + point["probe_error"].get<std::string>()
+                                                          : std::string("not probed");
+      out << fmt::format("  {:<40} {:>10}  file offset {:<9} {}\n", point["function"].get<std::string>(),
+                         point["address"].get<std::string>(), point["file_offset"].get<std::string>(), probe);
+      out << fmt::format("    {}\n", point["found"].get<std::string>());
+    }
+  };
+  if (!found) {
+    out << fmt::format("allocation entry points: none ({})\n", found.error().message);
+    return Ok{};
+  }
+  out << fmt::format("allocation entry points ({}), found from the calls the code makes, each probed after its "
+                     "stack-bound check:\n",
+                     info["allocation_entry_points"].size());
+  print(info["allocation_entry_points"]);
+  if (!entry_points.unverified.empty()) {
+    out << fmt::format("allocation paths not understood ({}), never probed; attach and run refuse the binary "
+                       "without --allow-unverified-go:\n",
+                       entry_points.unverified.size());
+    print(info["unverified_entry_points"]);
   }
   return Ok{};
 }

@@ -21,6 +21,7 @@
 #include "userspace/export/pprof_writer.h"
 #include "userspace/os/fd.h"
 #include "userspace/probe/alloc_probe.h"
+#include "userspace/probe/entry_points.h"
 #include "userspace/trace/aggregator.h"
 #include "userspace/trace/call_sites.h"
 #include "userspace/tui/terminal_view.h"
@@ -85,14 +86,27 @@ Result<PreparedBinary> prepare_binary(const std::string& open_path, const std::s
                       "allocator may have entry points gotrace would miss (--allow-unverified-go traces it anyway)",
                       display_path, binary.build_info().go_version, kNewestVerifiedRelease.major,
                       kNewestVerifiedRelease.minor);
-  auto mallocgc = binary.find_function("runtime.mallocgc");
-  if (!mallocgc) return make_error("'{}': runtime.mallocgc not found", display_path);
-  prepared.mallocgc = *mallocgc;
-  std::vector<FunctionInfo> entry_points = binary.allocation_entry_points();
-  std::stable_partition(entry_points.begin(), entry_points.end(),
-                        [&](const FunctionInfo& f) { return f.entry == mallocgc->entry; });
-  for (const FunctionInfo& function : entry_points) {
-    auto site = find_probe_site(binary, function);
+  auto found = find_allocation_entry_points(binary);
+  if (!found) return found.error();
+  prepared.mallocgc = found->entry_points.front().function;  // runtime.mallocgc first
+  if (!found->unverified.empty()) {
+    // Allocations through a path gotrace does not understand would go
+    // uncounted without a word; probing it instead could count them twice or
+    // read arguments that are not mallocgc's. Refuse unless told to trace the rest.
+    const EntryPoint& first = found->unverified.front();
+    std::string what = fmt::format("{} ({})", first.function.name, first.how_found);
+    if (found->unverified.size() > 1)
+      what += fmt::format(", and {} more (gotrace info lists them)", found->unverified.size() - 1);
+    if (!allow_unverified_release)
+      return make_error("'{}': allocation path not understood: {}; its allocations would not be counted "
+                        "(--allow-unverified-go traces the rest anyway)",
+                        display_path, what);
+    std::cerr << fmt::format("gotrace: warning: '{}': allocation path not understood, its allocations are not "
+                             "counted: {}\n",
+                             display_path, what);
+  }
+  for (const EntryPoint& point : found->entry_points) {
+    auto site = find_probe_site(binary, point.function);
     if (!site) return site.error();
     prepared.sites.push_back(std::move(*site));
   }
@@ -160,6 +174,10 @@ class TraceSession {
     target.sites = prepared_.sites;
     target.mallocgc_start = prepared_.mallocgc.entry;
     target.mallocgc_end = prepared_.mallocgc.end;
+    if (auto goexit = prepared_.binary->find_function("runtime.goexit")) {
+      target.goexit_start = goexit->entry;
+      target.goexit_end = goexit->end;
+    }
     target.sample_rate = outputs_.sample_rate;
     auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { aggregator_->add(event); });
     if (!probe) return probe.error();

@@ -16,7 +16,8 @@ struct TraceOutputs {
   std::string folded_path;  // --folded; "" for none
   bool folded_types = false;  // --folded-types: the allocated type as the last frame
   // --allow-unverified-go: trace binaries of releases newer than the newest
-  // gotrace was verified on, whose allocator may have new entry points.
+  // gotrace was verified on, whose allocator may have new entry points, and
+  // binaries with allocation paths gotrace does not understand (not probed).
   bool allow_unverified_release = false;
   // Hidden, for the overhead benchmark: attach a program that does nothing.
   bool empty_probe = false;
