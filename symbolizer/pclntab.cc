@@ -51,6 +51,7 @@ struct Pclntab::FuncRecord {
   uint32_t cu_offset = 0;
   int32_t start_line = 0;  // Go 1.20+
   uint8_t func_id = 0;
+  uint8_t func_flag = 0;  // Go 1.17+; padding before
   uint8_t nfuncdata = 0;
   uint64_t pcdata_off = 0;    // offset of pcdata[0] in functab_area_
   uint64_t funcdata_off = 0;  // offset of funcdata[0] in functab_area_
@@ -83,6 +84,7 @@ struct Pclntab::DecodedFunc {
   std::string_view name;
   int32_t start_line = 0;
   uint8_t func_id = 0;
+  uint8_t func_flag = 0;
   uint32_t count = 0;
   uint32_t lines_end = 0;  // the pcln table covers offsets [0, lines_end)
   uint32_t positions_at = 0, file_names_at = 0, inlined_at = 0;  // byte offsets from `this`
@@ -331,11 +333,14 @@ std::optional<Pclntab::FuncRecord> Pclntab::func_record(uint32_t index) const {
     if (format_ == PclntabFormat::kGo120) r.start_line = functab_area_.read<int32_t>(funcoff + 36).value_or(0);
   }
   auto nfuncdata = functab_area_.read<uint8_t>(funcoff + nfuncdata_at);
-  // funcID is the fourth byte from the end of the fixed part in every format.
+  // funcID and flag are the fourth and third bytes from the end of the
+  // fixed part in every format.
   auto func_id = functab_area_.read<uint8_t>(funcoff + fixed - 4);
-  if (!nfuncdata || !func_id || r.npcdata > kMaxPcdata) return std::nullopt;
+  auto func_flag = functab_area_.read<uint8_t>(funcoff + fixed - 3);
+  if (!nfuncdata || !func_id || !func_flag || r.npcdata > kMaxPcdata) return std::nullopt;
   r.nfuncdata = *nfuncdata;
   r.func_id = *func_id;
+  r.func_flag = *func_flag;
   r.pcdata_off = funcoff + fixed;
   r.funcdata_off = r.pcdata_off + uint64_t(r.npcdata) * 4;
   if (format_ == PclntabFormat::kGo116) {
@@ -510,6 +515,7 @@ const Pclntab::DecodedFunc* Pclntab::decoded(uint32_t index) const {
   func->name = func_name(record->name_off);
   func->start_line = record->start_line;
   func->func_id = record->func_id;
+  func->func_flag = record->func_flag;
   func->count = static_cast<uint32_t>(ends.size());
   func->lines_end = lines.empty() ? 0 : lines.back().end;
   func->positions_at = static_cast<uint32_t>(positions_at);
@@ -563,7 +569,8 @@ const char* Pclntab::symbolize(uint64_t pc, bool return_address, std::vector<Fra
                      .line = func->line(position, offset),
                      .start_line = func->start_line,
                      .inlined = false,
-                     .func_id = func->func_id});
+                     .func_id = func->func_id,
+                     .func_flag = func->func_flag});
   return nullptr;
 }
 

@@ -40,7 +40,16 @@ struct Frame {
   // The runtime's abi.FuncID of the function: which special function it is,
   // if any. The numbering changes between releases (see GoBinary::wrapper_func_id).
   uint8_t func_id = 0;
+  // The runtime's abi.FuncFlag of the physical function (0 for an inlined
+  // frame, and before Go 1.17): kFuncFlagTopFrame, kFuncFlagSpWrite, ...
+  uint8_t func_flag = 0;
 };
+
+// abi.FuncFlag bits, the same since Go 1.17. The runtime's unwinder stops
+// after a frame of either of these: the top of a stack (goexit, mstart,
+// rt0_go), or a function that switches stacks (systemstack, mcall, morestack).
+inline constexpr uint8_t kFuncFlagTopFrame = 1 << 0;
+inline constexpr uint8_t kFuncFlagSpWrite = 1 << 1;
 
 struct FunctionInfo {
   uint32_t index = 0;  // position in the function table

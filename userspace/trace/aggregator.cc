@@ -110,7 +110,7 @@ StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& sta
   for (uint64_t pc : stack.pcs) {
     uint32_t index = location_for(pc);
     const auto& frames = locations_[index].frames;
-    auto root = frames.empty() ? RuntimeStackRules::Root::kNo : rules_.root(frames.back().function);
+    auto root = frames.empty() ? RuntimeStackRules::Root::kNo : rules_.root(frames.back());
     if (root == RuntimeStackRules::Root::kBeyondRoot) break;
     raw.push_back(index);
     if (root == RuntimeStackRules::Root::kLastFrame) break;
@@ -120,11 +120,17 @@ StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& sta
   // Frames beyond the 64th of one location (never seen) are kept.
   std::vector<uint64_t> dropped(raw.size(), 0);
   std::string_view callee;  // the allocator, for the leaf frame: not a panic function
+  int skip = rules_.skipped_leaf_frames();
   bool leaf_found = false;
   size_t leaf_location = 0;
   uint64_t leaf_dropped = 0;  // the runtime frames trimmed in front of the leaf, in leaf_location
   for (size_t i = 0; i < raw.size(); ++i) {
     const auto& frames = locations_[raw[i]].frames;
+    if (frames.empty() && skip > 0) {
+      dropped[i] = ~uint64_t(0);  // an unresolved address is a frame too
+      --skip;
+      continue;
+    }
     if (frames.empty() && !leaf_found) {
       leaf_found = true;  // an unresolved address is not the runtime's
       leaf_location = i;
@@ -133,6 +139,9 @@ StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& sta
       const Frame& frame = frames[j];
       if (rules_.hides(frame, callee)) {
         dropped[i] |= uint64_t(1) << j;
+      } else if (skip > 0) {
+        dropped[i] |= uint64_t(1) << j;
+        --skip;
       } else if (!leaf_found) {
         if (rules_.trims_at_leaf(frame.function)) {
           leaf_dropped |= uint64_t(1) << j;
@@ -154,7 +163,7 @@ StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& sta
   for (size_t i = first; i < raw.size(); ++i) {
     const auto& frames = locations_[raw[i]].frames;
     uint64_t all = frames.size() >= 64 ? ~uint64_t(0) : (uint64_t(1) << frames.size()) - 1;
-    if (!frames.empty() && (dropped[i] & all) == all) continue;  // every frame of it is hidden
+    if ((dropped[i] & all) == all && dropped[i] != 0) continue;  // every frame of it is left out
     trimmed.locations.push_back(location_without(raw[i], dropped[i] & all));
   }
   trimmed.type_name = type_name(stack.type);

@@ -2,16 +2,31 @@
 
 namespace gotrace {
 
+namespace {
+
+bool at_least(const GoBinary& binary, int major, int minor) {
+  auto release = binary.build_info().release();
+  return release && release->at_least(major, minor);
+}
+
+}  // namespace
+
 RuntimeStackRules::RuntimeStackRules(const GoBinary& binary)
     : wrapper_func_id_(binary.wrapper_func_id()),
       // runtime/pprof's protomem.go hides internal/runtime/ from Go 1.24 on.
-      trims_internal_runtime_(binary.build_info().release() && binary.build_info().release()->at_least(1, 24)) {}
+      trims_internal_runtime_(at_least(binary, 1, 24)),
+      // mProf_Malloc's callers(skip, ...): 4 up to Go 1.23 (mProf_Malloc,
+      // profilealloc, mallocgc and its caller), 5 in 1.24 and 1.25 (mallocgc
+      // calls a function per size class, which calls profilealloc), 3 from
+      // 1.26 (mallocgc stays).
+      skipped_leaf_frames_(at_least(binary, 1, 26) ? 0 : 1) {}
 
-RuntimeStackRules::Root RuntimeStackRules::root(std::string_view function) const {
-  // runtime.systemstack is marked SPWRITE, where an unwinder that is not
-  // told to jump stacks (callers() is not) stops, after including it.
-  if (function == "runtime.systemstack") return Root::kLastFrame;
-  if (function == "runtime.goexit") return Root::kBeyondRoot;
+RuntimeStackRules::Root RuntimeStackRules::root(const Frame& physical) const {
+  if (physical.function == "runtime.goexit") return Root::kBeyondRoot;
+  // The unwinder stops after a frame at the top of a stack (mstart, rt0_go),
+  // and after one that switched stacks (systemstack, mcall, morestack): it
+  // is not told to jump stacks when it records a profile's stack.
+  if (physical.func_flag & (kFuncFlagTopFrame | kFuncFlagSpWrite)) return Root::kLastFrame;
   return Root::kNo;
 }
 
