@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -251,10 +252,14 @@ TEST(Tracer, RunCountsEverySiteExactlyOnEveryToolchain) {
       // (the runtime records one object per 16-byte block there). With the
       // collector on, within max(3, 0.1%), and not the bytes of the string
       // site.
+      int sites_compared = 0;
+      int64_t largest_difference = 0;
       for (const auto& [site, runtime] : truth.runtime_sites) {
         auto expected = truth.expected.find(site.first);
         if (expected == truth.expected.end() || expected->second.tiny) continue;
         SCOPED_TRACE(fmt::format("{} line {}", site.first, site.second));
+        ++sites_compared;
+        largest_difference = std::max(largest_difference, std::abs(got.by_site[site].first - runtime.first));
         if (!collecting) {
           EXPECT_EQ(got.by_site[site], runtime);
         } else {
@@ -264,6 +269,10 @@ TEST(Tracer, RunCountsEverySiteExactlyOnEveryToolchain) {
           }
         }
       }
+
+      std::cout << fmt::format("{:<50} {:<16} {} sites against the runtime's profile, alloc_objects off by {} at most\n",
+                               build.label(), collecting ? "GOGC=5" : "collector off", sites_compared,
+                               largest_difference);
 
       // The type of each site's allocations, as the fixture's own reflect names
       // it. Inside generic code the runtime is handed the instantiation's GC
@@ -585,6 +594,10 @@ TEST(Tracer, WholeStacksMatchTheRuntimesOwnProfileOnEveryToolchain) {
                                                          totals.objects, totals.bytes, describe_stack(stack))});
     // The workload itself was compared, not just its edges.
     EXPECT_GT(compared_objects, 100000);
+    std::cout << fmt::format("{:<50} {} of the runtime's {} stacks found among gotrace's {}; {} allocations compared; {} "
+                             "differences\n",
+                             build.label(), matched.size(), runtime_stacks.size(), gotrace_stacks.size(),
+                             compared_objects, differences.size());
     if (!differences.empty()) {
       std::stable_sort(differences.begin(), differences.end(),
                        [](const Difference& a, const Difference& b) { return a.weight > b.weight; });
