@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# What tracing costs a realistic Go service, beside the microbenchmark of
+# scripts/bench-overhead.sh, whose shallow stacks on one thread flatter a
+# uprobe tracer:
+#
+#   scripts/bench-service.sh
+#
+# The target is tests/fixtures/service in its bench mode: requests that build
+# maps, call through reflect, start a goroutine each, defer, use generics,
+# build strings, encode JSON and recurse 60 calls deep (stacks of 60 to 80
+# frames), with the runtime's default heap profiling. Each run serves
+# GOTRACE_BENCH_REQUESTS requests and prints the time per request it measured
+# itself, so gotrace's start-up and symbolization are not in it. Modes, one
+# process each:
+#
+#   untraced         the service alone;
+#   gotrace          `gotrace run -- service bench N`, every allocation;
+#   gotrace-sampled  `gotrace run --sample -- service bench N`.
+#
+# GOTRACE_BENCH_ROUNDS rounds (default 5) run every mode once, the order
+# rotating by one each round; the table gives the median µs per request, its
+# range, and the median ratio to untraced, round by round. Each traced run
+# must report 0 events lost and at least as many allocations as the service
+# counted itself. Checks no threshold; fails only when something does not run
+# or does not agree.
+#
+# Builds gotrace in build/ (GOTRACE_BUILD_DIR) and the service with the
+# machine's go. Needs root.
+set -euo pipefail
+
+prog=bench-service
+die() { echo "$prog: error: $*" >&2; exit 1; }
+
+root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+build=${GOTRACE_BUILD_DIR:-$root/build}
+rounds=${GOTRACE_BENCH_ROUNDS:-5}
+requests=${GOTRACE_BENCH_REQUESTS:-4000}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_ROUNDS must be a positive number"
+[[ $requests =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_REQUESTS must be a positive number"
+[[ $(id -u) -eq 0 ]] || die "needs root (BPF uprobes)"
+
+[[ -f $build/build.ninja || -f $build/Makefile ]] || cmake -S "$root" -B "$build" >/dev/null
+cmake --build "$build" --target gotrace >/dev/null
+gotrace=$build/gotrace
+service=$build/bench/service
+mkdir -p "$build/bench"
+(cd "$root/tests/fixtures/service" && GOWORK=off GOFLAGS=-buildvcs=false go build -o "$service" .)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-bench-service.XXXXXX")
+trap 'rm -rf -- "$work"' EXIT
+
+modes=(untraced gotrace gotrace-sampled)
+declare -A results  # mode → space-separated µs per request, by round
+declare -A ratios   # mode → space-separated ratios to the round's untraced
+
+# run MODE: prints the service's µs per request, after checking the trace.
+run() {
+  local mode=$1 out=$work/out err=$work/err allocs ns seen
+  case $mode in
+    untraced) "$service" bench "$requests" >"$out" 2>"$err" ;;
+    gotrace) "$gotrace" run -- "$service" bench "$requests" >"$out" 2>"$err" ;;
+    gotrace-sampled) "$gotrace" run --sample -- "$service" bench "$requests" >"$out" 2>"$err" ;;
+  esac || die "$mode: exited with status $?: $(tail -n 3 "$err")"
+  ns=$(awk '$1 == "ns/request" {print $2}' "$out")
+  allocs=$(awk '$1 == "allocs/request" {print $2}' "$out")
+  [[ -n $ns && -n $allocs ]] || die "$mode: the service printed no figures"
+  if [[ $mode != untraced ]]; then
+    grep -q '; 0 events lost' "$err" || die "$mode: events were lost: $(grep 'traced pid' "$err")"
+    # The summary counts allocations (sampled: the kernel's exact count).
+    if [[ $mode == gotrace ]]; then
+      seen=$(sed -n 's/.*(until it exited): \([0-9]*\) allocations.*/\1/p' "$err")
+    else
+      seen=$(sed -n 's/.*recorded: [0-9]* of \([0-9]*\) allocations.*/\1/p' "$err")
+    fi
+    [[ -n $seen ]] || die "$mode: no summary: $(tail -n 3 "$err")"
+    ((seen >= allocs * requests)) || die "$mode: counted $seen allocations, the service made at least $((allocs * requests))"
+  fi
+  awk -v ns="$ns" 'BEGIN {printf "%.1f", ns / 1000}'
+}
+
+echo "$prog: $rounds rounds of $requests requests per mode, $(nproc) CPUs, $("$service" bench 1 | awk '$1 == "allocs/request" {print $2}') allocations per request" >&2
+run untraced >/dev/null  # warm-up
+for ((round = 0; round < rounds; round++)); do
+  declare -A this=()
+  for ((i = 0; i < ${#modes[@]}; i++)); do
+    mode=${modes[(i + round) % ${#modes[@]}]}
+    this[$mode]=$(run "$mode")
+    results[$mode]+="${this[$mode]} "
+  done
+  for mode in "${modes[@]}"; do
+    ratios[$mode]+="$(awk -v a="${this[$mode]}" -v b="${this[untraced]}" 'BEGIN {printf "%.2f", a / b}') "
+  done
+  echo "$prog: round $((round + 1)): $(for m in "${modes[@]}"; do printf '%s %s µs  ' "$m" "${this[$m]}"; done)" >&2
+done
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+range() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'; }
+
+printf '\n| mode | µs per request (median) | range | × untraced (median of rounds) |\n| --- | ---: | ---: | ---: |\n'
+for mode in "${modes[@]}"; do
+  printf '| %s | %s | %s | %s |\n' "$mode" "$(median <<<"${results[$mode]}")" "$(range <<<"${results[$mode]}")" \
+    "$(median <<<"${ratios[$mode]}")"
+done
