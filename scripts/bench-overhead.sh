@@ -177,7 +177,9 @@ batch() {
 # --- probe addresses, and how to see a probe in place ---
 info=$("$gotrace" info --json "$target_pid") || die "gotrace info $target_pid failed"
 load_bias=$(grep -o '"load_bias":"0x[0-9a-f]*"' <<<"$info" | grep -o '0x[0-9a-f]*') || die "no load_bias in gotrace info --json"
-entries=$(grep -o '{"function":"[^"]*","address":"0x[0-9a-f]*","file_offset":"0x[0-9a-f]*","probe_offset":"0x[0-9a-f]*","probe_instruction":"[^"]*"' <<<"$info") ||
+# One line per entry point; what gotrace says of how it found it is dropped.
+entries=$(grep -o '{"function":"[^"]*","address":"0x[0-9a-f]*","file_offset":"0x[0-9a-f]*",[^{}]*"probe_offset":"0x[0-9a-f]*","probe_instruction":"[^"]*"' <<<"$info" |
+  sed 's/,"call_sites":[0-9]*,"found":"[^"]*"//') ||
   die "no allocation entry points in gotrace info --json"
 gotrace_sites=()
 mallocgc_addr=""
