@@ -70,7 +70,7 @@ run() {
     if [[ $mode == gotrace ]]; then
       seen=$(sed -n 's/.*(until it exited): \([0-9]*\) allocations.*/\1/p' "$err")
     else
-      seen=$(sed -n 's/.*recorded: [0-9]* of \([0-9]*\) allocations.*/\1/p' "$err")
+      seen=$(sed -n 's/^gotrace: sampled .*: [0-9]* of \([0-9]*\) allocations (.*/\1/p' "$err")
     fi
     [[ -n $seen ]] || die "$mode: no summary: $(tail -n 3 "$err")"
     ((seen >= allocs * requests)) || die "$mode: counted $seen allocations, the service made at least $((allocs * requests))"
@@ -78,7 +78,7 @@ run() {
   awk -v ns="$ns" 'BEGIN {printf "%.1f", ns / 1000}'
 }
 
-echo "$prog: $rounds rounds of $requests requests per mode, $(nproc) CPUs, $("$service" bench 1 | awk '$1 == "allocs/request" {print $2}') allocations per request" >&2
+echo "$prog: $rounds rounds of $requests requests per mode, $(nproc) CPUs, $("$service" bench "$requests" | awk '$1 == "allocs/request" {print $2}') allocations per request" >&2
 run untraced >/dev/null  # warm-up
 for ((round = 0; round < rounds; round++)); do
   declare -A this=()
