@@ -85,70 +85,6 @@ std::string objdump_path(const FixtureBuild& build) {
   return build.path;
 }
 
-TEST(EntryPoints, MatchGoToolObjdumpOnEveryBuild) {
-  for (const FixtureBuild& build : fixture_builds()) {
-    SCOPED_TRACE(build.label());
-    auto binary = open_or_fail(build.path);
-    if (!binary) continue;
-    auto found = find_allocation_entry_points(*binary);
-    ASSERT_TRUE(found) << found.error().message;
-    EXPECT_TRUE(found->unverified.empty()) << found->unverified.front().function.name << ": "
-                                           << found->unverified.front().how_found;
-
-    std::map<std::string, uint64_t> oracle = objdump_malloc_calls(objdump_path(build));
-    std::set<std::string> expected{"runtime.mallocgc"};
-    for (const auto& [callee, sites] : oracle) expected.insert(callee);
-    EXPECT_EQ(names(found->entry_points), expected);
-
-    ASSERT_FALSE(found->entry_points.empty());
-    EXPECT_EQ(found->entry_points.front().function.name, "runtime.mallocgc");
-    for (const EntryPoint& point : found->entry_points) {
-      SCOPED_TRACE(point.function.name);
-      EXPECT_EQ(point.call_sites, oracle[std::string(point.function.name)]);
-      std::string sites = fmt::format("called directly from {} site", point.call_sites);
-      EXPECT_NE(point.how_found.find(sites), std::string::npos) << point.how_found;
-      if (point.function.name != "runtime.mallocgc") {
-        EXPECT_NE(point.how_found.find("allocates without runtime.mallocgc"), std::string::npos) << point.how_found;
-      }
-    }
-    for (size_t i = 2; i < found->entry_points.size(); ++i)
-      EXPECT_LT(found->entry_points[i - 1].function.entry, found->entry_points[i].function.entry);
-  }
-}
-
-TEST(EntryPoints, SizeSpecializedOnlyWhereTheExperimentIsOn) {
-  bool tiny_size8 = false, tiny_sc2 = false;
-  for (const FixtureBuild& build : fixture_builds()) {
-    SCOPED_TRACE(build.label());
-    auto binary = open_or_fail(build.path);
-    if (!binary) continue;
-    auto found = find_allocation_entry_points(*binary);
-    ASSERT_TRUE(found) << found.error().message;
-    std::set<std::string> got = names(found->entry_points);
-    // On by default from Go 1.27, opt-in in Go 1.26.
-    bool experiment_on = build.variant == "exp-sizespecializedmalloc";
-    bool experiment_off = build.variant == "exp-nosizespecializedmalloc";
-    bool specialized = experiment_on || (build.go_version >= "go1.27" && !experiment_off);
-    if (specialized) {
-      EXPECT_GT(got.size(), 1u);
-    } else {
-      EXPECT_EQ(got, std::set<std::string>{"runtime.mallocgc"});
-    }
-    // new(int64) and the like: Go 1.26 calls one tiny entry point per size,
-    // Go 1.27 one for all.
-    if (build.go_version.starts_with("go1.26.") && experiment_on) {
-      EXPECT_TRUE(got.count("runtime.mallocgcTinySize8"));
-      tiny_size8 = true;
-    }
-    if (build.go_version.starts_with("go1.27.") && build.variant == "plain") {
-      EXPECT_TRUE(got.count("runtime.mallocgcTinySC2"));
-      tiny_sc2 = true;
-    }
-  }
-  EXPECT_TRUE(tiny_size8) << "no go1.26 exp-sizespecializedmalloc build in the fixture manifest";
-  EXPECT_TRUE(tiny_sc2) << "no go1.27 plain build in the fixture manifest";
-}
-
 // A build whose code calls size-specialized functions, as bytes to damage.
 std::string specialized_fixture() {
   for (const FixtureBuild& build : fixture_builds("allocs"))
@@ -205,6 +141,69 @@ Result<Searched> find_in_bytes(std::string bytes) {
 template <typename Damage>
 Result<Searched> find_in_damaged(const std::string& path, Damage damage) {
   return find_in_bytes(damaged_copy(path, damage));
+}
+
+// What was found in a fixture build.
+Result<Searched> entry_points_of(const FixtureBuild& build) { return find_in_bytes(read_file(build.path)); }
+
+TEST(EntryPoints, MatchGoToolObjdumpOnEveryBuild) {
+  for (const FixtureBuild& build : fixture_builds()) {
+    SCOPED_TRACE(build.label());
+    auto found = entry_points_of(build);
+    ASSERT_TRUE(found) << found.error().message;
+    EXPECT_TRUE(found->unverified.empty()) << found->unverified.front().function.name << ": "
+                                           << found->unverified.front().how_found;
+
+    std::map<std::string, uint64_t> oracle = objdump_malloc_calls(objdump_path(build));
+    std::set<std::string> expected{"runtime.mallocgc"};
+    for (const auto& [callee, sites] : oracle) expected.insert(callee);
+    EXPECT_EQ(names(found->entry_points), expected);
+
+    ASSERT_FALSE(found->entry_points.empty());
+    EXPECT_EQ(found->entry_points.front().function.name, "runtime.mallocgc");
+    for (const EntryPoint& point : found->entry_points) {
+      SCOPED_TRACE(point.function.name);
+      EXPECT_EQ(point.call_sites, oracle[std::string(point.function.name)]);
+      std::string sites = fmt::format("called directly from {} site", point.call_sites);
+      EXPECT_NE(point.how_found.find(sites), std::string::npos) << point.how_found;
+      if (point.function.name != "runtime.mallocgc") {
+        EXPECT_NE(point.how_found.find("allocates without runtime.mallocgc"), std::string::npos) << point.how_found;
+      }
+    }
+    for (size_t i = 2; i < found->entry_points.size(); ++i)
+      EXPECT_LT(found->entry_points[i - 1].function.entry, found->entry_points[i].function.entry);
+  }
+}
+
+TEST(EntryPoints, SizeSpecializedOnlyWhereTheExperimentIsOn) {
+  bool tiny_size8 = false, tiny_sc2 = false;
+  for (const FixtureBuild& build : fixture_builds()) {
+    SCOPED_TRACE(build.label());
+    auto found = entry_points_of(build);
+    ASSERT_TRUE(found) << found.error().message;
+    std::set<std::string> got = names(found->entry_points);
+    // On by default from Go 1.27, opt-in in Go 1.26.
+    bool experiment_on = build.variant == "exp-sizespecializedmalloc";
+    bool experiment_off = build.variant == "exp-nosizespecializedmalloc";
+    bool specialized = experiment_on || (build.go_version >= "go1.27" && !experiment_off);
+    if (specialized) {
+      EXPECT_GT(got.size(), 1u);
+    } else {
+      EXPECT_EQ(got, std::set<std::string>{"runtime.mallocgc"});
+    }
+    // new(int64) and the like: Go 1.26 calls one tiny entry point per size,
+    // Go 1.27 one for all.
+    if (build.go_version.starts_with("go1.26.") && experiment_on) {
+      EXPECT_TRUE(got.count("runtime.mallocgcTinySize8"));
+      tiny_size8 = true;
+    }
+    if (build.go_version.starts_with("go1.27.") && build.variant == "plain") {
+      EXPECT_TRUE(got.count("runtime.mallocgcTinySC2"));
+      tiny_sc2 = true;
+    }
+  }
+  EXPECT_TRUE(tiny_size8) << "no go1.26 exp-sizespecializedmalloc build in the fixture manifest";
+  EXPECT_TRUE(tiny_sc2) << "no go1.27 plain build in the fixture manifest";
 }
 
 // In the function at `entry`, aims every call that goes to `from` (every
