@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "symbolizer/elf_file.h"
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

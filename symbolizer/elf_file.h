@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "symbolizer/byte_view.h"
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

@@ -17,7 +17,7 @@
 #include "symbolizer/elf_file.h"
 #include "symbolizer/module_data.h"
 #include "symbolizer/pclntab.h"
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/duration.h"
 #include "userspace/commands/exit_codes.h"
 #include "userspace/commands/info_command.h"
 #include "userspace/commands/symbolize_command.h"

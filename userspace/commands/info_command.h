@@ -4,7 +4,7 @@
 #include <ostream>
 #include <string>
 
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

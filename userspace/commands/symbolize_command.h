@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

@@ -15,11 +15,14 @@
 #include <cstring>
 #include <iostream>
 
+#include "base/duration.h"
+#include "base/fd.h"
+#include "base/output_file.h"
+#include "base/text_format.h"
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
 #include "userspace/export/folded_writer.h"
 #include "userspace/export/pprof_writer.h"
-#include "userspace/os/fd.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/probe/entry_points.h"
 #include "userspace/trace/aggregator.h"
@@ -37,19 +40,6 @@ constexpr GoRelease kOldestTraceableRelease{1, 17, 0};
 // be undercounted silently, so it is refused unless the user opts in.
 constexpr GoRelease kNewestVerifiedRelease{1, 27, 0};
 
-Status check_output_writable(const std::string& path) {
-  if (path.empty()) return Ok{};
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return make_error("'{}': is a directory", path);
-  // Prove now, before anything is attached, that the file can be written at the end.
-  std::string probe = path + ".tmp";
-  int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == EEXIST) fd = open(probe.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("'{}': cannot write: {}", path, std::strerror(errno));
-  close(fd);
-  unlink(probe.c_str());
-  return Ok{};
-}
 
 bool on_a_terminal() { return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO); }
 
@@ -440,27 +430,6 @@ Result<std::string> find_executable(const std::string& name) {
 
 }  // namespace
 
-Result<std::chrono::nanoseconds> parse_duration(const std::string& text) {
-  auto bad = [&] { return make_error("'{}': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)", text); };
-  if (text.empty()) return bad();
-  double total = 0;
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    double value = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
-    if (ec != std::errc() || value < 0) return bad();
-    rest.remove_prefix(end - rest.data());
-    double unit;
-    if (rest.starts_with("ms")) unit = 1e6, rest.remove_prefix(2);
-    else if (rest.starts_with("s")) unit = 1e9, rest.remove_prefix(1);
-    else if (rest.starts_with("m")) unit = 60e9, rest.remove_prefix(1);
-    else if (rest.starts_with("h")) unit = 3600e9, rest.remove_prefix(1);
-    else return bad();
-    total += value * unit;
-  }
-  if (total <= 0 || total > 1e18) return bad();
-  return std::chrono::nanoseconds(static_cast<int64_t>(total));
-}
 
 Result<int> run_attach(const AttachOptions& options) {
   if (Status s = check_common_preconditions(options.outputs); !s) return s.error();

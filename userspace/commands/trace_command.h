@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 
@@ -53,7 +53,5 @@ Result<int> run_attach(const AttachOptions& options);
 // Returns the exit code of the traced program (128+N when killed by signal N).
 Result<int> run_traced_command(const RunOptions& options);
 
-// Parses "30s", "2m", "1h30m", "1.5s", "500ms".
-Result<std::chrono::nanoseconds> parse_duration(const std::string& text);
 
 }  // namespace gotrace

@@ -117,24 +117,5 @@ std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata) 
   return gzip(pb.SerializeAsString());
 }
 
-Status write_file_atomically(const std::string& path, const std::string& bytes) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return make_error("'{}': cannot write: {}", path, std::strerror(errno));
-    out.write(bytes.data(), bytes.size());
-    out.close();
-    if (!out) {
-      std::remove(temporary.c_str());
-      return make_error("'{}': cannot write: {}", path, std::strerror(errno));
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    int error = errno;
-    std::remove(temporary.c_str());
-    return make_error("'{}': cannot write: {}", path, std::strerror(error));
-  }
-  return Ok{};
-}
 
 }  // namespace gotrace

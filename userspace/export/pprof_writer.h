@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "symbolizer/result.h"
+#include "base/result.h"
 #include "userspace/trace/aggregator.h"
 
 namespace gotrace {
@@ -25,7 +25,5 @@ struct PprofMetadata {
 
 // The gzipped bytes of the profile.
 std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata);
-// Writes them to `path` (through a temporary file renamed into place).
-Status write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace gotrace

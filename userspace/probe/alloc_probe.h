@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bpf/gotrace_abi.h"
-#include "symbolizer/result.h"
+#include "base/result.h"
 #include "userspace/probe/probe_site.h"
 
 struct alloc_probe;  // the bpftool skeleton

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "symbolizer/go_binary.h"
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

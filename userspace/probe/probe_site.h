@@ -13,7 +13,7 @@
 #include <string>
 
 #include "symbolizer/go_binary.h"
-#include "symbolizer/result.h"
+#include "base/result.h"
 
 namespace gotrace {
 

@@ -1,5 +1,7 @@
 #include "userspace/trace/call_sites.h"
 
+#include "base/text_format.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -40,34 +42,7 @@ std::vector<CallSite> call_sites(const Profile& profile) {
   return sites;
 }
 
-std::string format_bytes(uint64_t bytes, bool compact) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = bytes;
-  int unit = 0;
-  // 1023.96 KiB would print as "1024.0 KiB": move up a unit before rounding does.
-  while (value >= 1023.95 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  if (unit == 0) return fmt::format("{} B", bytes);
-  if (compact && value >= 99.95) return fmt::format("{:.0f} {}", value, kUnits[unit]);
-  return fmt::format("{:.1f} {}", value, kUnits[unit]);
-}
 
-std::string format_count(double count) {
-  static const char* kUnits[] = {"", "k", "M", "G", "T", "P"};
-  if (count < 999.5) {
-    bool fraction = count < 9.95 && count != std::floor(count);
-    return fraction ? fmt::format("{:.1f}", count) : fmt::format("{:.0f}", count);
-  }
-  double value = count;
-  int unit = 0;
-  while (value >= 999.95 && unit < 5) {
-    value /= 1000;
-    ++unit;
-  }
-  return fmt::format("{:.1f}{}", value, kUnits[unit]);
-}
 
 std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit) {
   auto percent = [](uint64_t part, uint64_t whole) { return whole == 0 ? 0.0 : 100.0 * part / whole; };

@@ -27,11 +27,5 @@ std::vector<CallSite> call_sites(const Profile& profile);
 // A plain-text table of the top `limit` sites, for a terminal or a log.
 std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit);
 
-// "512 B", "1.2 KiB", "34.5 MiB": binary units, one decimal. `compact`
-// drops the decimal from 100 up ("256 KiB"), for narrow table columns.
-std::string format_bytes(uint64_t bytes, bool compact = false);
-// "987", "12.3k", "1.2M": SI units, one decimal; a fraction below 10 keeps
-// one decimal too ("0.5"), so that a rare site's rate does not read as 0.
-std::string format_count(double count);
 
 }  // namespace gotrace

@@ -17,8 +17,8 @@
 #include <memory>
 #include <thread>
 
-#include "symbolizer/result.h"
-#include "userspace/os/fd.h"
+#include "base/result.h"
+#include "base/fd.h"
 #include "userspace/tui/live_sites.h"
 #include "userspace/tui/screen_model.h"
 #include "userspace/tui/trace_snapshot.h"

@@ -15,7 +15,7 @@
 #include <mutex>
 #include <vector>
 
-#include "userspace/os/fd.h"
+#include "base/fd.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/trace/aggregator.h"
 
