@@ -48,8 +48,8 @@
 
 #include "tests/bench/split_mix64.h"
 #include "bpf/gotrace_abi.h"
-#include "userspace/trace/aggregator.h"
-#include "userspace/trace/allocation_size.h"
+#include "userspace/profile/aggregator.h"
+#include "userspace/profile/allocation_size.h"
 #include "userspace/tui/trace_snapshot.h"
 
 namespace {

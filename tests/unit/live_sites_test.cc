@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-StackAggregator::Stack stack(std::vector<uint64_t> pcs, uint64_t type = 0) {
+RawStack stack(std::vector<uint64_t> pcs, uint64_t type = 0) {
   return {type, std::move(pcs), false, {}};
 }
 

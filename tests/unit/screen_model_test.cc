@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "base/text_format.h"
-#include "userspace/trace/call_sites.h"
+#include "userspace/profile/call_sites.h"
 #include "userspace/tui/screen_model.h"
 #include "userspace/tui/text_cells.h"
 

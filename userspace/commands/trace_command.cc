@@ -25,8 +25,9 @@
 #include "userspace/export/pprof_writer.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/probe/entry_points.h"
-#include "userspace/trace/aggregator.h"
-#include "userspace/trace/call_sites.h"
+#include "userspace/profile/aggregator.h"
+#include "userspace/profile/call_sites.h"
+#include "userspace/profile/profile_builder.h"
 #include "userspace/tui/terminal_view.h"
 #include "userspace/tui/trace_snapshot.h"
 
@@ -334,7 +335,7 @@ class TraceSession {
         text_offset = segment.offset;
       }
     }
-    Profile profile = build_profile(*aggregator_, binary, translator(bias));
+    Profile profile = build_profile(aggregator_->stacks(), aggregator_->totals(), binary, translator(bias));
 
     double seconds = std::chrono::duration<double>(end_ - start_).count();
     const AllocationTotals& totals = aggregator_->totals();

@@ -24,8 +24,7 @@ std::string encode_folded(const Profile& profile, const FoldedOptions& options) 
     // than passing for a root of the program.
     if (sample.truncated) append_frame(&stack, "[truncated]");
     for (auto location = sample.locations.rbegin(); location != sample.locations.rend(); ++location) {
-      const auto& frames = profile.locations[*location].frames;
-      if (frames.empty()) append_frame(&stack, kUnknownFunction);
+      std::span<const Frame> frames = shown_frames(profile.locations[*location]);
       for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) append_frame(&stack, frame->function);
     }
     if (options.type_frame) append_frame(&stack, "[" + sample.type_name + "]");

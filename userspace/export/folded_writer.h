@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "userspace/trace/aggregator.h"
+#include "userspace/profile/profile.h"
 
 namespace gotrace {
 

@@ -93,12 +93,7 @@ std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata) 
     uint64_t address = location.address > 0 ? location.address - 1 : 0;
     pb_location->set_address(address);
     if (address >= metadata.mapping_start && address < metadata.mapping_limit) pb_location->set_mapping_id(1);
-    if (location.frames.empty()) {
-      Frame unknown{kUnknownFunction, "", 0, 0, false};
-      pprof::Line* line = pb_location->add_line();
-      line->set_function_id(function_id(unknown));
-    }
-    for (const Frame& frame : location.frames) {  // innermost first, as pprof wants
+    for (const Frame& frame : shown_frames(location)) {  // innermost first, as pprof wants
       pprof::Line* line = pb_location->add_line();
       line->set_function_id(function_id(frame));
       line->set_line(frame.line);

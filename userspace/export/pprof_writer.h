@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "userspace/trace/aggregator.h"
+#include "userspace/profile/profile.h"
 
 namespace gotrace {
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/text_format.h"
-#include "userspace/trace/call_sites.h"
+#include "userspace/profile/call_sites.h"
 #include "userspace/tui/text_cells.h"
 
 namespace gotrace {

@@ -12,7 +12,7 @@
 
 #include "symbolizer/pclntab.h"
 #include "userspace/probe/alloc_probe.h"
-#include "userspace/trace/aggregator.h"
+#include "userspace/profile/aggregator.h"
 
 namespace gotrace {
 

@@ -9,9 +9,9 @@ namespace gotrace {
 
 TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack) {
   TraceSnapshot snapshot;
-  const std::vector<StackAggregator::Stack>& stacks = aggregator.stacks();
+  const std::vector<RawStack>& stacks = aggregator.stacks();
   snapshot.stack_totals.reserve(stacks.size());
-  for (const StackAggregator::Stack& stack : stacks) snapshot.stack_totals.push_back(stack.totals);
+  for (const RawStack& stack : stacks) snapshot.stack_totals.push_back(stack.totals);
   snapshot.first_new_stack = std::min(first_new_stack, stacks.size());
   snapshot.new_stacks.assign(stacks.begin() + snapshot.first_new_stack, stacks.end());
   return snapshot;

@@ -17,7 +17,7 @@
 
 #include "base/fd.h"
 #include "userspace/probe/alloc_probe.h"
-#include "userspace/trace/aggregator.h"
+#include "userspace/profile/aggregator.h"
 
 namespace gotrace {
 
@@ -27,7 +27,7 @@ struct TraceSnapshot {
   // new_stacks[i] is stack first_new_stack + i. Their own totals are stale:
   // stack_totals has the figures.
   size_t first_new_stack = 0;
-  std::vector<StackAggregator::Stack> new_stacks;
+  std::vector<RawStack> new_stacks;
   LossCounts losses{};
   bool final = false;  // tracing has ended: no snapshot follows
 };

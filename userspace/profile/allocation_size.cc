@@ -1,4 +1,4 @@
-#include "userspace/trace/allocation_size.h"
+#include "userspace/profile/allocation_size.h"
 
 #include <algorithm>
 #include <array>

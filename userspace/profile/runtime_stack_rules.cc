@@ -1,4 +1,4 @@
-#include "userspace/trace/runtime_stack_rules.h"
+#include "userspace/profile/runtime_stack_rules.h"
 
 namespace gotrace {
 

@@ -1,64 +1,8 @@
-#include "userspace/trace/aggregator.h"
+#include "userspace/profile/stack_symbolizer.h"
 
-#include <cmath>
-#include <cstring>
+#include <fmt/format.h>
 
 namespace gotrace {
-namespace {
-
-// FNV-1a over the event's type and stack: cheap, and collisions are resolved
-// by comparing contents.
-uint64_t hash_event(const gotrace_alloc_event& event) {
-  uint64_t hash = 1469598103934665603ull;
-  auto mix = [&](uint64_t word) {
-    hash ^= word;
-    hash *= 1099511628211ull;
-  };
-  mix(event.type);
-  for (uint32_t i = 0; i < event.stack_depth; ++i) mix(event.pcs[i]);
-  return hash;
-}
-
-}  // namespace
-
-AllocationTotals WeightedTotals::rounded() const {
-  return {static_cast<uint64_t>(std::llround(count)), static_cast<uint64_t>(std::llround(bytes))};
-}
-
-void StackAggregator::add(const gotrace_alloc_event& event) {
-  if (event.size == 0) {
-    // mallocgc(0) returns a shared zero-size address without allocating.
-    ++zero_size_;
-    return;
-  }
-  auto cached = noscan_cache_.find(event.type);
-  bool noscan = cached != noscan_cache_.end() ? cached->second
-                                              : noscan_cache_.emplace(event.type, noscan_(event.type)).first->second;
-  double bytes = allocated_bytes(event.size, noscan, model_);
-  double weight = 1;
-  if (sample_rate_ != 0) weight = 1 / (1 - std::exp(-double(event.size) / double(sample_rate_)));
-  Stack& stack = stacks_[find_or_insert(hash_event(event), event)];
-  stack.totals.count += weight;
-  stack.totals.bytes += weight * bytes;
-  totals_.count += weight;
-  totals_.bytes += weight * bytes;
-  ++events_;
-}
-
-uint32_t StackAggregator::find_or_insert(uint64_t hash, const gotrace_alloc_event& event) {
-  auto [begin, end] = index_.equal_range(hash);
-  for (auto it = begin; it != end; ++it) {
-    const Stack& stack = stacks_[it->second];
-    if (stack.type == event.type && stack.pcs.size() == event.stack_depth &&
-        std::memcmp(stack.pcs.data(), event.pcs, event.stack_depth * sizeof(uint64_t)) == 0)
-      return it->second;
-  }
-  uint32_t id = stacks_.size();
-  stacks_.push_back({event.type, std::vector<uint64_t>(event.pcs, event.pcs + event.stack_depth),
-                     (event.flags & GOTRACE_EVENT_TRUNCATED) != 0, {}});
-  index_.emplace(hash, id);
-  return id;
-}
 
 StackSymbolizer::StackSymbolizer(const GoBinary& binary, AddressTranslator translator)
     : binary_(binary), translator_(std::move(translator)), rules_(binary) {}
@@ -102,7 +46,7 @@ std::string_view StackSymbolizer::type_name(uint64_t type) {
   return it->second;
 }
 
-StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& stack) {
+StackSymbolizer::Trimmed StackSymbolizer::trim(const RawStack& stack) {
   // The stack as Go's own heap profile has it (runtime_stack_rules.h).
   // First its extent: the root, walking from the leaf.
   std::vector<uint32_t> raw;
@@ -168,39 +112,6 @@ StackSymbolizer::Trimmed StackSymbolizer::trim(const StackAggregator::Stack& sta
   }
   trimmed.type_name = type_name(stack.type);
   return trimmed;
-}
-
-void StackSymbolizer::move_into(Profile* profile) && {
-  profile->locations = std::move(locations_);
-}
-
-std::string sample_key(const StackSymbolizer::Trimmed& trimmed, bool truncated) {
-  std::string key(reinterpret_cast<const char*>(trimmed.locations.data()), trimmed.locations.size() * sizeof(uint32_t));
-  key += truncated ? '\1' : '\0';
-  key += trimmed.type_name;
-  return key;
-}
-
-Profile build_profile(const StackAggregator& aggregator, const GoBinary& binary,
-                      const AddressTranslator& translator) {
-  Profile profile;
-  profile.totals = aggregator.totals();
-  StackSymbolizer symbolizer(binary, translator);
-  std::vector<WeightedTotals> sample_sums;
-  std::unordered_map<std::string, uint32_t> sample_index;  // merged by trimmed stack and type
-  for (const StackAggregator::Stack& stack : aggregator.stacks()) {
-    StackSymbolizer::Trimmed trimmed = symbolizer.trim(stack);
-    auto [it, inserted] = sample_index.emplace(sample_key(trimmed, stack.truncated), profile.samples.size());
-    if (inserted) {
-      profile.samples.push_back({std::move(trimmed.locations), std::string(trimmed.type_name), stack.truncated, {}});
-      sample_sums.emplace_back();
-    }
-    sample_sums[it->second].count += stack.totals.count;
-    sample_sums[it->second].bytes += stack.totals.bytes;
-  }
-  for (size_t i = 0; i < profile.samples.size(); ++i) profile.samples[i].totals = sample_sums[i].rounded();
-  std::move(symbolizer).move_into(&profile);
-  return profile;
 }
 
 }  // namespace gotrace

@@ -1,0 +1,74 @@
+// The profile model: what a trace amounts to once its stacks are
+// symbolized, and what the exporters and the live view read.
+//
+// A Profile is a table of locations (one per distinct return address, with
+// its inlined frames) and samples that point into it (one per distinct
+// stack and type, after the stack is shaped the way Go's own heap profile
+// shapes it: profile/stack_symbolizer.h).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "symbolizer/pclntab.h"
+
+namespace gotrace {
+
+struct AllocationTotals {
+  uint64_t count = 0;
+  uint64_t bytes = 0;  // as the allocator hands them out (see allocation_size.h)
+};
+
+// Running sums; estimates of the unsampled figures when sampling.
+struct WeightedTotals {
+  double count = 0;
+  double bytes = 0;
+  void add(const WeightedTotals& other) {
+    count += other.count;
+    bytes += other.bytes;
+  }
+  AllocationTotals rounded() const;
+};
+
+// One distinct raw stack as traced, before symbolization: what the
+// aggregator keeps and what a profile is built from.
+struct RawStack {
+  uint64_t type = 0;          // runtime address of the *runtime._type, 0 for none
+  std::vector<uint64_t> pcs;  // runtime return addresses, leaf first
+  bool truncated = false;     // cut at the root end by the probe
+  WeightedTotals totals;
+};
+
+struct Location {
+  uint64_t address = 0;       // runtime return address
+  uint64_t file_address = 0;  // link-time address
+  std::vector<Frame> frames;  // innermost first; empty when unresolved
+};
+
+struct Sample {
+  std::vector<uint32_t> locations;  // indexes into Profile::locations, leaf first
+  std::string type_name;            // the Go type allocated, or kRawMemory
+  bool truncated = false;           // the stack was cut at the root end
+  AllocationTotals totals;
+};
+
+struct Profile {
+  std::vector<Location> locations;
+  std::vector<Sample> samples;
+  AllocationTotals totals;
+};
+
+// The type name of memory allocated without a Go type (string bytes, for one).
+inline constexpr const char* kRawMemory = "raw memory";
+
+// A location's frames as every output shows them: an address that did not
+// resolve is one frame, "[unknown]".
+std::span<const Frame> shown_frames(const Location& location);
+
+// The frame a stack is counted at: the innermost frame of its first
+// location (indexes into `table`), "[unknown]" when it did not resolve.
+const Frame& leaf_frame(const std::vector<uint32_t>& locations, const std::vector<Location>& table);
+
+}  // namespace gotrace
