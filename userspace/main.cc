@@ -11,6 +11,7 @@
 #include "userspace/commands/info_command.h"
 #include "userspace/commands/symbolize_command.h"
 #include "userspace/commands/trace_command.h"
+#include "userspace/trace/trace_options.h"
 
 namespace {
 
@@ -52,73 +53,147 @@ int report(const gotrace::Error& error) {
   return gotrace::kExitFailure;
 }
 
+int usage_error(const gotrace::Error& error) {
+  std::cerr << "gotrace: error: " << error.message << '\n';
+  return gotrace::kExitUsage;
+}
+
+// The options `attach` and `run` share, and the words --help gives them.
+struct TraceFlags {
+  gotrace::TraceOptions trace;
+  bool sample = false;
+
+  void add_to(CLI::App* command) {
+    command->add_option("-o,--output", trace.files.pprof_path, "Write a gzipped pprof profile");
+    command->add_option("--folded", trace.files.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
+    command->add_flag("--folded-types", trace.files.folded_types, "End each folded stack with the allocated type, as [type]");
+    command->add_option("--sample-rate", trace.sample_rate,
+                        "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
+                        "counted for every allocation, and profiles hold scaled estimates");
+    command->add_flag("--sample", sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
+    command->add_flag("--allow-unverified-go", trace.allow_unverified_release,
+                      "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
+                      "gotrace does not understand (those allocations are not counted)");
+    command->add_flag("-v,--verbose", trace.verbose, "Show libbpf's and the BPF verifier's log on stderr");
+  }
+  gotrace::TraceOptions resolved() const {
+    gotrace::TraceOptions options = trace;
+    if (sample && options.sample_rate == 0) options.sample_rate = gotrace::kDefaultSampleRate;
+    return options;
+  }
+};
+
+struct SymbolizeCommand {
+  gotrace::SymbolizeOptions options;
+  std::vector<std::string> addresses;
+  CLI::App* command = nullptr;
+
+  void add_to(CLI::App& app) {
+    command = app.add_subcommand(
+        "symbolize", "Resolve file addresses of a Go binary to function, file and line (inlined frames expanded)");
+    command->add_flag("--json", options.json, "One JSON object per address, one per line");
+    command->add_flag("--return-addresses", options.return_addresses,
+                      "Addresses are return addresses: look up the call instruction before each");
+    command->add_option("BINARY", options.binary, "The Go executable")->required();
+    command->add_option("ADDR", addresses, "Addresses in hex, as the file has them (0x4a1b2c)")->required();
+  }
+  int run() {
+    for (const std::string& text : addresses) {
+      auto address = gotrace::parse_address(text);
+      if (!address) return usage_error(address.error());
+      options.addresses.push_back(*address);
+    }
+    gotrace::Status status = gotrace::run_symbolize(options, std::cout);
+    return status ? gotrace::kExitSuccess : report(status.error());
+  }
+};
+
+struct AttachCommand {
+  gotrace::AttachOptions options;
+  TraceFlags flags;
+  std::string duration;
+  bool no_tui = false;
+  CLI::App* command = nullptr;
+
+  void add_to(CLI::App& app) {
+    command = app.add_subcommand(
+        "attach", "Trace every allocation of a running Go process until Ctrl-C, the duration, or its exit");
+    command->add_option("PID", options.pid, "The process to trace")->required();
+    command->add_option("-d,--duration", duration, "How long to trace: 30s, 2m, 1h30m");
+    flags.add_to(command);
+    command->add_flag("--no-tui", no_tui,
+                      "No live view: print the summary and the top call sites at the end, as when stdout is "
+                      "not a terminal");
+    // For scripts/bench-overhead.sh: the trap's cost alone. Not in --help.
+    command->add_flag("--empty-probe", flags.trace.empty_probe, "")->group("");
+  }
+  int run() {
+    options.trace = flags.resolved();
+    options.trace.live_view = no_tui ? gotrace::TraceOptions::LiveView::kOff : gotrace::TraceOptions::LiveView::kIfTerminal;
+    if (!duration.empty()) {
+      auto parsed = gotrace::parse_duration(duration);
+      if (!parsed) return usage_error(parsed.error());
+      options.duration = *parsed;
+    }
+    auto code = gotrace::run_attach(options);
+    return code ? *code : report(code.error());
+  }
+};
+
+struct RunCommand {
+  gotrace::RunOptions options;
+  TraceFlags flags;
+  bool tui = false;
+  CLI::App* command = nullptr;
+
+  void add_to(CLI::App& app) {
+    command = app.add_subcommand(
+        "run", "Start a Go program with the probes in place, trace it to its exit, and exit with its status");
+    flags.add_to(command);
+    command->add_flag("--tui", tui,
+                      "Show the live view while the program runs; the program's stdin is then /dev/null and its "
+                      "output goes to --program-output (or is discarded)");
+    command->add_option("--program-output", options.program_output, "Send the program's stdout and stderr to FILE");
+    command->add_option("CMD", options.command, "The program and its arguments, after --")->required();
+  }
+  int run() {
+    options.trace = flags.resolved();
+    if (tui) options.trace.live_view = gotrace::TraceOptions::LiveView::kOn;
+    auto code = gotrace::run_traced_command(options);
+    return code ? *code : report(code.error());
+  }
+};
+
+struct InfoCommand {
+  gotrace::InfoOptions options;
+  CLI::App* command = nullptr;
+
+  void add_to(CLI::App& app) {
+    command = app.add_subcommand("info",
+                                 "Show Go version, pclntab, build flavour, functions and allocation entry points");
+    command->add_flag("--json", options.json, "One JSON object");
+    command->add_option("TARGET", options.target, "A Go executable, or the pid of a running Go process")->required();
+  }
+  int run() {
+    gotrace::Status status = gotrace::run_info(options, std::cout);
+    return status ? gotrace::kExitSuccess : report(status.error());
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"gotrace: see where a running Go program allocates memory"};
   app.footer(kFooter);
   app.require_subcommand(1);
-
-  gotrace::SymbolizeOptions symbolize;
-  std::vector<std::string> addresses;
-  CLI::App* symbolize_cmd = app.add_subcommand(
-      "symbolize", "Resolve file addresses of a Go binary to function, file and line (inlined frames expanded)");
-  symbolize_cmd->add_flag("--json", symbolize.json, "One JSON object per address, one per line");
-  symbolize_cmd->add_flag("--return-addresses", symbolize.return_addresses,
-                          "Addresses are return addresses: look up the call instruction before each");
-  symbolize_cmd->add_option("BINARY", symbolize.binary, "The Go executable")->required();
-  symbolize_cmd->add_option("ADDR", addresses, "Addresses in hex, as the file has them (0x4a1b2c)")->required();
-
-  gotrace::AttachOptions attach;
-  std::string duration_text;
-  CLI::App* attach_cmd = app.add_subcommand(
-      "attach", "Trace every allocation of a running Go process until Ctrl-C, the duration, or its exit");
-  attach_cmd->add_option("PID", attach.pid, "The process to trace")->required();
-  attach_cmd->add_option("-d,--duration", duration_text, "How long to trace: 30s, 2m, 1h30m");
-  attach_cmd->add_option("-o,--output", attach.outputs.pprof_path, "Write a gzipped pprof profile");
-  attach_cmd->add_option("--folded", attach.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
-  attach_cmd->add_flag("--folded-types", attach.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
-  bool attach_sample = false;
-  attach_cmd->add_option("--sample-rate", attach.outputs.sample_rate,
-                    "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
-                    "counted for every allocation, and profiles hold scaled estimates");
-  attach_cmd->add_flag("--sample", attach_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
-  attach_cmd->add_flag("--allow-unverified-go", attach.outputs.allow_unverified_release,
-                       "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
-                    "gotrace does not understand (those allocations are not counted)");
-  bool attach_no_tui = false;
-  attach_cmd->add_flag("--no-tui", attach_no_tui,
-                       "No live view: print the summary and the top call sites at the end, as when stdout is "
-                       "not a terminal");
-  // For scripts/bench-overhead.sh: the trap's cost alone. Not in --help.
-  attach_cmd->add_flag("--empty-probe", attach.outputs.empty_probe, "")->group("");
-
-  gotrace::RunOptions run;
-  CLI::App* run_cmd = app.add_subcommand(
-      "run", "Start a Go program with the probes in place, trace it to its exit, and exit with its status");
-  run_cmd->add_option("-o,--output", run.outputs.pprof_path, "Write a gzipped pprof profile");
-  run_cmd->add_option("--folded", run.outputs.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
-  run_cmd->add_flag("--folded-types", run.outputs.folded_types, "End each folded stack with the allocated type, as [type]");
-  bool run_sample = false;
-  run_cmd->add_option("--sample-rate", run.outputs.sample_rate,
-                    "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
-                    "counted for every allocation, and profiles hold scaled estimates");
-  run_cmd->add_flag("--sample", run_sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
-  run_cmd->add_flag("--allow-unverified-go", run.outputs.allow_unverified_release,
-                    "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
-                    "gotrace does not understand (those allocations are not counted)");
-  bool run_tui = false;
-  run_cmd->add_flag("--tui", run_tui,
-                    "Show the live view while the program runs; the program's stdin is then /dev/null and its "
-                    "output goes to --program-output (or is discarded)");
-  run_cmd->add_option("--program-output", run.program_output, "Send the program's stdout and stderr to FILE");
-  run_cmd->add_option("CMD", run.command, "The program and its arguments, after --")->required();
-
-  gotrace::InfoOptions info;
-  CLI::App* info_cmd = app.add_subcommand(
-      "info", "Show Go version, pclntab, build flavour, functions and allocation entry points");
-  info_cmd->add_flag("--json", info.json, "One JSON object");
-  info_cmd->add_option("TARGET", info.target, "A Go executable, or the pid of a running Go process")->required();
+  SymbolizeCommand symbolize;
+  AttachCommand attach;
+  RunCommand run;
+  InfoCommand info;
+  symbolize.add_to(app);
+  attach.add_to(app);
+  run.add_to(app);
+  info.add_to(app);
 
   try {
     app.parse(argc, argv);
@@ -127,43 +202,9 @@ int main(int argc, char** argv) {
     std::cerr << "gotrace: error: " << e.what() << "\nRun 'gotrace --help' for usage.\n";
     return gotrace::kExitUsage;
   }
-
-  if (symbolize_cmd->parsed()) {
-    for (const std::string& text : addresses) {
-      auto address = gotrace::parse_address(text);
-      if (!address) {
-        std::cerr << "gotrace: error: " << address.error().message << "\n";
-        return gotrace::kExitUsage;
-      }
-      symbolize.addresses.push_back(*address);
-    }
-    gotrace::Status status = gotrace::run_symbolize(symbolize, std::cout);
-    return status ? gotrace::kExitSuccess : report(status.error());
-  }
-  if (attach_sample && attach.outputs.sample_rate == 0) attach.outputs.sample_rate = gotrace::kDefaultSampleRate;
-  if (run_sample && run.outputs.sample_rate == 0) run.outputs.sample_rate = gotrace::kDefaultSampleRate;
-  attach.outputs.live_view = attach_no_tui ? gotrace::TraceOutputs::LiveView::kOff
-                                           : gotrace::TraceOutputs::LiveView::kIfTerminal;
-  if (run_tui) run.outputs.live_view = gotrace::TraceOutputs::LiveView::kOn;
-  if (attach_cmd->parsed()) {
-    if (!duration_text.empty()) {
-      auto duration = gotrace::parse_duration(duration_text);
-      if (!duration) {
-        std::cerr << "gotrace: error: " << duration.error().message << "\n";
-        return gotrace::kExitUsage;
-      }
-      attach.duration = *duration;
-    }
-    auto code = gotrace::run_attach(attach);
-    return code ? *code : report(code.error());
-  }
-  if (run_cmd->parsed()) {
-    auto code = gotrace::run_traced_command(run);
-    return code ? *code : report(code.error());
-  }
-  if (info_cmd->parsed()) {
-    gotrace::Status status = gotrace::run_info(info, std::cout);
-    return status ? gotrace::kExitSuccess : report(status.error());
-  }
+  if (symbolize.command->parsed()) return symbolize.run();
+  if (attach.command->parsed()) return attach.run();
+  if (run.command->parsed()) return run.run();
+  if (info.command->parsed()) return info.run();
   return gotrace::kExitUsage;
 }

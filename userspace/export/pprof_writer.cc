@@ -26,23 +26,30 @@ class StringTable {
   std::unordered_map<std::string, int64_t> ids_;
 };
 
-std::string gzip(const std::string& data) {
+// The gzip stream of `data`. zlib fails only when out of memory or handed
+// bad parameters; either is reported.
+Result<std::string> gzip(const std::string& data) {
   z_stream stream{};
-  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16 /* gzip header */, 8, Z_DEFAULT_STRATEGY);
+  if (int err = deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16 /* gzip header */, 8,
+                             Z_DEFAULT_STRATEGY);
+      err != Z_OK)
+    return make_error("cannot compress the profile: zlib error {}", err);
   std::string out(deflateBound(&stream, data.size()), '\0');
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   stream.avail_in = data.size();
   stream.next_out = reinterpret_cast<Bytef*>(out.data());
   stream.avail_out = out.size();
-  deflate(&stream, Z_FINISH);
+  // deflateBound leaves room for the whole stream, so one call finishes it.
+  int err = deflate(&stream, Z_FINISH);
   out.resize(stream.total_out);
   deflateEnd(&stream);
+  if (err != Z_STREAM_END) return make_error("cannot compress the profile: zlib error {}", err);
   return out;
 }
 
 }  // namespace
 
-std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata) {
+Result<std::string> encode_pprof(const Profile& profile, const PprofMetadata& metadata) {
   pprof::Profile pb;
   StringTable strings(&pb);
   auto value_type = [&](pprof::ValueType* type, const char* name, const char* unit) {

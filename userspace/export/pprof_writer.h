@@ -24,6 +24,6 @@ struct PprofMetadata {
 };
 
 // The gzipped bytes of the profile.
-std::string encode_pprof(const Profile& profile, const PprofMetadata& metadata);
+Result<std::string> encode_pprof(const Profile& profile, const PprofMetadata& metadata);
 
 }  // namespace gotrace

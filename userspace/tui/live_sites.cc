@@ -4,6 +4,8 @@
 
 namespace gotrace {
 
+LiveSites::LiveSites(StackSymbolizer symbolizer) : merger_(std::move(symbolizer)) {}
+
 void LiveSites::add_stack(const RawStack& stack) {
   uint32_t sample = merger_.sample_of(stack);
   sample_of_stack_.push_back(sample);

@@ -16,7 +16,8 @@ namespace gotrace {
 
 class LiveSites {
  public:
-  explicit LiveSites(StackSymbolizer symbolizer) : merger_(std::move(symbolizer)) {}
+  // `symbolizer` is the view's own: it runs on the view's thread.
+  explicit LiveSites(StackSymbolizer symbolizer);
 
   // Symbolizes the stacks new in `snapshot` and sums all stacks' totals by
   // site. tracer_cpu_seconds is left for the caller.

@@ -1,0 +1,26 @@
+// Everything a finished trace writes: the pprof file, the folded stacks, or,
+// with neither named, the table of top call sites.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "base/result.h"
+#include "userspace/export/pprof_writer.h"
+#include "userspace/profile/profile.h"
+
+namespace gotrace {
+
+// The files the user named for a trace's results.
+struct OutputFiles {
+  std::string pprof_path;     // -o: gzipped pprof; "" for none
+  std::string folded_path;    // --folded; "" for none
+  bool folded_types = false;  // --folded-types: the allocated type as the last frame
+};
+
+// Writes each file named in `files`; with none, prints the top call sites
+// on `table_out`. Every file is attempted; the first failure is returned.
+Status write_trace_outputs(const Profile& profile, const OutputFiles& files, const PprofMetadata& metadata,
+                           std::ostream& table_out);
+
+}  // namespace gotrace

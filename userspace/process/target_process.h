@@ -1,0 +1,38 @@
+// The traced process as the event loop sees it: a descriptor that says when
+// it exits, the signals that end a trace, and where its binary is mapped.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "base/fd.h"
+#include "base/result.h"
+#include "symbolizer/go_binary.h"
+#include "symbolizer/process_maps.h"
+
+namespace gotrace {
+
+// A pidfd: readable once the process has exited.
+Result<Fd> open_pidfd(pid_t pid);
+
+// The signals that end a trace: SIGINT, SIGTERM, SIGHUP. They are blocked
+// for the whole of a trace and read through a signalfd.
+sigset_t stop_signals();
+Status block_stop_signals();
+
+// The binary's loadable segments where a process loaded it at `load_bias`,
+// for symbolizing that process's addresses.
+AddressTranslator translator_for(const GoBinary& binary, uint64_t load_bias, const std::string& path);
+
+// The runtime range of the binary's text and its file offset: pprof's mapping.
+struct TextMapping {
+  uint64_t start = 0;
+  uint64_t limit = 0;
+  uint64_t file_offset = 0;
+};
+TextMapping text_mapping(const GoBinary& binary, uint64_t load_bias);
+
+}  // namespace gotrace

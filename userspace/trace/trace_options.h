@@ -1,0 +1,33 @@
+// What the user asked of a trace, shared by `attach` and `run`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "userspace/export/trace_outputs.h"
+
+namespace gotrace {
+
+struct TraceOptions {
+  OutputFiles files;  // -o, --folded, --folded-types
+  // --allow-unverified-go: trace binaries of releases newer than the newest
+  // gotrace was verified on, whose allocator may have new entry points, and
+  // binaries with allocation paths gotrace does not understand (not probed).
+  bool allow_unverified_release = false;
+  // Hidden, for the overhead benchmark: attach a program that does nothing.
+  bool empty_probe = false;
+  // --sample-rate: record one allocation per this many bytes on average (0:
+  // record every allocation). --sample uses Go's own default.
+  uint64_t sample_rate = 0;
+  // -v: libbpf's and the verifier's log on stderr.
+  bool verbose = false;
+  // The live view on the terminal (userspace/tui): kIfTerminal opens it when
+  // stdin and stdout are a terminal; kOn requires one.
+  enum class LiveView { kOff, kIfTerminal, kOn };
+  LiveView live_view = LiveView::kOff;
+};
+
+// Go's default runtime.MemProfileRate, the rate of `--sample`.
+inline constexpr uint64_t kDefaultSampleRate = 512 * 1024;
+
+}  // namespace gotrace

@@ -1,0 +1,242 @@
+#include "userspace/trace/trace_session.h"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "userspace/export/trace_outputs.h"
+#include "userspace/process/target_process.h"
+#include "userspace/profile/profile_builder.h"
+#include "userspace/trace/trace_summary.h"
+
+namespace gotrace {
+
+// The descriptors the session waits on, each with what it means.
+class TraceSession::EventLoop {
+ public:
+  enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget, kQuit };
+
+  static Result<EventLoop> open(std::optional<std::chrono::nanoseconds> duration) {
+    EventLoop loop;
+    sigset_t signals = stop_signals();
+    loop.signal_fd_ = Fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (loop.signal_fd_.get() < 0) return make_error("cannot read signals: signalfd: {}", std::strerror(errno));
+    loop.epoll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
+    if (loop.epoll_.get() < 0) return make_error("cannot wait for events: epoll_create1: {}", std::strerror(errno));
+    if (Status s = loop.watch(loop.signal_fd_.get(), kSignal); !s) return s.error();
+    if (duration) {
+      loop.timer_fd_ = Fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+      if (loop.timer_fd_.get() < 0) return make_error("cannot time the trace: timerfd: {}", std::strerror(errno));
+      itimerspec spec{};
+      spec.it_value.tv_sec = duration->count() / 1000000000;
+      spec.it_value.tv_nsec = duration->count() % 1000000000;
+      if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+      if (timerfd_settime(loop.timer_fd_.get(), 0, &spec, nullptr) != 0)
+        return make_error("cannot time the trace: timerfd_settime: {}", std::strerror(errno));
+      if (Status s = loop.watch(loop.timer_fd_.get(), kTimer); !s) return s.error();
+    }
+    return loop;
+  }
+
+  // `fd` < 0 is nothing to watch.
+  Status watch(int fd, Source source) {
+    if (fd < 0) return Ok{};
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = source;
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
+      return make_error("cannot wait for events: epoll_ctl: {}", std::strerror(errno));
+    return Ok{};
+  }
+  // Once the target is gone these stay readable; the view's keys still count.
+  void forget(int fd) {
+    if (fd >= 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  }
+  int timer_fd() const { return timer_fd_.get(); }
+
+  // The sources ready within `timeout_ms` (-1: no limit).
+  Result<std::vector<Source>> wait(int timeout_ms) {
+    epoll_event ready[5];
+    int n = epoll_wait(epoll_.get(), ready, 5, timeout_ms);
+    if (n < 0 && errno != EINTR) return make_error("waiting for events: {}", std::strerror(errno));
+    std::vector<Source> sources;
+    for (int i = 0; i < n; ++i) sources.push_back(static_cast<Source>(ready[i].data.u64));
+    return sources;
+  }
+
+  // Reads every waiting signal; true when `on_signal` says one ends the trace.
+  bool read_signals(const SignalPolicy& on_signal, bool any_stops) {
+    bool stop = false;
+    signalfd_siginfo info;
+    while (read(signal_fd_.get(), &info, sizeof(info)) == sizeof(info)) stop |= any_stops || on_signal(info);
+    return stop;
+  }
+
+ private:
+  Fd signal_fd_, timer_fd_, epoll_;
+};
+
+namespace {
+
+// The pointer-free flag of a type, for the allocator's size rules.
+bool type_is_noscan(const GoBinary& binary, uint64_t type_vaddr) {
+  // runtime._type.PtrBytes is at offset 8. Types the file does not hold
+  // (made at run time by reflect) count as having pointers.
+  auto ptr_bytes = binary.elf().bytes_at_vaddr(type_vaddr + 8, 8);
+  return ptr_bytes && ptr_bytes->read_unchecked<uint64_t>(0) == 0;
+}
+
+}  // namespace
+
+TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options)
+    : plan_(std::move(plan)), pid_(pid), display_path_(std::move(display_path)), options_(options) {
+  AllocatorModel model{plan_.binary->build_info().release()->at_least(1, 22)};
+  auto noscan = [this](uint64_t type) { return type == 0 || type_is_noscan(*plan_.binary, type - load_bias()); };
+  aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate);
+}
+
+Status TraceSession::attach(const std::string& attach_path) {
+  ProbeTarget target = plan_.target(pid_, attach_path);
+  target.program = options_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
+  target.sample_rate = options_.sample_rate;
+  auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { aggregator_->add(event); });
+  if (!probe) return probe.error();
+  probe_ = std::move(*probe);
+  start_ = std::chrono::steady_clock::now();
+  start_wall_ = std::chrono::system_clock::now();
+  return Ok{};
+}
+
+uint64_t TraceSession::load_bias() const {
+  // A binary that is not position independent is loaded where it was linked.
+  if (!plan_.binary->elf().is_pie()) return 0;
+  return known_bias_ ? *known_bias_ : probe_->observed_load_bias();
+}
+
+void TraceSession::announce() const {
+  size_t n = plan_.sites.size();
+  std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {} allocation entry point{} probed; Ctrl-C to stop\n",
+                           pid_, display_path_, plan_.binary->build_info().go_version, n, n == 1 ? "" : "s");
+}
+
+void TraceSession::open_view() {
+  auto exchange = SnapshotExchange::create();
+  if (!exchange) {
+    std::cerr << fmt::format("gotrace: no live view: {}\n", exchange.error().message);
+    return;
+  }
+  TraceInfo info{pid_, display_path_, plan_.binary->build_info().go_version, options_.sample_rate};
+  StackSymbolizer symbolizer(*plan_.binary, translator_for(*plan_.binary, load_bias(), display_path_));
+  auto view = TerminalView::open(std::move(info), std::move(symbolizer), **exchange);
+  if (!view) {
+    std::cerr << fmt::format("gotrace: no live view: {}\n", view.error().message);
+    return;
+  }
+  exchange_ = std::move(*exchange);
+  view_ = std::move(*view);
+}
+
+void TraceSession::close_view() {
+  view_.reset();
+  exchange_.reset();
+}
+
+Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> duration, int pidfd,
+                                        const SignalPolicy& on_signal) {
+  auto loop = EventLoop::open(duration);
+  if (!loop) return loop.error();
+  for (auto [fd, source] : {std::pair{probe_->event_fd(), EventLoop::kEvents}, {pidfd, EventLoop::kTarget},
+                            {view_ ? view_->quit_fd() : -1, EventLoop::kQuit}})
+    if (Status s = loop->watch(fd, source); !s) return s.error();
+
+  SessionResult result;
+  // With the live view, the target's exit does not end the session: the
+  // view keeps the last figures until the user quits, or a signal comes.
+  bool target_gone = false;
+  for (bool stop = false; !stop;) {
+    // The probe wakes this loop only when the ring buffer fills up; the
+    // timeout drains it the rest of the time.
+    auto ready = loop->wait(target_gone ? -1 : AllocProbe::kDrainInterval.count());
+    if (!ready) return ready.error();
+    if (!target_gone) {
+      if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+      if (exchange_ && exchange_->requested()) publish_snapshot(false);
+    }
+    for (EventLoop::Source source : *ready) {
+      if (source == EventLoop::kSignal) stop |= loop->read_signals(on_signal, target_gone);
+      if (source == EventLoop::kTimer) stop = true;
+      if (source == EventLoop::kQuit) stop = result.user_quit = true;
+      if (source != EventLoop::kTarget) continue;
+      result.target_exited = true;
+      end_ = std::chrono::steady_clock::now();
+      if (!view_) {
+        stop = true;
+        continue;
+      }
+      if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+      publish_snapshot(true);
+      view_->target_exited();
+      target_gone = true;
+      for (int fd : {probe_->event_fd(), pidfd, loop->timer_fd()}) loop->forget(fd);
+    }
+  }
+  if (target_gone) return result;
+  if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+  end_ = std::chrono::steady_clock::now();
+  return result;
+}
+
+void TraceSession::publish_snapshot(bool final) {
+  auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack()));
+  snapshot->elapsed = std::chrono::steady_clock::now() - start_;
+  snapshot->losses = probe_->losses();
+  snapshot->final = final;
+  exchange_->publish(std::move(snapshot));
+}
+
+PprofMetadata TraceSession::pprof_metadata(uint64_t bias) const {
+  const ElfFile& elf = plan_.binary->elf();
+  TextMapping text = text_mapping(*plan_.binary, bias);
+  PprofMetadata metadata;
+  metadata.binary_path = display_path_;
+  metadata.build_id = elf.gnu_build_id().empty() ? elf.go_build_id() : elf.gnu_build_id();
+  metadata.mapping_start = text.start;
+  metadata.mapping_limit = text.limit;
+  metadata.mapping_offset = text.file_offset;
+  metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
+  metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
+  metadata.period = options_.sample_rate != 0 ? options_.sample_rate : 1;
+  metadata.comment = options_.sample_rate != 0
+                         ? fmt::format("gotrace: allocations of pid {} ({}), sampled every {} bytes on average, "
+                                       "scaled to estimates",
+                                       pid_, display_path_, options_.sample_rate)
+                         : fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_);
+  return metadata;
+}
+
+Status TraceSession::finish(const SessionResult& result, std::ostream& table_out) {
+  close_view();
+  TraceSummary summary;
+  summary.pid = pid_;
+  summary.losses = probe_->losses();
+  summary.kernel = probe_->kernel_totals();
+  uint64_t bias = load_bias();
+  probe_.reset();  // detach before the slow part
+
+  const GoBinary& binary = *plan_.binary;
+  Profile profile =
+      build_profile(aggregator_->stacks(), aggregator_->totals(), binary, translator_for(binary, bias, display_path_));
+  summary.duration = end_ - start_;
+  summary.target_exited = result.target_exited;
+  summary.totals = aggregator_->totals();
+  summary.sample_rate = options_.sample_rate;
+  summary.events = aggregator_->events();
+  std::cerr << format_trace_summary(summary);
+  return write_trace_outputs(profile, options_.files, pprof_metadata(bias), table_out);
+}
+
+}  // namespace gotrace

@@ -1,0 +1,30 @@
+// The lines on stderr that end every trace: how long, how much, what was
+// lost and why, and how sampling shaped the figures.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "userspace/probe/alloc_probe.h"
+#include "userspace/profile/profile.h"
+
+namespace gotrace {
+
+struct TraceSummary {
+  int pid = 0;
+  std::chrono::nanoseconds duration{0};
+  bool target_exited = false;
+  AllocationTotals totals;  // estimates when sampling
+  LossCounts losses{};
+  uint64_t sample_rate = 0;     // 0: every allocation was recorded
+  uint64_t events = 0;          // allocations recorded
+  KernelTotals kernel;          // every allocation, as the kernel counted it
+};
+
+// "0 events lost", or each cause with its count.
+std::string loss_summary(const LossCounts& losses);
+
+// The summary, one line per subject, each ending in a newline.
+std::string format_trace_summary(const TraceSummary& summary);
+
+}  // namespace gotrace
