@@ -32,7 +32,7 @@ PACKAGES=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   libprotobuf-dev protobuf-compiler
-  libncurses-dev libzydis-dev tmux
+  libncurses-dev libzydis-dev tmux universal-ctags
   golang-1.19-go curl ca-certificates
 )
 GO_VERSION=${GOTRACE_GO_VERSION:-go1.26.8}
