@@ -228,13 +228,15 @@ TEST_F(LiveView, ReadableInEightyByTwentyFourAndFollowsResizes) {
   terminal.resize(140, 30);
   screen = terminal.wait_for([](const std::string& s) {
     auto lines = lines_of(s);
-    return lines.size() == 30 && lines[29].starts_with("q Quit") && s.find("main.siteSteadyA  main.go:") != std::string::npos;
+    return lines.size() == 30 && lines[29].starts_with("q Quit") &&
+           s.find("main.siteSteadyA  main.go:") != std::string::npos;
   });
   // Narrower again.
   terminal.resize(80, 24);
   screen = terminal.wait_for([](const std::string& s) {
     auto lines = lines_of(s);
-    return lines.size() == 24 && lines[23].starts_with("q Quit") && s.find("main.siteSteadyA  main.go:") == std::string::npos;
+    return lines.size() == 24 && lines[23].starts_with("q Quit") &&
+           s.find("main.siteSteadyA  main.go:") == std::string::npos;
   });
 
   // Ctrl-C stops as it does without the view, and gives the terminal back.

@@ -47,7 +47,8 @@ std::vector<std::string> text(const std::vector<ScreenLine>& lines) {
 }
 
 bool contains(const std::vector<std::string>& lines, std::string_view needle) {
-  return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(needle) != std::string::npos; });
 }
 
 std::string dump(const std::vector<std::string>& lines) {
@@ -232,11 +233,13 @@ TEST(ScreenModel, StackViewShowsEveryStackWithInlinedFramesMarked) {
   EXPECT_TRUE(contains(lines, "/src/app/handlers.go:10")) << dump(lines);
   EXPECT_TRUE(contains(lines, "stack 1 of 2: 66.7% of the bytes here, main.Pair, 200 allocs, 3.1 KiB")) << dump(lines);
   EXPECT_TRUE(contains(lines, "stack 2 of 2: 33.3%")) << dump(lines);
-  auto inlined = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("  main.mkPair") == 0; });
+  auto inlined =
+      std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("  main.mkPair") == 0; });
   ASSERT_NE(inlined, lines.end()) << dump(lines);
   EXPECT_NE(inlined->find("(inlined)"), std::string::npos);
   EXPECT_NE(inlined->find("/src/app/pair.go:12"), std::string::npos);
-  auto caller = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("  main.handle") == 0; });
+  auto caller =
+      std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("  main.handle") == 0; });
   ASSERT_NE(caller, lines.end());
   EXPECT_EQ(caller->find("(inlined)"), std::string::npos);
   EXPECT_TRUE(contains(lines, "deeper frames were not recorded")) << dump(lines);
@@ -300,7 +303,8 @@ TEST(ScreenModel, FillsAnEightyByTwentyFourTerminalReadably) {
   std::vector<SiteTotals> sites;
   for (uint32_t i = 0; i < 40; ++i)
     sites.push_back({i, i == 0 ? "github.com/acme/widgets/internal/store.(*Cache).Put" : "main.site",
-                     "/src/app/handlers.go", 100 + i, "map.bucket[string]*store.entry", {1000.0 * (i + 1), 4.0e6 * (i + 1)}});
+                     "/src/app/handlers.go", 100 + i, "map.bucket[string]*store.entry",
+                     {1000.0 * (i + 1), 4.0e6 * (i + 1)}});
   model.update(table(1s, sites));
   auto screen = model.render(80, 24);
   auto lines = text(screen);

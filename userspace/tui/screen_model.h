@@ -6,6 +6,12 @@
 // a site's rates are the difference of its totals over the time between the
 // two. Pausing freezes what is shown while tables keep coming, so the rates
 // are right again the moment the display resumes.
+//
+// The model's code is split by part of the screen: screen_model.cc keeps the
+// figures and the state, screen_header.cc, screen_site_list.cc and
+// screen_stack_view.cc draw those parts, screen_keys.cc handles the keys and
+// draws the footer that names them, and screen_lines.h has what the drawing
+// shares.
 #pragma once
 
 #include <chrono>
@@ -106,16 +112,17 @@ class ScreenModel {
   void show_latest();
   void arrange_rows();  // filters and sorts shown_.rows into rows_
   void move_selection(int delta);
+  void step_interval(int direction);  // to the next longer (+1) or shorter (-1) refresh interval, if any
+
   Action press_in_list(Key key);
   Action press_in_stacks(Key key);
   Action press_common(Key key);  // keys that work the same in both views
   void edit_filter(Key key);
+  ScreenLine footer(size_t width) const;
 
   std::vector<ScreenLine> header(size_t width) const;
-  ScreenLine footer(size_t width) const;
   std::vector<ScreenLine> list_body(size_t width, size_t height);
   std::vector<ScreenLine> stack_body(size_t width, size_t height);
-  std::string site_label(const SiteTotals& site, size_t width) const;
 
   TraceInfo info_;
   std::string ellipsis_;

@@ -79,11 +79,13 @@ Result<std::unique_ptr<TerminalView>> TerminalView::open(TraceInfo info, StackSy
   // ncursesw writes UTF-8 only under a UTF-8 character type.
   std::setlocale(LC_CTYPE, "");
   bool utf8 = std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-  std::unique_ptr<TerminalView> view(new TerminalView(std::move(info), std::move(symbolizer), exchange, utf8 ? "…" : "~"));
+  std::unique_ptr<TerminalView> view(
+      new TerminalView(std::move(info), std::move(symbolizer), exchange, utf8 ? "…" : "~"));
 
   view->quit_ = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   view->control_ = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (view->quit_.get() < 0 || view->control_.get() < 0) return make_error("cannot create an eventfd: {}", std::strerror(errno));
+  if (view->quit_.get() < 0 || view->control_.get() < 0)
+    return make_error("cannot create an eventfd: {}", std::strerror(errno));
   // SIGWINCH is read through a signalfd on the view's thread, so it must be
   // blocked everywhere; SIGTSTP is left to ncurses' own handler (it puts the
   // terminal back before the stop and repaints after), on the view's thread
@@ -216,7 +218,8 @@ void TerminalView::take_snapshot() {
   SiteTable table = sites_.update(*snapshot);
   table.tracer_cpu_seconds = cpu_seconds();
   model_.update(table);
-  if (auto site = model_.stack_site(); site && !model_.paused()) model_.set_stacks(sites_.stacks_at(*site, ScreenModel::kStacksShown));
+  if (auto site = model_.stack_site(); site && !model_.paused())
+    model_.set_stacks(sites_.stacks_at(*site, ScreenModel::kStacksShown));
   final_snapshot_seen_ |= snapshot->final;
 }
 
@@ -229,7 +232,9 @@ void TerminalView::handle_keys() {
     if (!key) continue;
     switch (model_.press(*key)) {
       case Action::kQuit: signal_once(quit_.get()); break;
-      case Action::kShowStacks: model_.set_stacks(sites_.stacks_at(*model_.stack_site(), ScreenModel::kStacksShown)); break;
+      case Action::kShowStacks:
+        model_.set_stacks(sites_.stacks_at(*model_.stack_site(), ScreenModel::kStacksShown));
+        break;
       case Action::kIntervalChanged:
       case Action::kNone: break;
     }
