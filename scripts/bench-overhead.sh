@@ -78,10 +78,10 @@
 set -euo pipefail
 
 prog=bench-overhead
-die() { echo "$prog: error: $*" >&2; exit 1; }
-note() { echo "$prog: $*" >&2; }
-
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/lib/bench.sh"
+source "$root/scripts/lib/overhead-attach.sh"
+
 build=${GOTRACE_BUILD_DIR:-$root/build}
 rounds=${GOTRACE_BENCH_ROUNDS:-5}
 batch_seconds=${GOTRACE_BENCH_BATCH_SECONDS:-1.5}
@@ -89,28 +89,16 @@ warmup=${GOTRACE_BENCH_WARMUP:-20000}
 consumer_events=${GOTRACE_BENCH_CONSUMER_EVENTS:-10000000}
 sample_rate=524288
 [[ $# -eq 0 ]] || die "usage: $0 (no arguments; see the environment variables at the top of the script)"
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_ROUNDS must be a positive number"
+require_positive GOTRACE_BENCH_ROUNDS "$rounds"
 [[ $batch_seconds =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "GOTRACE_BENCH_BATCH_SECONDS must be a number of seconds"
-[[ $warmup =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_WARMUP must be a positive number"
-[[ $consumer_events =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_CONSUMER_EVENTS must be a positive number"
+require_positive GOTRACE_BENCH_WARMUP "$warmup"
+require_positive GOTRACE_BENCH_CONSUMER_EVENTS "$consumer_events"
 (( EUID == 0 )) || die "tracing needs root"
 [[ -r /proc/self/schedstat ]] || die "/proc/PID/schedstat is missing (kernel without CONFIG_SCHED_INFO): needed for CPU time"
 
 # --- build ---
-if ! command -v go >/dev/null; then
-  [[ -x /usr/local/go/bin/go ]] && PATH=$PATH:/usr/local/go/bin || die "go is not on PATH (scripts/setup.sh installs one)"
-fi
-mkdir -p -- "$build"
-build_log=$build/bench-overhead-build.log
-if [[ ! -f $build/CMakeCache.txt ]]; then
-  note "configuring $build"
-  generator=()
-  command -v ninja >/dev/null && generator=(-G Ninja)
-  cmake -S "$root" -B "$build" "${generator[@]}" >"$build_log" 2>&1 || { tail -n 30 "$build_log" >&2; die "configuring $build failed"; }
-fi
-note "building gotrace and consumer_bench in $build"
-cmake --build "$build" --target gotrace consumer_bench >"$build_log" 2>&1 ||
-  { tail -n 30 "$build_log" >&2; die "building failed (cmake --build $build --target gotrace consumer_bench; log in $build_log)"; }
+find_go
+build_targets "$build" gotrace consumer_bench
 gotrace=$build/gotrace
 consumer_bench=$build/tests/bench/consumer_bench
 target_bin=$build/bench/overhead
@@ -137,8 +125,6 @@ sampled=0
 # --- the target, and cleanup ---
 work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-overhead.XXXXXX")
 target_pid=""
-tracer_pid=""   # the process to signal (gotrace or bpftrace)
-wrapper_pid=""  # the process to reap (/usr/bin/time around gotrace, or the tracer itself)
 cleanup() {
   set +e
   if [[ -n $tracer_pid ]] && kill -0 "$tracer_pid" 2>/dev/null; then kill -INT "$tracer_pid" 2>/dev/null; sleep 1; kill -KILL "$tracer_pid" 2>/dev/null; fi
@@ -174,7 +160,7 @@ batch() {
   batch_s=${BASH_REMATCH[3]}
 }
 
-# --- probe addresses, and how to see a probe in place ---
+# --- probe addresses, and their bytes with no probe in place ---
 info=$("$gotrace" info --json "$target_pid") || die "gotrace info $target_pid failed"
 load_bias=$(grep -o '"load_bias":"0x[0-9a-f]*"' <<<"$info" | grep -o '0x[0-9a-f]*') || die "no load_bias in gotrace info --json"
 # One line per entry point; what gotrace says of how it found it is dropped.
@@ -202,32 +188,7 @@ if command -v objdump >/dev/null && (( load_bias == 0 )); then
   [[ -n $entry_instruction ]] || entry_instruction="unknown"
 fi
 
-# The byte at a runtime address of the target, in hex.
-byte_at() { dd if="/proc/$target_pid/mem" bs=1 skip="$1" count=1 iflag=skip_bytes status=none | od -An -tx1 | tr -d ' \n'; }
-declare -A original
-for a in "${gotrace_sites[@]}" "${bpftrace_sites[@]}"; do original[$a]=$(byte_at "$a"); done
-# True when every address given holds something other than its original byte (a uprobe's int3).
-probed() { local a; for a in "$@"; do [[ $(byte_at "$a") != "${original[$a]}" ]] || return 1; done; }
-unprobed() { local a; for a in "${gotrace_sites[@]}" "${bpftrace_sites[@]}"; do [[ $(byte_at "$a") == "${original[$a]}" ]] || return 1; done; }
-# Waits up to $1 seconds for the command that follows to succeed.
-wait_for() { local limit=$1; shift; local t0=$SECONDS; until "$@"; do (( SECONDS - t0 < limit )) || return 1; sleep 0.02; done; }
-
-# CPU time, in ns, of all the threads of a process.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
-# Waits until a process has used less than 1 ms of CPU over 200 ms (its ring buffer drained).
-settle() { local a b; for _ in $(seq 50); do a=$(cpu_ns "$1"); sleep 0.2; b=$(cpu_ns "$1"); (( b - a < 1000000 )) && return 0; done; return 1; }
-
-# Stops the running tracer with SIGINT and reaps it; returns its exit status.
-stop_tracer() {
-  local status=0
-  kill -INT "$tracer_pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$wrapper_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$wrapper_pid" 2>/dev/null && { kill -KILL "$tracer_pid" "$wrapper_pid" 2>/dev/null || true; }
-  wait "$wrapper_pid" || status=$?
-  tracer_pid=""
-  wrapper_pid=""
-  return "$status"
-}
+remember_original_bytes
 
 modes=(untraced gotrace)
 (( sampled )) && modes+=(gotrace-sampled)
@@ -238,125 +199,6 @@ drop_mode() { local kept=() m; for m in "${modes[@]}"; do [[ $m == "$1" ]] || ke
 
 declare -A n_of        # batch size per mode
 declare -A results     # "mode round" -> ns/alloc
-declare -A pipeline    # "round" -> events/s, cpu ms per million, utilization (default mode)
-hwm_max=0
-hwm_rss_detail=""
-hwm_sampled_max=0
-maxrss_max=0
-floor_allocs_note=""
-
-# One attach of one mode: probes live, warm-up, timed batch of $2, verified,
-# detached. Sets batch_ns.
-run_mode() {
-  local mode=$1 n=$2 round=$3
-  local flags=() sites=() status=0
-  case $mode in
-    untraced)
-      unprobed || die "a probe is still in place before the untraced batch"
-      batch "$warmup"
-      batch "$n"
-      return 0 ;;
-    gotrace) sites=("${gotrace_sites[@]}") ;;
-    gotrace-sampled) sites=("${gotrace_sites[@]}"); flags=(--sample-rate "$sample_rate") ;;
-    floor) sites=("${gotrace_sites[@]}"); flags=(--empty-probe) ;;
-    bpftrace) sites=("${bpftrace_sites[@]}") ;;
-  esac
-  unprobed || die "a probe is still in place before $mode attaches"
-  : >"$work/tracer.out"
-  : >"$work/tracer.err"
-  rm -f -- "$work/tracer.maxrss"
-  if [[ $mode == bpftrace ]]; then
-    bpftrace -e "$bpftrace_prog" >"$work/tracer.out" 2>"$work/tracer.err" &
-    tracer_pid=$!
-    wrapper_pid=$tracer_pid
-    if ! wait_for 60 grep -q '^Attaching' "$work/tracer.out" || ! wait_for 10 probed "${sites[@]}"; then
-      bpftrace_error="bpftrace did not attach: $(grep -v '^$' "$work/tracer.err" "$work/tracer.out" | tr '\n' ' ')"
-      stop_tracer || true
-      return 1
-    fi
-  else
-    if [[ -x /usr/bin/time ]]; then
-      /usr/bin/time -f '%M' -o "$work/tracer.maxrss" "$gotrace" attach "$target_pid" -d 10m "${flags[@]}" \
-        >"$work/tracer.out" 2>"$work/tracer.err" &
-      wrapper_pid=$!
-      wait_for 10 pgrep -P "$wrapper_pid" >/dev/null || die "gotrace did not start"
-      tracer_pid=$(pgrep -P "$wrapper_pid")
-    else
-      "$gotrace" attach "$target_pid" -d 10m "${flags[@]}" >"$work/tracer.out" 2>"$work/tracer.err" &
-      tracer_pid=$!
-      wrapper_pid=$tracer_pid
-    fi
-    wait_for 60 grep -q '^gotrace: attached to pid' "$work/tracer.err" ||
-      { stop_tracer || true; die "gotrace ${flags[*]} did not attach: $(cat "$work/tracer.err")"; }
-    wait_for 10 probed "${sites[@]}" || { stop_tracer || true; die "gotrace said it attached but no probe is in place"; }
-  fi
-
-  batch "$warmup"
-  local cpu_a cpu_b
-  [[ $mode == gotrace ]] && { settle "$tracer_pid" || true; cpu_a=$(cpu_ns "$tracer_pid"); }
-  batch "$n"
-  local ns=$batch_ns seconds=$batch_s
-  probed "${sites[@]}" || die "$mode: a probe disappeared during the batch"
-  if [[ $mode != bpftrace ]]; then
-    if [[ $mode == gotrace ]]; then
-      settle "$tracer_pid" || note "gotrace kept using CPU 10 s after the batch"
-      cpu_b=$(cpu_ns "$tracer_pid")
-    fi
-    local hwm
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$tracer_pid/status")
-    if [[ $mode == gotrace ]] && (( hwm > hwm_max )); then
-      hwm_max=$hwm
-      # Where it is: the process's own anonymous memory, files it maps, and
-      # BPF maps mapped into it (the ring buffer), from smaps.
-      hwm_rss_detail=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {bpf = ($0 ~ /anon_inode:bpf-map/)} /^Rss:/ {if (bpf) b += $2}
-        /^Anonymous:/ {a += $2} END {printf "%d %d", a, b}' "/proc/$tracer_pid/smaps")
-    fi
-    [[ $mode == gotrace-sampled ]] && (( hwm > hwm_sampled_max )) && hwm_sampled_max=$hwm
-  fi
-  stop_tracer || status=$?
-  wait_for 10 unprobed || die "$mode: probes still in place after the tracer exited"
-  batch_ns=$ns
-
-  # Proof that the probe saw the warm-up and the timed batch.
-  local expected=$(( warmup + n ))
-  case $mode in
-    gotrace|gotrace-sampled|floor)
-      (( status == 0 )) || die "gotrace ${flags[*]} exited with $status: $(cat "$work/tracer.err")"
-      local summary counted
-      summary=$(grep '^gotrace: traced pid' "$work/tracer.err") || die "no summary from gotrace: $(cat "$work/tracer.err")"
-      [[ $summary =~ :\ ([0-9]+)\ allocations, ]] || die "cannot read '$summary'"
-      counted=${BASH_REMATCH[1]}
-      [[ $summary == *"; 0 events lost" ]] || note "round $round, $mode: ${summary#*; }"
-      if [[ -s $work/tracer.maxrss ]]; then
-        local m
-        m=$(tail -n 1 "$work/tracer.maxrss")
-        [[ $m =~ ^[0-9]+$ ]] && [[ $mode == gotrace ]] && (( m > maxrss_max )) && maxrss_max=$m
-      fi
-      if [[ $mode == gotrace ]]; then
-        (( counted >= expected )) || die "gotrace counted $counted allocations, fewer than the $expected of the batches"
-        [[ $summary == *"; 0 events lost" ]] || die "gotrace lost events: $summary"
-        pipeline[$round]="$(awk -v n="$n" -v s="$seconds" -v a="$cpu_a" -v b="$cpu_b" 'BEGIN {
-          printf "%.0f %.1f %.1f", n / s, (b - a) / 1e6 / ((n) / 1e6), 100 * (b - a) / 1e9 / s }')"
-      elif [[ $mode == gotrace-sampled ]]; then
-        local kernel
-        kernel=$(grep -o 'of [0-9]* allocations' "$work/tracer.err" | grep -o '[0-9]*') || die "no kernel count from gotrace --sample-rate"
-        (( kernel >= expected )) || die "gotrace --sample-rate counted $kernel allocations in the kernel, fewer than the $expected of the batches"
-      else
-        floor_allocs_note="--empty-probe records nothing (its summary says $counted allocations); its probes were verified in place before and after each batch"
-      fi ;;
-    bpftrace)
-      # Stacks whose caller of mallocgc (second frame) is main.allocate.
-      local seen
-      seen=$(awk '/^@\[/ {depth = 0; direct = 0; next}
-                  /^]: [0-9]+$/ {if (direct) s += $2; next}
-                  {depth++; if (depth == 2 && $0 ~ /main\.allocate\+/) direct = 1}
-                  END {printf "%d", s}' "$work/tracer.out")
-      (( seen >= expected )) || die "bpftrace counted $seen allocations from main.allocate, fewer than the $expected of the batches (exit status $status; stderr: $(tr '\n' ' ' <"$work/tracer.err"))"
-      [[ $round == 1 ]] && bpftrace_stderr=$(grep -v '^$' "$work/tracer.err" | tr '\n' '|' | sed 's/|$//; s/|/ | /g') ;;
-  esac
-  return 0
-}
-bpftrace_stderr=""
 
 note "target: pid $target_pid, $target_bin ($go_version); probe sites: ${entry_names[*]}"
 (( ${#entry_names[@]} == 1 )) || note "the target has ${#entry_names[@]} allocator entry points; the bpftrace one-liner probes runtime.mallocgc only"
@@ -395,7 +237,7 @@ done
 # --- consumer_bench ---
 note "consumer_bench: $consumer_events events per round"
 "$consumer_bench" --events "$consumer_events" --rounds 5 >"$work/consumer.txt" || die "consumer_bench failed"
-cget() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$work/consumer.txt"; }
+cget() { figure "$work/consumer.txt" "$1"; }
 
 # --- a large binary ---
 # The go command (about 15 MB, thousands of functions) building the standard
@@ -420,15 +262,14 @@ large_summary=$(grep '^gotrace: traced pid' "$work/large-tracer.err") || die "no
 large_functions=$("$gotrace" info --json "$large_bin" | grep -o '"functions":[0-9]*' | grep -o '[0-9]*$' || echo "?")
 
 # --- the table ---
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 calc() { awk "BEGIN {printf \"$1\", $2}"; }
 declare -A med lo hi
 for mode in "${modes[@]}"; do
   values=()
   for (( r = 1; r <= rounds; r++ )); do values+=("${results["$mode $r"]}"); done
   med[$mode]=$(median "${values[@]}")
-  lo[$mode]=$(printf '%s\n' "${values[@]}" | sort -g | head -n 1 | xargs printf '%.1f')
-  hi[$mode]=$(printf '%s\n' "${values[@]}" | sort -g | tail -n 1 | xargs printf '%.1f')
+  lo[$mode]=$(printf '%.1f' "$(minimum "${values[@]}")")
+  hi[$mode]=$(printf '%.1f' "$(maximum "${values[@]}")")
 done
 added() { calc '%.1f' "${med[$1]} - ${med[untraced]}"; }
 has() { local m; for m in "${modes[@]}"; do [[ $m == "$1" ]] && return 0; done; return 1; }
@@ -443,7 +284,7 @@ paired() {
   for (( r = 1; r <= rounds; r++ )); do
     values+=("$(awk -v a="${results["$1 $r"]}" -v b="${results["$2 $r"]}" -v u="${results["untraced $r"]}" 'BEGIN {printf "%.4f", (a - u) / (b - u)}')")
   done
-  printf '%.3f (%.3f to %.3f)' "$(median "${values[@]}")" "$(printf '%s\n' "${values[@]}" | sort -g | head -n 1)" "$(printf '%s\n' "${values[@]}" | sort -g | tail -n 1)"
+  printf '%.3f (%.3f to %.3f)' "$(median "${values[@]}")" "$(minimum "${values[@]}")" "$(maximum "${values[@]}")"
 }
 
 echo
@@ -487,9 +328,9 @@ if has gotrace; then
   done
   echo "  real pipeline, gotrace default mode, timed batches (every allocation delivered, 0 events lost, counts verified):"
   printf '    events/s handled: %.0f median, %.0f best (the target allocates no faster under the probe)\n' \
-    "$(median "${rates[@]}")" "$(printf '%s\n' "${rates[@]}" | sort -g | tail -n 1)"
+    "$(median "${rates[@]}")" "$(maximum "${rates[@]}")"
   printf '    gotrace CPU: %.1f ms per million events (median; %s to %s); %.1f%% of one core during the batch\n' \
-    "$(median "${cpus[@]}")" "$(printf '%s\n' "${cpus[@]}" | sort -g | head -n 1)" "$(printf '%s\n' "${cpus[@]}" | sort -g | tail -n 1)" "$(median "${utils[@]}")"
+    "$(median "${cpus[@]}")" "$(minimum "${cpus[@]}")" "$(maximum "${cpus[@]}")" "$(median "${utils[@]}")"
   printf '    gotrace peak memory: VmHWM %.1f MiB while attached (max over rounds)' "$(calc '%.3f' "$hwm_max / 1024")"
   (( maxrss_max > 0 )) && printf '; max RSS over its whole life %.1f MiB (/usr/bin/time)' "$(calc '%.3f' "$maxrss_max / 1024")"
   echo
@@ -506,7 +347,6 @@ printf '  tracing a large binary, %s (%s MiB, %s functions) building std: VmHWM 
 echo "    ${large_summary#gotrace: }"
 
 # --- goals ---
-goal() { if awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN {exit !(v != "n/a" && (op == "<=" ? v <= g : op == "<" ? v < g : v >= g))}'; then echo met; else echo "NOT met"; fi; }
 echo
 echo "Goals (reported, not enforced):"
 echo "  gotrace adds <= 1/4 of bpftrace's cost:      $(ratio gotrace bpftrace) -> $(goal "$(ratio gotrace bpftrace)" 0.25 "<=")"

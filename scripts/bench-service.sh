@@ -29,18 +29,18 @@
 set -euo pipefail
 
 prog=bench-service
-die() { echo "$prog: error: $*" >&2; exit 1; }
-
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/lib/bench.sh"
+
 build=${GOTRACE_BUILD_DIR:-$root/build}
 rounds=${GOTRACE_BENCH_ROUNDS:-5}
 requests=${GOTRACE_BENCH_REQUESTS:-4000}
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_ROUNDS must be a positive number"
-[[ $requests =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_REQUESTS must be a positive number"
+require_positive GOTRACE_BENCH_ROUNDS "$rounds"
+require_positive GOTRACE_BENCH_REQUESTS "$requests"
 [[ $(id -u) -eq 0 ]] || die "needs root (BPF uprobes)"
 
-[[ -f $build/build.ninja || -f $build/Makefile ]] || cmake -S "$root" -B "$build" >/dev/null
-cmake --build "$build" --target gotrace >/dev/null
+find_go
+build_targets "$build" gotrace
 gotrace=$build/gotrace
 service=$build/bench/service
 mkdir -p "$build/bench"
@@ -93,11 +93,11 @@ for ((round = 0; round < rounds; round++)); do
   echo "$prog: round $((round + 1)): $(for m in "${modes[@]}"; do printf '%s %s µs  ' "$m" "${this[$m]}"; done)" >&2
 done
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-range() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'; }
+range() { echo "$(minimum "$@")–$(maximum "$@")"; }
 
 printf '\n| mode | µs per request (median) | range | × untraced (median of rounds) |\n| --- | ---: | ---: | ---: |\n'
 for mode in "${modes[@]}"; do
-  printf '| %s | %s | %s | %s |\n' "$mode" "$(median <<<"${results[$mode]}")" "$(range <<<"${results[$mode]}")" \
-    "$(median <<<"${ratios[$mode]}")"
+  # Unquoted: a mode's figures are space-separated, one argument each.
+  printf '| %s | %s | %s | %s |\n' "$mode" "$(median ${results[$mode]})" "$(range ${results[$mode]})" \
+    "$(median ${ratios[$mode]})"
 done

@@ -33,11 +33,11 @@
 set -euo pipefail
 
 prog=bench-symbolizer
-die() { echo "$prog: error: $*" >&2; exit 1; }
-
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/lib/bench.sh"
+
 [[ $# -le 1 ]] || die "usage: $0 [BINARY]"
-command -v go >/dev/null || die "go is not on PATH"
+find_go
 binary=${1:-$(go env GOTOOLDIR)/compile}
 [[ -f $binary ]] || die "no such file: $binary"
 binary=$(cd -- "$(dirname -- "$binary")" && pwd)/$(basename -- "$binary")
@@ -45,26 +45,20 @@ count=${GOTRACE_BENCH_PCS:-1000000}
 seed=${GOTRACE_BENCH_SEED:-1}
 budget=${GOTRACE_BENCH_BUDGET:-180}
 min_sample=10000
-[[ $count =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_PCS must be a positive number"
+require_positive GOTRACE_BENCH_PCS "$count"
 [[ $seed =~ ^[0-9]+$ ]] || die "GOTRACE_BENCH_SEED must be a number"
-[[ $budget =~ ^[1-9][0-9]*$ ]] || die "GOTRACE_BENCH_BUDGET must be a positive number of seconds"
+require_positive GOTRACE_BENCH_BUDGET "$budget" "number of seconds"
 
 # --- build ---
 build=$root/build
 bench=$build/tests/bench/symbolizer_bench
-if [[ ! -f $build/build.ninja ]]; then
-  echo "$prog: configuring $build" >&2
-  cmake -S "$root" -B "$build" -G Ninja >/dev/null
-fi
-cmake --build "$build" --target symbolizer_bench >/dev/null || die "building symbolizer_bench failed (cmake --build $build --target symbolizer_bench)"
+build_targets "$build" symbolizer_bench
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-bench.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 pcs=$work/pcs.txt
 
 now_ns() { date +%s%N; }
-# Milliseconds of a median of the arguments (integers, nanoseconds).
-median_ns() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # --- 1. the PCs ---
 echo "$prog: generating $count PCs in $binary (seed $seed)" >&2
@@ -82,7 +76,7 @@ for _ in 1 2 3; do
   addr2line <"$work/one.txt" >/dev/null || die "go tool addr2line failed on $binary"
   startup+=($(( $(now_ns) - t0 )))
 done
-startup_ns=$(median_ns "${startup[@]}")
+startup_ns=$(median "${startup[@]}")
 
 # A probe on the first PCs decides whether all of them fit in the budget.
 probe=$(( count < 20000 ? count : 20000 ))
@@ -127,7 +121,7 @@ if [[ -n ${GOTRACE_BENCH_KEEP:-} ]]; then
 fi
 
 # --- the table ---
-get() { awk -F= -v k="$1" '$1 == k {sub(/^[^=]*=/, ""); print; exit}' "$work/bench.txt"; }
+get() { figure "$work/bench.txt" "$1"; }
 load_ms=$(get load_ms_median)
 loads=$(get loads)
 rss=$(get peak_rss_after_load_mib)
@@ -164,7 +158,6 @@ if (( mismatches > 0 )); then
   echo "  first mismatches:"
   sed -n '/^mismatch /,/^  frames:/p' "$work/bench.txt" | sed 's/^/    /'
 fi
-goal() { if awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN {exit !(op == "<" ? v < g : v >= g)}'; then echo met; else echo "NOT met"; fi; }
 echo "  goals: load < 100 ms: $(goal "$load_ms" 100 "<");" \
   ">= 10x addr2line: cold $(goal "$(awk -v a="$cold" -v b="$a2l_rate" 'BEGIN {print a / b}')" 10 ">="), warm $(goal "$(awk -v a="$warm" -v b="$a2l_rate" 'BEGIN {print a / b}')" 10 ">=")"
 (( mismatches == 0 )) || exit 1

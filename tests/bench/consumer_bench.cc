@@ -38,14 +38,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "tests/bench/measure.h"
 #include "tests/bench/split_mix64.h"
 #include "bpf/gotrace_abi.h"
 #include "userspace/profile/aggregator.h"
@@ -53,6 +54,9 @@
 #include "userspace/tui/trace_snapshot.h"
 
 namespace {
+
+using gotrace::bench::median;
+using gotrace::bench::status_kib;
 
 struct Options {
   uint64_t stacks = 4000;
@@ -79,7 +83,6 @@ void usage(FILE* out) {
              GOTRACE_MAX_STACK_DEPTH);
 }
 
-
 bool parse_u64(std::string_view text, uint64_t* out) {
   if (text.empty()) return false;
   char* end = nullptr;
@@ -94,23 +97,6 @@ uint64_t thread_cpu_ns() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
-
-// Resident memory of this process from /proc/self/status, in KiB.
-uint64_t status_kib(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  size_t n = std::strlen(key);
-  while (std::getline(in, line)) {
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') return std::strtoull(line.c_str() + n + 1, nullptr, 10);
-  }
-  return 0;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // A Go-like request size: mostly small, a tail of medium and a few large.
@@ -186,10 +172,9 @@ Synthetic make_records(const Options& options) {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
+// Reads the command line into `options`; returns the exit status when the
+// program is to stop there (help, or a bad command line).
+std::optional<int> parse_options(int argc, char** argv, Options* options) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&]() -> std::string_view {
@@ -205,28 +190,28 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (arg == "--stacks") {
-      ok = parse_u64(value(), &options.stacks) && options.stacks > 0 && options.stacks <= 65535;
+      ok = parse_u64(value(), &options->stacks) && options->stacks > 0 && options->stacks <= 65535;
     } else if (arg == "--min-depth") {
       ok = parse_u64(value(), &n) && n >= 1 && n <= GOTRACE_MAX_STACK_DEPTH;
-      options.min_depth = uint32_t(n);
+      options->min_depth = uint32_t(n);
     } else if (arg == "--max-depth") {
       ok = parse_u64(value(), &n) && n >= 1 && n <= GOTRACE_MAX_STACK_DEPTH;
-      options.max_depth = uint32_t(n);
+      options->max_depth = uint32_t(n);
     } else if (arg == "--zipf") {
       char* end = nullptr;
       std::string text(value());
-      options.zipf = std::strtod(text.c_str(), &end);
-      ok = *end == '\0' && options.zipf >= 0;
+      options->zipf = std::strtod(text.c_str(), &end);
+      ok = *end == '\0' && options->zipf >= 0;
     } else if (arg == "--events") {
-      ok = parse_u64(value(), &options.events) && options.events > 0;
+      ok = parse_u64(value(), &options->events) && options->events > 0;
     } else if (arg == "--rounds") {
       ok = parse_u64(value(), &n) && n >= 1 && n <= 100;
-      options.rounds = int(n);
+      options->rounds = int(n);
     } else if (arg == "--seed") {
-      ok = parse_u64(value(), &options.seed);
+      ok = parse_u64(value(), &options->seed);
     } else if (arg == "--cpu") {
       ok = parse_u64(value(), &n) && n < CPU_SETSIZE;
-      options.cpu = int(n);
+      options->cpu = int(n);
     } else {
       usage(stderr);
       return 2;
@@ -236,60 +221,128 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (options.min_depth > options.max_depth) {
+  if (options->min_depth > options->max_depth) {
     fmt::print(stderr, "consumer_bench: --min-depth is over --max-depth\n");
     return 2;
   }
+  return std::nullopt;
+}
 
-  // One core: pin the (only) thread.
-  int cpu = options.cpu >= 0 ? options.cpu : sched_getcpu();
+// One core: pin the (only) thread.
+bool pin_to_cpu(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   if (sched_setaffinity(0, sizeof(set), &set) != 0) {
     fmt::print(stderr, "consumer_bench: cannot pin to CPU {}: {}\n", cpu, std::strerror(errno));
-    return 1;
+    return false;
   }
+  return true;
+}
 
-  Synthetic synthetic = make_records(options);
+// Feeds `count` records, from position `start` of the cycled sequence.
+void feed(gotrace::StackAggregator& aggregator, const Synthetic& synthetic, uint64_t count, uint64_t start) {
   const auto& records = synthetic.records;
   const auto& sequence = synthetic.sequence;
-  uint64_t rss_before_kib = status_kib("VmRSS");
+  size_t mask = sequence.size() - 1;
+  for (uint64_t i = 0; i < count; ++i) aggregator.add(*records[sequence[(start + i) & mask]]);
+}
+
+struct Figures {
+  uint64_t cold_events = 0, cold_cpu_ns = 0;
+  double cold_wall = 0;
+  size_t distinct = 0;
+  std::vector<double> rates, ns_per_event, cpu_ms_per_million;  // one per timed round
+};
+
+// The cold pass, one cycle of the sequence (which holds every stack), then
+// the timed rounds.
+Figures run_rounds(gotrace::StackAggregator& aggregator, const Synthetic& synthetic, const Options& options) {
+  Figures figures;
+  figures.cold_events = synthetic.sequence.size();
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t c0 = thread_cpu_ns();
+  feed(aggregator, synthetic, figures.cold_events, 0);
+  figures.cold_cpu_ns = thread_cpu_ns() - c0;
+  figures.cold_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  figures.distinct = aggregator.stacks().size();
+
+  uint64_t position = figures.cold_events;
+  for (int round = 0; round < options.rounds; ++round) {
+    auto w0 = std::chrono::steady_clock::now();
+    uint64_t cpu0 = thread_cpu_ns();
+    feed(aggregator, synthetic, options.events, position);
+    uint64_t cpu = thread_cpu_ns() - cpu0;
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    position += options.events;
+    figures.rates.push_back(double(options.events) / wall);
+    figures.ns_per_event.push_back(wall * 1e9 / double(options.events));
+    figures.cpu_ms_per_million.push_back(double(cpu) / 1e6 / (double(options.events) / 1e6));
+  }
+  return figures;
+}
+
+// What a refresh of the live view costs the event loop: the first snapshot
+// copies every stack, later ones only the totals (no new stacks here).
+double time_snapshot(const gotrace::StackAggregator& aggregator, size_t first_new) {
+  std::vector<double> micros;
+  for (int i = 0; i < 21; ++i) {
+    auto s0 = std::chrono::steady_clock::now();
+    gotrace::TraceSnapshot snapshot = gotrace::take_snapshot(aggregator, first_new);
+    micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - s0).count());
+  }
+  return median(micros);
+}
+
+struct Memory {
+  uint64_t rss_before_kib = 0;
+  uint64_t max_rss_kib = 0;  // getrusage's, once the rounds are over
+};
+
+void print_figures(int cpu, const Options& options, const Synthetic& synthetic, const Figures& figures,
+                   const Memory& memory, double snapshot_first_us, double snapshot_us) {
+  const std::vector<double>& rates = figures.rates;
+  fmt::print("cpu={}\n", cpu);
+  fmt::print("stacks={}\n", options.stacks);
+  fmt::print("depth_min={}\ndepth_max={}\ndepth_mean={:.1f}\n", options.min_depth, options.max_depth,
+             synthetic.mean_depth);
+  fmt::print("zipf={}\n", options.zipf);
+  fmt::print("events_per_round={}\nrounds={}\n", options.events, options.rounds);
+  fmt::print("cold_events={}\ncold_distinct_stacks={}\n", figures.cold_events, figures.distinct);
+  fmt::print("cold_events_per_sec={:.0f}\n", double(figures.cold_events) / figures.cold_wall);
+  fmt::print("cold_cpu_ms_per_million={:.2f}\n",
+             double(figures.cold_cpu_ns) / 1e6 / (double(figures.cold_events) / 1e6));
+  fmt::print("events_per_sec={:.0f}\n", median(rates));
+  fmt::print("events_per_sec_min={:.0f}\nevents_per_sec_max={:.0f}\n", *std::min_element(rates.begin(), rates.end()),
+             *std::max_element(rates.begin(), rates.end()));
+  fmt::print("ns_per_event={:.1f}\n", median(figures.ns_per_event));
+  fmt::print("cpu_ms_per_million={:.2f}\n", median(figures.cpu_ms_per_million));
+  fmt::print("rss_before_aggregation_kib={}\n", memory.rss_before_kib);
+  fmt::print("rss_end_kib={}\n", status_kib("VmRSS"));
+  // VmHWM is the kernel's high-water mark of the resident set; ru_maxrss can lag it.
+  fmt::print("peak_rss_kib={}\n", std::max<uint64_t>(status_kib("VmHWM"), memory.max_rss_kib));
+  fmt::print("live_view_first_snapshot_us={:.0f}\nlive_view_snapshot_us={:.0f}\n", snapshot_first_us, snapshot_us);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (std::optional<int> status = parse_options(argc, argv, &options)) return *status;
+  int cpu = options.cpu >= 0 ? options.cpu : sched_getcpu();
+  if (!pin_to_cpu(cpu)) return 1;
+
+  Synthetic synthetic = make_records(options);
+  Memory memory;
+  memory.rss_before_kib = status_kib("VmRSS");
 
   // The noscan callback the tracer passes reads the type descriptor in the
   // binary; the aggregator caches its answer per type, so any cheap rule does.
   gotrace::StackAggregator aggregator(gotrace::AllocatorModel{true},
                                       [](uint64_t type) { return type == 0 || ((type >> 6) & 3) == 0; });
+  Figures figures = run_rounds(aggregator, synthetic, options);
 
-  auto feed = [&](uint64_t count, uint64_t start) {
-    size_t mask = sequence.size() - 1;
-    for (uint64_t i = 0; i < count; ++i) aggregator.add(*records[sequence[(start + i) & mask]]);
-  };
-
-  // Cold pass: one cycle of the sequence, which holds every stack.
-  uint64_t cold_events = sequence.size();
-  auto t0 = std::chrono::steady_clock::now();
-  uint64_t c0 = thread_cpu_ns();
-  feed(cold_events, 0);
-  uint64_t cold_cpu = thread_cpu_ns() - c0;
-  double cold_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  size_t distinct = aggregator.stacks().size();
-
-  std::vector<double> rates, ns_per_event, cpu_ms_per_million;
-  uint64_t position = cold_events;
-  for (int round = 0; round < options.rounds; ++round) {
-    auto w0 = std::chrono::steady_clock::now();
-    uint64_t cpu0 = thread_cpu_ns();
-    feed(options.events, position);
-    uint64_t cpu = thread_cpu_ns() - cpu0;
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-    position += options.events;
-    rates.push_back(double(options.events) / wall);
-    ns_per_event.push_back(wall * 1e9 / double(options.events));
-    cpu_ms_per_million.push_back(double(cpu) / 1e6 / (double(options.events) / 1e6));
-  }
-
-  uint64_t fed = cold_events + uint64_t(options.rounds) * options.events;
+  uint64_t fed = figures.cold_events + uint64_t(options.rounds) * options.events;
   if (aggregator.events() != fed || aggregator.stacks().size() != options.stacks) {
     fmt::print(stderr, "consumer_bench: the aggregator saw {} events in {} stacks; fed {} in {}\n", aggregator.events(),
                aggregator.stacks().size(), fed, options.stacks);
@@ -297,39 +350,10 @@ int main(int argc, char** argv) {
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
+  memory.max_rss_kib = uint64_t(usage.ru_maxrss);
 
-  // What a refresh of the live view costs the event loop: the first snapshot
-  // copies every stack, later ones only the totals (no new stacks here).
-  auto time_snapshot = [&](size_t first_new) {
-    std::vector<double> micros;
-    for (int i = 0; i < 21; ++i) {
-      auto s0 = std::chrono::steady_clock::now();
-      gotrace::TraceSnapshot snapshot = gotrace::take_snapshot(aggregator, first_new);
-      micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - s0).count());
-    }
-    return median(micros);
-  };
-  double snapshot_first_us = time_snapshot(0);
-  double snapshot_us = time_snapshot(aggregator.stacks().size());
-
-  fmt::print("cpu={}\n", cpu);
-  fmt::print("stacks={}\n", options.stacks);
-  fmt::print("depth_min={}\ndepth_max={}\ndepth_mean={:.1f}\n", options.min_depth, options.max_depth,
-             synthetic.mean_depth);
-  fmt::print("zipf={}\n", options.zipf);
-  fmt::print("events_per_round={}\nrounds={}\n", options.events, options.rounds);
-  fmt::print("cold_events={}\ncold_distinct_stacks={}\n", cold_events, distinct);
-  fmt::print("cold_events_per_sec={:.0f}\n", double(cold_events) / cold_wall);
-  fmt::print("cold_cpu_ms_per_million={:.2f}\n", double(cold_cpu) / 1e6 / (double(cold_events) / 1e6));
-  fmt::print("events_per_sec={:.0f}\n", median(rates));
-  fmt::print("events_per_sec_min={:.0f}\nevents_per_sec_max={:.0f}\n", *std::min_element(rates.begin(), rates.end()),
-             *std::max_element(rates.begin(), rates.end()));
-  fmt::print("ns_per_event={:.1f}\n", median(ns_per_event));
-  fmt::print("cpu_ms_per_million={:.2f}\n", median(cpu_ms_per_million));
-  fmt::print("rss_before_aggregation_kib={}\n", rss_before_kib);
-  fmt::print("rss_end_kib={}\n", status_kib("VmRSS"));
-  // VmHWM is the kernel's high-water mark of the resident set; ru_maxrss can lag it.
-  fmt::print("peak_rss_kib={}\n", std::max<uint64_t>(status_kib("VmHWM"), uint64_t(usage.ru_maxrss)));
-  fmt::print("live_view_first_snapshot_us={:.0f}\nlive_view_snapshot_us={:.0f}\n", snapshot_first_us, snapshot_us);
+  double snapshot_first_us = time_snapshot(aggregator, 0);
+  double snapshot_us = time_snapshot(aggregator, aggregator.stacks().size());
+  print_figures(cpu, options, synthetic, figures, memory, snapshot_first_us, snapshot_us);
   return 0;
 }

@@ -30,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,13 +38,15 @@
 
 #include <fmt/format.h>
 
-#include "tests/bench/split_mix64.h"
 #include "symbolizer/go_binary.h"
+#include "tests/bench/measure.h"
+#include "tests/bench/symbolizer_bench_pcs.h"
 
 namespace {
 
 using gotrace::Frame;
 using gotrace::GoBinary;
+using namespace gotrace::bench;
 
 struct Options {
   std::string binary;
@@ -88,6 +89,32 @@ void usage(FILE* out) {
   std::exit(1);
 }
 
+uint64_t parse_number(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0') die(fmt::format("{}: not a number: '{}'", option, text));
+  return n;
+}
+
+// The options that only take a file name or a count, by name.
+template <typename Field>
+using Named = std::pair<std::string_view, Field Options::*>;
+const Named<std::string> kFileOptions[] = {{"--pcs", &Options::pcs_file},
+                                           {"--write-pcs", &Options::write_pcs},
+                                           {"--expect", &Options::expect_file},
+                                           {"--write-results", &Options::write_results},
+                                           {"--write-frames", &Options::write_frames}};
+const Named<uint64_t> kCountOptions[] = {
+    {"--count", &Options::count}, {"--seed", &Options::seed}, {"--max-mismatches", &Options::max_mismatches}};
+
+template <typename Field, size_t N>
+Field* find_option(Options& o, const Named<Field> (&named)[N], std::string_view arg) {
+  for (const auto& [name, field] : named)
+    if (name == arg) return &(o.*field);
+  return nullptr;
+}
+
 std::optional<Options> parse_args(int argc, char** argv) {
   Options o;
   std::vector<std::string> positional;
@@ -97,23 +124,13 @@ std::optional<Options> parse_args(int argc, char** argv) {
       if (i + 1 >= argc) die(fmt::format("{} needs a value", arg));
       return argv[++i];
     };
-    auto number = [&]() -> uint64_t {
-      std::string v = value();
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-      if (errno != 0 || end == v.c_str() || *end != '\0') die(fmt::format("{}: not a number: '{}'", arg, v));
-      return n;
-    };
     if (arg == "-h" || arg == "--help") {
       usage(stdout);
       std::exit(0);
-    } else if (arg == "--pcs") {
-      o.pcs_file = value();
-    } else if (arg == "--count") {
-      o.count = number();
-    } else if (arg == "--seed") {
-      o.seed = number();
+    } else if (std::string* file = find_option(o, kFileOptions, arg)) {
+      *file = value();
+    } else if (uint64_t* count = find_option(o, kCountOptions, arg)) {
+      *count = parse_number(arg, value());
     } else if (arg == "--hot-fraction") {
       std::string v = value();
       char* end = nullptr;
@@ -121,23 +138,13 @@ std::optional<Options> parse_args(int argc, char** argv) {
       if (end == v.c_str() || *end != '\0' || o.hot_fraction < 0 || o.hot_fraction > 1)
         die("--hot-fraction must be between 0 and 1");
     } else if (arg == "--hot-set") {
-      o.hot_set_size = std::max<uint64_t>(1, number());
-    } else if (arg == "--write-pcs") {
-      o.write_pcs = value();
+      o.hot_set_size = std::max<uint64_t>(1, parse_number(arg, value()));
     } else if (arg == "--generate-only") {
       o.generate_only = true;
-    } else if (arg == "--expect") {
-      o.expect_file = value();
-    } else if (arg == "--max-mismatches") {
-      o.max_mismatches = number();
-    } else if (arg == "--write-results") {
-      o.write_results = value();
-    } else if (arg == "--write-frames") {
-      o.write_frames = value();
     } else if (arg == "--loads") {
-      o.loads = static_cast<int>(std::clamp<uint64_t>(number(), 1, 1000));
+      o.loads = static_cast<int>(std::clamp<uint64_t>(parse_number(arg, value()), 1, 1000));
     } else if (arg == "--repeat") {
-      o.repeat = static_cast<int>(std::clamp<uint64_t>(number(), 1, 100));
+      o.repeat = static_cast<int>(std::clamp<uint64_t>(parse_number(arg, value()), 1, 100));
     } else if (arg.starts_with("-")) {
       die(fmt::format("unknown option '{}' (see --help)", arg));
     } else {
@@ -165,101 +172,15 @@ double cpu_seconds() {
   return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-// A field of /proc/self/status in KiB ("VmHWM", "VmRSS"), or 0.
-uint64_t status_kib(std::string_view field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 && line[field.size()] == ':')
-      return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return 0;
-}
-
 double mib(uint64_t kib) { return kib / 1024.0; }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+template <typename T>
+T value_or_die(gotrace::Result<T> result) {
+  if (!result) die(result.error().message);
+  return std::move(*result);
 }
 
-std::unique_ptr<GoBinary> open_or_die(const std::string& path) {
-  auto binary = GoBinary::open(path);
-  if (!binary) die(binary.error().message);
-  return std::move(*binary);
-}
-
-// --- PCs ---
-
-
-std::vector<uint64_t> generate_pcs(const GoBinary& binary, const Options& o, uint64_t* rejected) {
-  const gotrace::Pclntab& table = binary.pclntab();
-  uint64_t lo = table.min_pc(), span = table.max_pc() - table.min_pc();
-  gotrace::bench::SplitMix64 rng{o.seed};
-  std::vector<Frame> frames;
-  *rejected = 0;
-  // Uniform over [min_pc, max_pc), keeping only PCs that resolve: that is
-  // uniform over the bytes inside functions (padding has no line data).
-  auto spread_pc = [&]() {
-    for (int attempt = 0; attempt < 1000; ++attempt) {
-      uint64_t pc = lo + rng.below(span);
-      frames.clear();
-      if (binary.symbolize(pc, false, &frames) == nullptr) return pc;
-      ++*rejected;
-    }
-    die("cannot find PCs with line information in the text");
-  };
-  std::vector<uint64_t> hot;
-  uint64_t hot_size = o.hot_fraction > 0 ? std::min(o.hot_set_size, std::max<uint64_t>(o.count, 1)) : 0;
-  for (uint64_t i = 0; i < hot_size; ++i) hot.push_back(spread_pc());
-  std::vector<uint64_t> pcs;
-  pcs.reserve(o.count);
-  for (uint64_t i = 0; i < o.count; ++i) {
-    if (!hot.empty() && rng.unit() < o.hot_fraction) pcs.push_back(hot[rng.below(hot.size())]);
-    else pcs.push_back(spread_pc());
-  }
-  return pcs;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) die(fmt::format("'{}': {}", path, std::strerror(errno)));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::vector<uint64_t> read_pcs(const std::string& path) {
-  std::string text = read_file(path);
-  std::vector<uint64_t> pcs;
-  size_t line_number = 0, pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    std::string_view line(text.data() + pos, eol - pos);
-    pos = eol + 1;
-    ++line_number;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line.starts_with("0x") || line.starts_with("0X")) line.remove_prefix(2);
-    uint64_t pc = 0;
-    bool ok = !line.empty() && line.size() <= 16;
-    for (char c : line) {
-      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (digit < 0) ok = false;
-      pc = pc << 4 | uint64_t(digit & 0xf);
-    }
-    if (!ok) die(fmt::format("{}:{}: not a hex PC", path, line_number));
-    pcs.push_back(pc);
-  }
-  return pcs;
-}
-
-void write_pcs(const std::string& path, const std::vector<uint64_t>& pcs) {
-  FILE* out = std::fopen(path.c_str(), "w");
-  if (out == nullptr) die(fmt::format("'{}': {}", path, std::strerror(errno)));
-  for (uint64_t pc : pcs) fmt::print(out, "0x{:x}\n", pc);
-  if (std::fclose(out) != 0) die(fmt::format("'{}': write failed", path));
-}
+std::unique_ptr<GoBinary> open_or_die(const std::string& path) { return value_or_die(GoBinary::open(path)); }
 
 // --- symbolization ---
 
@@ -307,24 +228,20 @@ std::string describe_frames(const std::vector<Frame>& frames) {
   return out.empty() ? "(unresolved)" : out;
 }
 
-}  // namespace
+// PCs generated with a throwaway binary, so that a later cold pass starts
+// with an empty cache.
+std::vector<uint64_t> generated_pcs(const Options& o, uint64_t* rejected) {
+  auto binary = open_or_die(o.binary);
+  return value_or_die(generate_pcs(*binary, {o.count, o.seed, o.hot_fraction, o.hot_set_size}, rejected));
+}
 
-int main(int argc, char** argv) {
-  auto parsed = parse_args(argc, argv);
-  if (!parsed) return 2;
-  const Options& o = *parsed;
+void print_generated(const Options& o, const std::vector<uint64_t>& pcs, uint64_t rejected) {
+  fmt::print("pcs={}\npcs_source=generated seed={} hot_fraction={} hot_set={}\npadding_rejected={}\n", pcs.size(),
+             o.seed, o.hot_fraction, o.hot_set_size, rejected);
+}
 
-  if (o.generate_only) {
-    auto binary = open_or_die(o.binary);
-    uint64_t rejected = 0;
-    auto pcs = generate_pcs(*binary, o, &rejected);
-    write_pcs(o.write_pcs, pcs);
-    fmt::print("pcs={}\npcs_source=generated seed={} hot_fraction={} hot_set={}\npadding_rejected={}\n", pcs.size(),
-               o.seed, o.hot_fraction, o.hot_set_size, rejected);
-    return 0;
-  }
-
-  // (a) Load: fresh loads, each destroyed before the next.
+// (a) Load: fresh loads, each destroyed before the next.
+void measure_loads(const Options& o) {
   uint64_t rss_before = status_kib("VmRSS");
   std::vector<double> load_ms;
   uint64_t rss_loaded = 0;
@@ -346,24 +263,10 @@ int main(int argc, char** argv) {
              *std::max_element(load_ms.begin(), load_ms.end()));
   fmt::print("rss_before_load_mib={:.1f}\nrss_after_load_mib={:.1f}\npeak_rss_after_load_mib={:.1f}\n",
              mib(rss_before), mib(rss_loaded), mib(hwm_after_load));
+}
 
-  // The PCs, from a file or generated with a throwaway binary so that the
-  // cold pass below starts with an empty cache.
-  std::vector<uint64_t> pcs;
-  if (!o.pcs_file.empty()) {
-    pcs = read_pcs(o.pcs_file);
-    fmt::print("pcs={}\npcs_source=file {}\n", pcs.size(), o.pcs_file);
-  } else {
-    auto binary = open_or_die(o.binary);
-    uint64_t rejected = 0;
-    pcs = generate_pcs(*binary, o, &rejected);
-    fmt::print("pcs={}\npcs_source=generated seed={} hot_fraction={} hot_set={}\npadding_rejected={}\n", pcs.size(),
-               o.seed, o.hot_fraction, o.hot_set_size, rejected);
-  }
-  if (pcs.empty()) die("no PCs");
-  if (!o.write_pcs.empty()) write_pcs(o.write_pcs, pcs);
-
-  // (b) Throughput: rounds of a fresh binary, a cold pass and a warm pass.
+// (b) Throughput: rounds of a fresh binary, a cold pass and a warm pass.
+void measure_throughput(const Options& o, const std::vector<uint64_t>& pcs) {
   std::vector<double> cold_rate, warm_rate, cold_cpu_rate, warm_cpu_rate;
   PassResult first;
   for (int round = 0; round < o.repeat; ++round) {
@@ -386,50 +289,93 @@ int main(int argc, char** argv) {
              median(warm_cpu_rate));
   fmt::print("cold_ns_per_pc={:.1f}\nwarm_ns_per_pc={:.1f}\n", 1e9 / median(cold_rate), 1e9 / median(warm_rate));
   fmt::print("peak_rss_end_mib={:.1f}\n", mib(status_kib("VmHWM")));
+}
 
-  // (c) Agreement with go tool addr2line, and gotrace's own answers.
-  int status = 0;
-  if (!o.expect_file.empty() || !o.write_results.empty() || !o.write_frames.empty()) {
-    auto binary = open_or_die(o.binary);
-    std::vector<Frame> frames;
-    if (!o.write_frames.empty()) {
-      FILE* out = std::fopen(o.write_frames.c_str(), "w");
-      if (out == nullptr) die(fmt::format("'{}': {}", o.write_frames, std::strerror(errno)));
-      for (uint64_t pc : pcs) {
-        frames.clear();
-        const char* failure = binary->symbolize(pc, false, &frames);
-        fmt::print(out, "0x{:x}\t{}\n", pc, failure != nullptr ? failure : describe_frames(frames));
-      }
-      std::fclose(out);
-    }
-    if (!o.write_results.empty()) {
-      FILE* out = std::fopen(o.write_results.c_str(), "w");
-      if (out == nullptr) die(fmt::format("'{}': {}", o.write_results, std::strerror(errno)));
-      for (uint64_t pc : pcs) fmt::print(out, "{}\n", addr2line_view(*binary, pc, &frames));
-      std::fclose(out);
-    }
-    if (!o.expect_file.empty()) {
-      std::string expected = read_file(o.expect_file);
-      uint64_t compared = 0, mismatches = 0;
-      size_t pos = 0;
-      for (uint64_t pc : pcs) {
-        if (pos >= expected.size()) break;
-        size_t eol = expected.find('\n', pos);
-        if (eol == std::string::npos) eol = expected.size();
-        std::string_view want(expected.data() + pos, eol - pos);
-        pos = eol + 1;
-        ++compared;
-        std::string got = addr2line_view(*binary, pc, &frames);
-        if (got == want) continue;
-        if (++mismatches <= o.max_mismatches) {
-          fmt::print("mismatch pc=0x{:x}\n  addr2line: {}\n  gotrace:   {}\n  frames:    {}\n", pc, want, got,
-                     describe_frames(frames));
-        }
-      }
-      fmt::print("verified={}\nmismatches={}\n", compared, mismatches);
-      if (compared < std::min<uint64_t>(pcs.size(), 1)) die("the expected file is empty");
-      if (mismatches > 0) status = 3;
+FILE* create_or_die(const std::string& path) {
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) die(fmt::format("'{}': {}", path, std::strerror(errno)));
+  return out;
+}
+
+// Every frame of every PC, or why it has none.
+void write_frames(const GoBinary& binary, const std::vector<uint64_t>& pcs, const std::string& path) {
+  FILE* out = create_or_die(path);
+  std::vector<Frame> frames;
+  for (uint64_t pc : pcs) {
+    frames.clear();
+    const char* failure = binary.symbolize(pc, false, &frames);
+    fmt::print(out, "0x{:x}\t{}\n", pc, failure != nullptr ? failure : describe_frames(frames));
+  }
+  std::fclose(out);
+}
+
+// gotrace's answers in the --expect format.
+void write_results(const GoBinary& binary, const std::vector<uint64_t>& pcs, const std::string& path) {
+  FILE* out = create_or_die(path);
+  std::vector<Frame> frames;
+  for (uint64_t pc : pcs) fmt::print(out, "{}\n", addr2line_view(binary, pc, &frames));
+  std::fclose(out);
+}
+
+// Compares with go tool addr2line's answers, line i for PC i; returns the
+// number of mismatches.
+uint64_t compare_with_expected(const GoBinary& binary, const std::vector<uint64_t>& pcs, const Options& o) {
+  std::string expected = value_or_die(read_file(o.expect_file));
+  std::vector<Frame> frames;
+  uint64_t compared = 0, mismatches = 0;
+  size_t pos = 0;
+  for (uint64_t pc : pcs) {
+    if (pos >= expected.size()) break;
+    size_t eol = expected.find('\n', pos);
+    if (eol == std::string::npos) eol = expected.size();
+    std::string_view want(expected.data() + pos, eol - pos);
+    pos = eol + 1;
+    ++compared;
+    std::string got = addr2line_view(binary, pc, &frames);
+    if (got == want) continue;
+    if (++mismatches <= o.max_mismatches) {
+      fmt::print("mismatch pc=0x{:x}\n  addr2line: {}\n  gotrace:   {}\n  frames:    {}\n", pc, want, got,
+                 describe_frames(frames));
     }
   }
-  return status;
+  fmt::print("verified={}\nmismatches={}\n", compared, mismatches);
+  if (compared < std::min<uint64_t>(pcs.size(), 1)) die("the expected file is empty");
+  return mismatches;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = parse_args(argc, argv);
+  if (!parsed) return 2;
+  const Options& o = *parsed;
+
+  uint64_t rejected = 0;
+  if (o.generate_only) {
+    auto pcs = generated_pcs(o, &rejected);
+    value_or_die(write_pcs(o.write_pcs, pcs));
+    print_generated(o, pcs, rejected);
+    return 0;
+  }
+
+  measure_loads(o);
+  std::vector<uint64_t> pcs;
+  if (!o.pcs_file.empty()) {
+    pcs = value_or_die(read_pcs(o.pcs_file));
+    fmt::print("pcs={}\npcs_source=file {}\n", pcs.size(), o.pcs_file);
+  } else {
+    pcs = generated_pcs(o, &rejected);
+    print_generated(o, pcs, rejected);
+  }
+  if (pcs.empty()) die("no PCs");
+  if (!o.write_pcs.empty()) value_or_die(write_pcs(o.write_pcs, pcs));
+  measure_throughput(o, pcs);
+
+  // (c) Agreement with go tool addr2line, and gotrace's own answers.
+  if (o.expect_file.empty() && o.write_results.empty() && o.write_frames.empty()) return 0;
+  auto binary = open_or_die(o.binary);
+  if (!o.write_frames.empty()) write_frames(*binary, pcs, o.write_frames);
+  if (!o.write_results.empty()) write_results(*binary, pcs, o.write_results);
+  if (!o.expect_file.empty() && compare_with_expected(*binary, pcs, o) > 0) return 3;
+  return 0;
 }

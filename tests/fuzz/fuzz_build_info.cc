@@ -21,13 +21,14 @@
 
 #include "symbolizer/build_info.h"
 #include "symbolizer/elf_file.h"
+#include "tests/fuzz/synthetic_elf.h"
 
 namespace {
 
 using namespace gotrace;
 
-// Where the wrapped input is loaded; tests/fuzz/make_fuzz_seeds.cc uses the same.
-constexpr uint64_t kDataVaddr = 0x500000;
+// Where the wrapped input is loaded; the seeds' pointers point into it.
+constexpr uint64_t kDataVaddr = fuzz::kBuildInfoDataVaddr;
 constexpr uint64_t kHeaderBytes = 0x1000;  // ELF header and program headers, then the input
 
 [[noreturn]] void fail(const char* what) {
@@ -36,34 +37,12 @@ constexpr uint64_t kHeaderBytes = 0x1000;  // ELF header and program headers, th
 }
 
 std::vector<uint8_t> wrap(const uint8_t* data, size_t size) {
-  std::vector<uint8_t> file(kHeaderBytes + size, 0);
-  Elf64_Ehdr ehdr{};
-  std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
-  ehdr.e_ident[EI_CLASS] = ELFCLASS64;
-  ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
-  ehdr.e_ident[EI_VERSION] = EV_CURRENT;
-  ehdr.e_type = ET_EXEC;
-  ehdr.e_machine = EM_X86_64;
-  ehdr.e_version = EV_CURRENT;
-  ehdr.e_phoff = sizeof(Elf64_Ehdr);
-  ehdr.e_ehsize = sizeof(Elf64_Ehdr);
-  ehdr.e_phentsize = sizeof(Elf64_Phdr);
-  ehdr.e_phnum = 2;
-  std::memcpy(file.data(), &ehdr, sizeof(ehdr));
-  Elf64_Phdr text{};  // the headers as a read-only, executable segment
-  text.p_type = PT_LOAD;
-  text.p_flags = PF_R | PF_X;
-  text.p_vaddr = text.p_paddr = 0x400000;
-  text.p_filesz = text.p_memsz = kHeaderBytes;
-  Elf64_Phdr rw{};
-  rw.p_type = PT_LOAD;
-  rw.p_flags = PF_R | PF_W;
-  rw.p_offset = kHeaderBytes;
-  rw.p_vaddr = rw.p_paddr = kDataVaddr;
-  rw.p_filesz = size;
-  rw.p_memsz = size + 0x1000;
-  std::memcpy(file.data() + sizeof(ehdr), &text, sizeof(text));
-  std::memcpy(file.data() + sizeof(ehdr) + sizeof(text), &rw, sizeof(rw));
+  fuzz::Bytes file(kHeaderBytes + size, 0);
+  Elf64_Ehdr header = fuzz::elf_header(ET_EXEC, 0, 2);
+  fuzz::put(file, 0, &header, sizeof(header));
+  // The headers as a read-only, executable segment, then the input.
+  fuzz::put_program_header(file, 0, {PT_LOAD, PF_R | PF_X, 0, 0x400000, kHeaderBytes, kHeaderBytes, 0});
+  fuzz::put_program_header(file, 1, {PT_LOAD, PF_R | PF_W, kHeaderBytes, kDataVaddr, size, size + 0x1000, 0});
   if (size > 0) std::memcpy(file.data() + kHeaderBytes, data, size);
   return file;
 }

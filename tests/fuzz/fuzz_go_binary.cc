@@ -124,22 +124,10 @@ void symbolize(const GoBinary& binary, uint64_t pc, std::vector<Frame>* frames) 
   }
 }
 
-void exercise_binary(const GoBinary& binary) {
-  const BuildInfo& info = binary.build_info();
-  (void)info.release();
-  (void)info.setting("-buildmode");
-  (void)info.setting("CGO_ENABLED");
-  (void)parse_go_version(info.go_version);
-  (void)binary.stripped();
-  (void)binary.prints_elided_type_parameters();
-  (void)binary.pclntab_found_by_scan();
-
+// The allocator's entry points, searched for in the code as attach does,
+// and functions looked up by name.
+void exercise_entry_points(const GoBinary& binary) {
   const Pclntab& table = binary.pclntab();
-  (void)to_string(table.format());
-  (void)table.can_expand_inlining();
-  uint64_t min_pc = table.min_pc(), max_pc = table.max_pc();
-
-  // The allocator's entry points, searched for in the code as attach does.
   if (auto found = find_allocation_entry_points(binary)) {
     check(!found->entry_points.empty() && found->entry_points.front().function.name == "runtime.mallocgc",
           "runtime.mallocgc is not the first entry point");
@@ -158,6 +146,43 @@ void exercise_binary(const GoBinary& binary) {
       check(f->name == name, "find_function returned another function");
     }
   }
+}
+
+// Type names in and around the type descriptor range.
+void exercise_type_names(const GoBinary& binary) {
+  std::vector<uint64_t> type_addresses = {0, ~uint64_t(0)};
+  if (const auto& md = binary.module_data()) {
+    uint64_t types = md->types, etypes = md->etypes;
+    for (uint64_t a : {types - 1, types, types + 1, types + 8, etypes - 48, etypes - 1, etypes, etypes + 1})
+      type_addresses.push_back(a);
+    uint64_t type_span = etypes - types;
+    for (uint64_t i = 0; i < 64; ++i) type_addresses.push_back(types + (type_span / 64) * i + i % 8);
+    (void)md->gofunc;
+  }
+  for (uint64_t address : type_addresses) {
+    if (auto name = binary.type_name(address)) {
+      check(!name->empty(), "empty type name");
+      check_text(*name, "type name");
+    }
+  }
+}
+
+void exercise_binary(const GoBinary& binary) {
+  const BuildInfo& info = binary.build_info();
+  (void)info.release();
+  (void)info.setting("-buildmode");
+  (void)info.setting("CGO_ENABLED");
+  (void)parse_go_version(info.go_version);
+  (void)binary.stripped();
+  (void)binary.prints_elided_type_parameters();
+  (void)binary.pclntab_found_by_scan();
+
+  const Pclntab& table = binary.pclntab();
+  (void)to_string(table.format());
+  (void)table.can_expand_inlining();
+  uint64_t min_pc = table.min_pc(), max_pc = table.max_pc();
+
+  exercise_entry_points(binary);
 
   // The whole function table, as a tracer listing functions would see it.
   uint64_t visited = 0;
@@ -187,22 +212,7 @@ void exercise_binary(const GoBinary& binary) {
   // A second pass over a few PCs hits the decoded-table cache.
   for (uint64_t i = 0; i < 8; ++i) symbolize(binary, min_pc + (span / 8) * i, &frames);
 
-  // Type names in and around the type descriptor range.
-  std::vector<uint64_t> type_addresses = {0, ~uint64_t(0)};
-  if (const auto& md = binary.module_data()) {
-    uint64_t types = md->types, etypes = md->etypes;
-    for (uint64_t a : {types - 1, types, types + 1, types + 8, etypes - 48, etypes - 1, etypes, etypes + 1})
-      type_addresses.push_back(a);
-    uint64_t type_span = etypes - types;
-    for (uint64_t i = 0; i < 64; ++i) type_addresses.push_back(types + (type_span / 64) * i + i % 8);
-    (void)md->gofunc;
-  }
-  for (uint64_t address : type_addresses) {
-    if (auto name = binary.type_name(address)) {
-      check(!name->empty(), "empty type name");
-      check_text(*name, "type name");
-    }
-  }
+  exercise_type_names(binary);
   (void)binary.file_offset(min_pc);
 }
 

@@ -11,13 +11,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "symbolizer/elf_file.h"
 #include "symbolizer/process_maps.h"
+#include "tests/fuzz/synthetic_elf.h"
 
 namespace {
 
@@ -32,39 +32,13 @@ using namespace gotrace;
 // r-x at 0 (file offset 0), r-- at 0x100000, rw- at 0x180000 (0x1000 past
 // its file offset's page, like a real data segment).
 std::vector<uint8_t> make_elf() {
-  struct Load {
-    uint64_t vaddr, offset, filesz, memsz;
-    uint32_t flags;
-  };
-  const Load loads[] = {{0x0, 0x0, 0xf0000, 0xf0000, PF_R | PF_X},
-                        {0x100000, 0xf0000, 0x80000, 0x80000, PF_R},
-                        {0x181000, 0x170000, 0x10000, 0x30000, PF_R | PF_W}};
-  std::vector<uint8_t> file(0x180000, 0);
-  Elf64_Ehdr ehdr{};
-  std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
-  ehdr.e_ident[EI_CLASS] = ELFCLASS64;
-  ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
-  ehdr.e_ident[EI_VERSION] = EV_CURRENT;
-  ehdr.e_type = ET_DYN;
-  ehdr.e_machine = EM_X86_64;
-  ehdr.e_version = EV_CURRENT;
-  ehdr.e_entry = 0x1000;
-  ehdr.e_phoff = sizeof(Elf64_Ehdr);
-  ehdr.e_ehsize = sizeof(Elf64_Ehdr);
-  ehdr.e_phentsize = sizeof(Elf64_Phdr);
-  ehdr.e_phnum = 3;
-  std::memcpy(file.data(), &ehdr, sizeof(ehdr));
-  for (int i = 0; i < 3; ++i) {
-    Elf64_Phdr phdr{};
-    phdr.p_type = PT_LOAD;
-    phdr.p_flags = loads[i].flags;
-    phdr.p_offset = loads[i].offset;
-    phdr.p_vaddr = phdr.p_paddr = loads[i].vaddr;
-    phdr.p_filesz = loads[i].filesz;
-    phdr.p_memsz = loads[i].memsz;
-    phdr.p_align = 0x1000;
-    std::memcpy(file.data() + sizeof(ehdr) + i * sizeof(phdr), &phdr, sizeof(phdr));
-  }
+  const fuzz::ProgramHeader loads[] = {{PT_LOAD, PF_R | PF_X, 0x0, 0x0, 0xf0000, 0xf0000, 0x1000},
+                                       {PT_LOAD, PF_R, 0xf0000, 0x100000, 0x80000, 0x80000, 0x1000},
+                                       {PT_LOAD, PF_R | PF_W, 0x170000, 0x181000, 0x10000, 0x30000, 0x1000}};
+  fuzz::Bytes file(0x180000, 0);
+  Elf64_Ehdr header = fuzz::elf_header(ET_DYN, 0x1000, 3);
+  fuzz::put(file, 0, &header, sizeof(header));
+  for (size_t i = 0; i < std::size(loads); ++i) fuzz::put_program_header(file, i, loads[i]);
   return file;
 }
 

@@ -1,0 +1,57 @@
+# What the benchmark scripts (scripts/bench-*.sh) share. Sourced once they
+# have set `prog` (their name in messages) and `root` (the repository).
+
+die() { echo "$prog: error: $*" >&2; exit 1; }
+note() { echo "$prog: $*" >&2; }
+
+# Dies unless $2, the value of the environment variable $1, is a positive
+# integer; $3 says what it counts when "number" alone would not.
+require_positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive ${3:-number}"; }
+
+# Puts the machine's go on PATH (scripts/setup.sh installs it in /usr/local/go).
+find_go() {
+  command -v go >/dev/null && return 0
+  [[ -x /usr/local/go/bin/go ]] || die "go is not on PATH (scripts/setup.sh installs one)"
+  PATH=$PATH:/usr/local/go/bin
+}
+
+# Builds the CMake targets $2... in the build directory $1, configuring it
+# first when it never was; the output goes to a log there, shown on failure.
+build_targets() {
+  local build=$1 log=$1/$prog-build.log
+  shift
+  mkdir -p -- "$build"
+  if [[ ! -f $build/CMakeCache.txt ]]; then
+    note "configuring $build"
+    local generator=()
+    command -v ninja >/dev/null && generator=(-G Ninja)
+    cmake -S "$root" -B "$build" "${generator[@]}" >"$log" 2>&1 ||
+      { tail -n 30 "$log" >&2; die "configuring $build failed"; }
+  fi
+  local targets=$*
+  note "building ${targets// / and } in $build"
+  cmake --build "$build" --target "$@" >"$log" 2>&1 ||
+    { tail -n 30 "$log" >&2; die "building failed (cmake --build $build --target $*; log in $log)"; }
+}
+
+# The median, smallest and largest of the arguments (numbers).
+median() {
+  printf '%s\n' "$@" | sort -g |
+    awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'
+}
+minimum() { printf '%s\n' "$@" | sort -g | head -n 1; }
+maximum() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+
+# The value of KEY ($2) in a file of key=value lines ($1), as the benchmark
+# programs print their figures.
+figure() { awk -F= -v k="$2" '$1 == k {sub(/^[^=]*=/, ""); print; exit}' "$1"; }
+
+# "met" or "NOT met": whether the value $1 is $3 ("<", "<=" or ">=") the goal $2.
+goal() {
+  if awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN {exit !(v != "n/a" && (op == "<=" ? v <= g : op == "<" ? v < g : v >= g))}'
+  then
+    echo met
+  else
+    echo "NOT met"
+  fi
+}
