@@ -75,7 +75,8 @@ Result<std::unique_ptr<GoBinary>> GoBinary::from_elf(std::unique_ptr<ElfFile> el
     binary->pclntab_found_by_scan_ = true;
   }
   if (candidates.empty()) {
-    if (legacy_seen) return make_error("'{}': Go binary older than Go 1.16 (pclntab format go1.2) is not supported", name);
+    if (legacy_seen)
+      return make_error("'{}': Go binary older than Go 1.16 (pclntab format go1.2) is not supported", name);
     if (!build_info) return make_error("'{}': not a Go binary (no pclntab or Go build information found)", name);
     return make_error("'{}': corrupt Go binary (no pclntab found)", name);
   }
@@ -171,6 +172,12 @@ std::optional<std::string_view> GoBinary::type_name(uint64_t type_vaddr) const {
   constexpr uint8_t kTflagExtraStar = 1 << 1;  // the stored name has a leading '*' to drop
   if ((tflag & kTflagExtraStar) && text->size() > 1) text->remove_prefix(1);
   return text;
+}
+
+bool GoBinary::type_is_pointer_free(uint64_t type_vaddr) const {
+  // runtime._type / internal/abi.Type: Size_ uintptr @0, PtrBytes (ptrdata before Go 1.21) uintptr @8.
+  auto ptr_bytes = elf_->bytes_at_vaddr(type_vaddr + 8, 8);
+  return ptr_bytes && ptr_bytes->read_unchecked<uint64_t>(0) == 0;
 }
 
 }  // namespace gotrace

@@ -65,6 +65,11 @@ class GoBinary {
   // a type descriptor of this binary.
   std::optional<std::string_view> type_name(uint64_t type_vaddr) const;
 
+  // Whether the runtime._type descriptor at `type_vaddr` says the type holds
+  // no pointers (its PtrBytes is 0). A type the file does not hold (made at
+  // run time by reflect) counts as having pointers.
+  bool type_is_pointer_free(uint64_t type_vaddr) const;
+
  private:
   GoBinary() = default;
 

@@ -123,10 +123,26 @@ class Pclntab {
   const char* symbolize(uint64_t pc, bool return_address, std::vector<Frame>* frames) const;
 
  private:
-  struct FuncRecord;
+  // The fields of runtime._func that symbolization needs.
+  struct FuncRecord {
+    uint64_t entry = 0;
+    uint64_t end = 0;
+    int32_t name_off = 0;
+    uint32_t pcfile = 0;
+    uint32_t pcln = 0;
+    uint32_t npcdata = 0;
+    uint32_t cu_offset = 0;
+    int32_t start_line = 0;  // Go 1.20+
+    uint8_t func_id = 0;
+    uint8_t func_flag = 0;  // Go 1.17+; padding before
+    uint8_t nfuncdata = 0;
+    uint64_t pcdata_off = 0;    // offset of pcdata[0] in functab_area_
+    uint64_t funcdata_off = 0;  // offset of funcdata[0] in functab_area_
+  };
   struct DecodedFunc;
+  class FunctionDecoder;  // builds a DecodedFunc from a FuncRecord
 
-  Pclntab() = default;
+  Pclntab();
   Status parse_header(std::string_view name);
   uint64_t entry_at(uint64_t index) const;
   std::optional<FuncRecord> func_record(uint32_t index) const;

@@ -186,6 +186,31 @@ FixtureReport parse_report(const std::vector<std::string>& lines) {
   return report;
 }
 
+// The types the fixture printed with reflect: their names, and for those
+// whose layout every release shares, whether they hold pointers.
+void expect_types_match_reflect(const GoBinary& binary, const AddressTranslator& translator,
+                                const std::vector<std::pair<uint64_t, std::string>>& types) {
+  const std::map<std::string, bool> pointer_free = {
+      {"main.Point", true},      {"main.Rect", true},       {"main.Celsius", true}, {"[4]int32", true},
+      {"[2][3]uint16", true},    {"int64", true},           {"bool", true},         {"complex128", true},
+      {"*main.Point", false},    {"[]uint8", false},        {"string", false},      {"map[string]int", false},
+      {"unsafe.Pointer", false}, {"*bytes.Buffer", false},  {"[]*main.Point", false},
+  };
+  ASSERT_GE(types.size(), 15u);
+  size_t checked = 0;
+  for (const auto& [address, want] : types) {
+    auto vaddr = translator.to_file_vaddr(address);
+    ASSERT_TRUE(vaddr) << want;
+    auto got = binary.type_name(*vaddr);
+    EXPECT_EQ(got.value_or("<none>"), want) << fmt::format("type at 0x{:x}", address);
+    if (auto it = pointer_free.find(want); it != pointer_free.end()) {
+      EXPECT_EQ(binary.type_is_pointer_free(*vaddr), it->second) << want;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, pointer_free.size()) << "the fixture no longer prints every type checked for pointers";
+}
+
 TEST(SymbolizerFixtures, InlinedFramesMatchRuntimeCallersFrames) {
   for (const FixtureBuild& build : fixture_builds("symtest")) {
     SCOPED_TRACE(build.label());
@@ -241,13 +266,7 @@ TEST(SymbolizerFixtures, InlinedFramesMatchRuntimeCallersFrames) {
     }
     EXPECT_GE(inlined_frames, 3u) << "the fixture should report inlined frames";
 
-    ASSERT_GE(report.types.size(), 15u);
-    for (const auto& [address, want] : report.types) {
-      auto vaddr = translator->to_file_vaddr(address);
-      ASSERT_TRUE(vaddr) << want;
-      auto got = binary->type_name(*vaddr);
-      EXPECT_EQ(got.value_or("<none>"), want) << fmt::format("type at 0x{:x}", address);
-    }
+    expect_types_match_reflect(*binary, *translator, report.types);
     EXPECT_EQ(child.wait(), 0);
   }
 }
@@ -291,6 +310,8 @@ TEST(SymbolizerFixtures, AddressesOutsideTextAreReportedNotFatal) {
   EXPECT_TRUE(frames.empty());
   EXPECT_FALSE(binary->type_name(0).has_value());
   EXPECT_FALSE(binary->type_name(binary->pclntab().min_pc()).has_value());
+  // Not in the file, as a type reflect makes at run time is not.
+  EXPECT_FALSE(binary->type_is_pointer_free(0));
 }
 
 }  // namespace

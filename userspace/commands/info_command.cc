@@ -15,6 +15,8 @@
 namespace gotrace {
 namespace {
 
+using nlohmann::ordered_json;
+
 bool looks_like_pid(const std::string& target) {
   if (target.empty() || !std::all_of(target.begin(), target.end(), [](char c) { return std::isdigit(uint8_t(c)); }))
     return false;
@@ -22,14 +24,21 @@ bool looks_like_pid(const std::string& target) {
   return stat(target.c_str(), &st) != 0;  // a file named "123" is a file
 }
 
-}  // namespace
+// The binary `gotrace info` looks at, and the process running it when the
+// target is a pid.
+struct InfoTarget {
+  std::unique_ptr<GoBinary> binary;
+  std::optional<int> pid;
+  std::optional<uint64_t> load_bias;
+};
 
-Status run_info(const InfoOptions& options, std::ostream& out) {
+Result<InfoTarget> open_target(const std::string& target_text) {
+  InfoTarget target;
   std::optional<ProcessExecutable> process;
-  std::string path = options.target;
-  std::string display = options.target;
-  if (looks_like_pid(options.target)) {
-    auto inspected = inspect_process(std::stoi(options.target));
+  std::string path = target_text;
+  std::string display = target_text;
+  if (looks_like_pid(target_text)) {
+    auto inspected = inspect_process(std::stoi(target_text));
     if (!inspected) return inspected.error();
     process = std::move(*inspected);
     path = process->open_path;
@@ -37,31 +46,56 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   }
   auto opened = GoBinary::open(path, display);
   if (!opened) return opened.error();
-  const GoBinary& binary = **opened;
-  std::optional<AddressTranslator> translator;
+  target.binary = std::move(*opened);
   if (process) {
-    auto created = AddressTranslator::create(*process, binary.elf());
-    if (!created) return created.error();
-    translator = std::move(*created);
+    auto translator = AddressTranslator::create(*process, target.binary->elf());
+    if (!translator) return translator.error();
+    target.pid = process->pid;
+    target.load_bias = translator->load_bias();
   }
+  return target;
+}
 
+// The entry points in `list`, with where `gotrace attach` puts the probe on
+// each, or why it would refuse, when they are `probed`. A path gotrace does
+// not understand is never probed.
+ordered_json describe_entry_points(const GoBinary& binary, const std::vector<EntryPoint>& list, bool probed) {
+  ordered_json points = ordered_json::array();
+  for (const EntryPoint& entry_point : list) {
+    const FunctionInfo& f = entry_point.function;
+    auto offset = binary.file_offset(f.entry);
+    ordered_json point = {{"function", f.name},
+                          {"address", fmt::format("0x{:x}", f.entry)},
+                          {"file_offset", offset ? fmt::format("0x{:x}", *offset) : std::string()},
+                          {"call_sites", entry_point.call_sites},
+                          {"found", entry_point.how_found}};
+    if (probed) {
+      if (auto site = find_probe_site(binary, f)) {
+        point["probe_offset"] = fmt::format("0x{:x}", site->file_offset);
+        point["probe_instruction"] = site->instruction;
+      } else {
+        point["probe_error"] = site.error().message;
+      }
+    }
+    points.push_back(point);
+  }
+  return points;
+}
+
+// Everything `gotrace info` reports, as its --json output has it.
+ordered_json gather_info(const InfoTarget& target) {
+  const GoBinary& binary = *target.binary;
   const BuildInfo& build = binary.build_info();
   const Pclntab& table = binary.pclntab();
-  // A binary gotrace cannot trace is still worth looking at: say why.
-  auto found = find_allocation_entry_points(binary);
-  AllocationEntryPoints none;
-  const AllocationEntryPoints& entry_points = found ? *found : none;
-  std::string pclntab_where = binary.pclntab_found_by_scan() ? "found by signature scan" : "found by section name";
-
-  nlohmann::ordered_json info;
-  if (process) info["pid"] = process->pid;
+  ordered_json info;
+  if (target.pid) info["pid"] = *target.pid;
   info["file"] = binary.name();
   info["go_version"] = build.go_version;
   info["experiments"] = build.experiments;
   info["main_path"] = build.main_path;
   info["pclntab_format"] = std::string(to_string(table.format()));
   info["pclntab_address"] = fmt::format("0x{:x}", binary.pclntab_vaddr());
-  info["pclntab_located"] = pclntab_where;
+  info["pclntab_located"] = binary.pclntab_found_by_scan() ? "found by signature scan" : "found by section name";
   info["stripped"] = binary.stripped();
   info["dwarf"] = binary.elf().has_dwarf();
   info["pie"] = binary.elf().is_pie();
@@ -71,85 +105,87 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   info["type_names"] = binary.module_data().has_value();
   info["build_id"] = binary.elf().go_build_id();
   info["gnu_build_id"] = binary.elf().gnu_build_id();
-  if (translator) info["load_bias"] = fmt::format("0x{:x}", translator->load_bias());
-  auto describe = [&](const std::vector<EntryPoint>& list, bool probed) {
-    nlohmann::ordered_json points = nlohmann::ordered_json::array();
-    for (const EntryPoint& entry_point : list) {
-      const FunctionInfo& f = entry_point.function;
-      auto offset = binary.file_offset(f.entry);
-      nlohmann::ordered_json point = {{"function", f.name},
-                                      {"address", fmt::format("0x{:x}", f.entry)},
-                                      {"file_offset", offset ? fmt::format("0x{:x}", *offset) : std::string()},
-                                      {"call_sites", entry_point.call_sites},
-                                      {"found", entry_point.how_found}};
-      // Where `gotrace attach` puts the probe, or why it would refuse. A path
-      // gotrace does not understand is never probed.
-      if (probed) {
-        if (auto site = find_probe_site(binary, f)) {
-          point["probe_offset"] = fmt::format("0x{:x}", site->file_offset);
-          point["probe_instruction"] = site->instruction;
-        } else {
-          point["probe_error"] = site.error().message;
-        }
-      }
-      points.push_back(point);
-    }
-    return points;
-  };
-  info["allocation_entry_points"] = describe(entry_points.entry_points, true);
+  if (target.load_bias) info["load_bias"] = fmt::format("0x{:x}", *target.load_bias);
+  // A binary gotrace cannot trace is still worth looking at: say why.
+  auto found = find_allocation_entry_points(binary);
+  AllocationEntryPoints none;
+  const AllocationEntryPoints& entry_points = found ? *found : none;
+  info["allocation_entry_points"] = describe_entry_points(binary, entry_points.entry_points, true);
   if (!found) info["allocation_entry_points_error"] = found.error().message;
   // Allocation paths gotrace does not understand: attach and run refuse the
   // binary unless --allow-unverified-go is given.
-  info["unverified_entry_points"] = describe(entry_points.unverified, false);
+  info["unverified_entry_points"] = describe_entry_points(binary, entry_points.unverified, false);
+  return info;
+}
 
+void print_binary(const ordered_json& info, std::ostream& out) {
+  auto text = [&](const char* key) { return info[key].get<std::string>(); };
+  auto yes = [&](const char* key) { return info[key].get<bool>(); };
+  if (info.contains("pid")) out << fmt::format("{:<16}{}\n", "pid:", info["pid"].get<int>());
+  out << fmt::format("{:<16}{}\n", "file:", text("file"));
+  std::string experiments;
+  for (const auto& e : info["experiments"]) experiments += (experiments.empty() ? "" : ",") + e.get<std::string>();
+  out << fmt::format("{:<16}{}{}\n", "go version:", text("go_version"),
+                     experiments.empty() ? "" : " (experiments: " + experiments + ")");
+  if (!text("main_path").empty()) out << fmt::format("{:<16}{}\n", "main package:", text("main_path"));
+  out << fmt::format("{:<16}{} format at {} ({})\n", "pclntab:", text("pclntab_format"), text("pclntab_address"),
+                     text("pclntab_located"));
+  out << fmt::format("{:<16}{}\n", "stripped:",
+                     yes("stripped") ? (yes("dwarf") ? "symbols only (DWARF kept)" : "yes (no .symtab, no DWARF)")
+                                     : (yes("dwarf") ? "no" : "no (.symtab kept, no DWARF)"));
+  out << fmt::format("{:<16}{}\n", "pie:", yes("pie") ? "yes" : "no");
+  if (info.contains("load_bias")) out << fmt::format("{:<16}{}\n", "load bias:", text("load_bias"));
+  out << fmt::format("{:<16}{}\n", "functions:", info["functions"].get<uint64_t>());
+  out << fmt::format("{:<16}{}\n", "inlined frames:", yes("inlining") ? "yes" : "no (module data not found)");
+  out << fmt::format("{:<16}{}\n", "type names:", yes("type_names") ? "yes" : "no (module data not found)");
+  if (!text("build_id").empty()) out << fmt::format("{:<16}{}\n", "build id:", text("build_id"));
+}
+
+void print_entry_points(const ordered_json& points, std::ostream& out) {
+  for (const auto& point : points) {
+    std::string probe = point.contains("probe_offset")
+                            ? fmt::format("probe at file offset {} ({})", point["probe_offset"].get<std::string>(),
+                                          point["probe_instruction"].get<std::string>())
+                        : point.contains("probe_error") ? "not probeable: " + point["probe_error"].get<std::string>()
+                                                        : std::string("not probed");
+    out << fmt::format("  {:<40} {:>10}  file offset {:<9} {}\n", point["function"].get<std::string>(),
+                       point["address"].get<std::string>(), point["file_offset"].get<std::string>(), probe);
+    out << fmt::format("    {}\n", point["found"].get<std::string>());
+  }
+}
+
+void print_allocation_paths(const ordered_json& info, std::ostream& out) {
+  if (info.contains("allocation_entry_points_error")) {
+    out << fmt::format("allocation entry points: none ({})\n",
+                       info["allocation_entry_points_error"].get<std::string>());
+    return;
+  }
+  const ordered_json& entry_points = info["allocation_entry_points"];
+  out << fmt::format("allocation entry points ({}), found from the calls the code makes, each probed after its "
+                     "stack-bound check:\n",
+                     entry_points.size());
+  print_entry_points(entry_points, out);
+  const ordered_json& unverified = info["unverified_entry_points"];
+  if (!unverified.empty()) {
+    out << fmt::format("allocation paths not understood ({}), never probed; attach and run refuse the binary "
+                       "without --allow-unverified-go:\n",
+                       unverified.size());
+    print_entry_points(unverified, out);
+  }
+}
+
+}  // namespace
+
+Status run_info(const InfoOptions& options, std::ostream& out) {
+  auto target = open_target(options.target);
+  if (!target) return target.error();
+  ordered_json info = gather_info(*target);
   if (options.json) {
     out << info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return Ok{};
   }
-  if (process) out << fmt::format("{:<16}{}\n", "pid:", process->pid);
-  out << fmt::format("{:<16}{}\n", "file:", binary.name());
-  std::string experiments;
-  for (const auto& e : build.experiments) experiments += (experiments.empty() ? "" : ",") + e;
-  out << fmt::format("{:<16}{}{}\n", "go version:", build.go_version,
-                     experiments.empty() ? "" : " (experiments: " + experiments + ")");
-  if (!build.main_path.empty()) out << fmt::format("{:<16}{}\n", "main package:", build.main_path);
-  out << fmt::format("{:<16}{} format at 0x{:x} ({})\n", "pclntab:", to_string(table.format()),
-                     binary.pclntab_vaddr(), pclntab_where);
-  out << fmt::format("{:<16}{}\n", "stripped:",
-                     binary.stripped() ? (binary.elf().has_dwarf() ? "symbols only (DWARF kept)" : "yes (no .symtab, no DWARF)")
-                                       : (binary.elf().has_dwarf() ? "no" : "no (.symtab kept, no DWARF)"));
-  out << fmt::format("{:<16}{}\n", "pie:", binary.elf().is_pie() ? "yes" : "no");
-  if (translator) out << fmt::format("{:<16}0x{:x}\n", "load bias:", translator->load_bias());
-  out << fmt::format("{:<16}{}\n", "functions:", table.function_count());
-  out << fmt::format("{:<16}{}\n", "inlined frames:", table.can_expand_inlining() ? "yes" : "no (module data not found)");
-  out << fmt::format("{:<16}{}\n", "type names:", binary.module_data() ? "yes" : "no (module data not found)");
-  if (!binary.elf().go_build_id().empty()) out << fmt::format("{:<16}{}\n", "build id:", binary.elf().go_build_id());
-  auto print = [&](const nlohmann::ordered_json& points) {
-    for (const auto& point : points) {
-      std::string probe = point.contains("probe_offset")
-                              ? fmt::format("probe at file offset {} ({})", point["probe_offset"].get<std::string>(),
-                                            point["probe_instruction"].get<std::string>())
-                          : point.contains("probe_error") ? "not probeable: " + point["probe_error"].get<std::string>()
-                                                          : std::string("not probed");
-      out << fmt::format("  {:<40} {:>10}  file offset {:<9} {}\n", point["function"].get<std::string>(),
-                         point["address"].get<std::string>(), point["file_offset"].get<std::string>(), probe);
-      out << fmt::format("    {}\n", point["found"].get<std::string>());
-    }
-  };
-  if (!found) {
-    out << fmt::format("allocation entry points: none ({})\n", found.error().message);
-    return Ok{};
-  }
-  out << fmt::format("allocation entry points ({}), found from the calls the code makes, each probed after its "
-                     "stack-bound check:\n",
-                     info["allocation_entry_points"].size());
-  print(info["allocation_entry_points"]);
-  if (!entry_points.unverified.empty()) {
-    out << fmt::format("allocation paths not understood ({}), never probed; attach and run refuse the binary "
-                       "without --allow-unverified-go:\n",
-                       entry_points.unverified.size());
-    print(info["unverified_entry_points"]);
-  }
+  print_binary(info, out);
+  print_allocation_paths(info, out);
   return Ok{};
 }
 

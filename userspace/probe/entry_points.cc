@@ -64,6 +64,16 @@ class EntryPointFinder {
     Reach reach;
     uint32_t via;  // the callee the answer came through
   };
+  struct Bypass {
+    uint32_t function;
+    int distance;  // calls from it to the core
+  };
+  // The runtime functions code outside the runtime calls, by what they reach.
+  struct Callees {
+    std::vector<Bypass> bypasses;  // the core, with only runtime.mallocgc in the way
+    std::vector<uint32_t> puzzles;  // neither it nor mallocgc, and named runtime.malloc*
+    std::unordered_map<uint32_t, bool> counted;  // every callee: whether its call sites are counted
+  };
 
   void read_function_table();
   std::optional<uint32_t> runtime_function_at(uint64_t vaddr) const;
@@ -74,6 +84,10 @@ class EntryPointFinder {
   Reach reach(uint32_t function, int calls_left);
   std::string path_to_core(uint32_t function) const;
   std::optional<uint32_t> first_allocator_hop(uint32_t function);
+  Callees classify_callees(const std::vector<Candidate>& candidates);
+  void count_call_sites(const std::vector<Candidate>& candidates, const std::unordered_map<uint32_t, bool>& counted);
+  void add_bypasses(std::vector<Bypass> bypasses, AllocationEntryPoints* found);
+  bool add_allocator_hops(uint32_t function, AllocationEntryPoints* found, std::vector<size_t>* hops);
 
   const GoBinary& binary_;
   ZydisDecoder decoder_;
@@ -86,6 +100,7 @@ class EntryPointFinder {
   std::optional<uint32_t> mallocgc_;
   std::unordered_map<uint32_t, std::vector<uint32_t>> callees_;
   std::unordered_map<uint64_t, Memo> memo_;  // by index and calls left, for the current stop_
+  std::unordered_map<uint32_t, uint64_t> sites_;  // direct calls from outside the runtime, by counted callee
 };
 
 void EntryPointFinder::read_function_table() {
@@ -234,67 +249,53 @@ std::string EntryPointFinder::path_to_core(uint32_t function) const {
   return text;
 }
 
-Result<AllocationEntryPoints> EntryPointFinder::find() {
-  read_function_table();
-  if (!mallocgc_) return make_error("'{}': runtime.mallocgc not found", binary_.name());
-  std::vector<Candidate> candidates = scan_for_calls();
-
-  // First, what each runtime function called from outside reaches with only
-  // runtime.mallocgc in the way, and how many calls away the core is.
-  struct Bypass {
-    uint32_t function;
-    int distance;
-  };
-  std::vector<Bypass> bypasses;
-  std::vector<uint32_t> puzzles;  // runtime.malloc*, reaching neither
-  std::unordered_map<uint32_t, bool> interesting;  // by callee: whether its call sites are counted
-  interesting[*mallocgc_] = true;
+// First, what each runtime function called from outside reaches with only
+// runtime.mallocgc in the way, and how many calls away the core is.
+EntryPointFinder::Callees EntryPointFinder::classify_callees(const std::vector<Candidate>& candidates) {
+  Callees callees;
+  callees.counted[*mallocgc_] = true;
   stop_[*mallocgc_] = 1;
   for (const Candidate& c : candidates) {
-    auto [it, inserted] = interesting.try_emplace(c.target, false);
+    auto [it, inserted] = callees.counted.try_emplace(c.target, false);
     if (!inserted) continue;
     Reach r = Reach::kNothing;
     int distance = 0;
     while (distance < kMaxCallDepth && r != Reach::kCore) r = reach(c.target, ++distance);
     if (r == Reach::kCore) {
-      bypasses.push_back({c.target, distance});
+      callees.bypasses.push_back({c.target, distance});
       it->second = true;
     } else if (r == Reach::kNothing && functions_[c.target].name.starts_with("runtime.malloc")) {
-      puzzles.push_back(c.target);
+      callees.puzzles.push_back(c.target);
       it->second = true;
     }
   }
+  return callees;
+}
 
-  // Exact call sites: each function that seems to call one of interest is
-  // decoded once, from its entry to the last such call (each real call is
-  // a candidate), and only whole call instructions count.
+// Exact call sites: each function that seems to call one of interest is
+// decoded once, from its entry to the last such call (each real call is a
+// candidate), and only whole call instructions count.
+void EntryPointFinder::count_call_sites(const std::vector<Candidate>& candidates,
+                                        const std::unordered_map<uint32_t, bool>& counted) {
   std::unordered_map<uint32_t, uint64_t> decode_lengths;  // by caller
   for (const Candidate& c : candidates) {
-    if (!interesting[c.target]) continue;
+    if (!counted.at(c.target)) continue;
     uint64_t& length = decode_lengths[c.caller];
     length = std::max(length, c.end);
   }
-  std::unordered_map<uint32_t, uint64_t> sites;
   for (const auto& [caller, length] : decode_lengths) {
     for_each_call(functions_[caller], length, [&](uint32_t callee) {
-      if (auto it = interesting.find(callee); it != interesting.end() && it->second) ++sites[callee];
+      if (auto it = counted.find(callee); it != counted.end() && it->second) ++sites_[callee];
     });
   }
+}
 
-  AllocationEntryPoints found;
-  uint64_t mallocgc_sites = sites[*mallocgc_];
-  found.entry_points.push_back({functions_[*mallocgc_],
-                                fmt::format("the allocator's general entry, always probed (newobject, makeslice, "
-                                            "growslice and others call it); called directly from {} outside the runtime",
-                                            sites_text(mallocgc_sites)),
-                                mallocgc_sites});
-
-  // Then, nearest to the core first, the callees that still reach it when
-  // the entry points found so far are in the way too: one that reaches it
-  // only through another (a wrapper, as newobject is of mallocgc) is counted
-  // there. One not named like the allocator has runtime.mallocgc inlined
-  // into it (PGO inlines it into newobject, makeslice, growslice, ...) and
-  // does not take mallocgc's arguments, which the probe reads.
+// Then, nearest to the core first, the callees that still reach it when
+// the entry points found so far are in the way too: one that reaches it
+// only through another (a wrapper, as newobject is of mallocgc) is counted
+// there. One not named like the allocator has runtime.mallocgc inlined
+// into it (PGO inlines it into newobject, makeslice, growslice, ...).
+void EntryPointFinder::add_bypasses(std::vector<Bypass> bypasses, AllocationEntryPoints* found) {
   std::sort(bypasses.begin(), bypasses.end(), [&](const Bypass& a, const Bypass& b) {
     return std::tie(a.distance, functions_[a.function].entry) < std::tie(b.distance, functions_[b.function].entry);
   });
@@ -302,7 +303,7 @@ Result<AllocationEntryPoints> EntryPointFinder::find() {
   std::vector<std::string_view> pgo_hosts;  // functions runtime.mallocgc is inlined into
   for (const Bypass& bypass : bypasses) {
     uint32_t function = bypass.function;
-    uint64_t n = sites[function];
+    uint64_t n = sites_[function];
     if (n == 0) continue;  // the scan matched bytes that are not a call
     memo_.clear();
     const FunctionInfo& info = functions_[function];
@@ -313,32 +314,15 @@ Result<AllocationEntryPoints> EntryPointFinder::find() {
       continue;
     }
     stop_[function] = 1;
-    std::string how = fmt::format("called directly from {} outside the runtime; allocates without runtime.mallocgc "
-                                  "(reaches {})",
+    std::string how = fmt::format("called directly from {} outside the runtime; allocates without "
+                                  "runtime.mallocgc (reaches {})",
                                   sites_text(n), path_to_core(function));
     if (info.name.starts_with("runtime.malloc")) {
-      found.entry_points.push_back({info, std::move(how), n});
-      continue;
-    }
-    // runtime.mallocgc is inlined into this function (PGO inlines it into
-    // newobject, makeslice, growslice, ...), whose own arguments are not
-    // mallocgc's. The allocator functions the inlined code calls are:
-    // mallocgc hands them its size and type (mallocgcTiny, mallocgcSmallNoscan,
-    // ... from Go 1.24), so they are probed instead, one path at a time; their
-    // calls from the real runtime.mallocgc are already counted there.
-    stop_[function] = 0;
-    while (auto hop = first_allocator_hop(function)) {
-      stop_[*hop] = 1;
-      pgo_hops.push_back(found.entry_points.size());
-      found.entry_points.push_back({functions_[*hop], "", 0});
-      memo_.clear();
-      if (reach(function, kMaxCallDepth) != Reach::kCore) break;
-    }
-    memo_.clear();
-    if (reach(function, kMaxCallDepth) == Reach::kCore) {
-      found.unverified.push_back({info, how + ", but is no allocator function: runtime.mallocgc is inlined into "
-                                               "it (a PGO build?), and its arguments are not mallocgc's",
-                                  n});
+      found->entry_points.push_back({info, std::move(how), n});
+    } else if (add_allocator_hops(function, found, &pgo_hops)) {
+      found->unverified.push_back({info, how + ", but is no allocator function: runtime.mallocgc is inlined into "
+                                                "it (a PGO build?), and its arguments are not mallocgc's",
+                                   n});
     } else {
       pgo_hosts.push_back(info.name);
     }
@@ -348,21 +332,56 @@ Result<AllocationEntryPoints> EntryPointFinder::find() {
   for (size_t i = 0; i < pgo_hosts.size() && i < 4; ++i) hosts += (i == 0 ? "" : ", ") + std::string(pgo_hosts[i]);
   if (pgo_hosts.size() > 4) hosts += fmt::format(" and {} more", pgo_hosts.size() - 4);
   for (size_t i : pgo_hops) {
-    found.entry_points[i].how_found = fmt::format(
+    found->entry_points[i].how_found = fmt::format(
         "runtime.mallocgc hands it its size and type, and is inlined (a PGO build) into {}, which code outside the "
         "runtime calls: probed for the allocations made there (its calls from runtime.mallocgc itself are counted "
         "there once)",
         hosts);
   }
-  for (uint32_t function : puzzles) {
-    uint64_t n = sites[function];
+}
+
+// `function` has runtime.mallocgc inlined into it, and does not take
+// mallocgc's arguments, which the probe reads. The allocator functions the
+// inlined code calls do (mallocgc hands them its size and type: mallocgcTiny,
+// mallocgcSmallNoscan, ... from Go 1.24): they are probed instead, one path
+// at a time; their calls from the real runtime.mallocgc are counted there
+// already. Returns whether `function` still reaches the core past them.
+bool EntryPointFinder::add_allocator_hops(uint32_t function, AllocationEntryPoints* found,
+                                          std::vector<size_t>* hops) {
+  stop_[function] = 0;
+  while (auto hop = first_allocator_hop(function)) {
+    stop_[*hop] = 1;
+    hops->push_back(found->entry_points.size());
+    found->entry_points.push_back({functions_[*hop], "", 0});
+    memo_.clear();
+    if (reach(function, kMaxCallDepth) != Reach::kCore) break;
+  }
+  memo_.clear();
+  return reach(function, kMaxCallDepth) == Reach::kCore;
+}
+
+Result<AllocationEntryPoints> EntryPointFinder::find() {
+  read_function_table();
+  if (!mallocgc_) return make_error("'{}': runtime.mallocgc not found", binary_.name());
+  std::vector<Candidate> candidates = scan_for_calls();
+  Callees callees = classify_callees(candidates);
+  count_call_sites(candidates, callees.counted);
+
+  AllocationEntryPoints found;
+  uint64_t mallocgc_sites = sites_[*mallocgc_];
+  std::string how = fmt::format("the allocator's general entry, always probed (newobject, makeslice, growslice "
+                                "and others call it); called directly from {} outside the runtime",
+                                sites_text(mallocgc_sites));
+  found.entry_points.push_back({functions_[*mallocgc_], std::move(how), mallocgc_sites});
+  add_bypasses(std::move(callees.bypasses), &found);
+  for (uint32_t function : callees.puzzles) {
+    uint64_t n = sites_[function];
     if (n == 0) continue;
-    found.unverified.push_back(
-        {functions_[function],
-         fmt::format("called directly from {} outside the runtime; reaches neither runtime.mallocgc nor the "
-                     "allocator's core within {} calls",
-                     sites_text(n), kMaxCallDepth),
-         n});
+    found.unverified.push_back({functions_[function],
+                                fmt::format("called directly from {} outside the runtime; reaches neither "
+                                            "runtime.mallocgc nor the allocator's core within {} calls",
+                                            sites_text(n), kMaxCallDepth),
+                                n});
   }
   auto by_address = [](const EntryPoint& a, const EntryPoint& b) { return a.function.entry < b.function.entry; };
   std::sort(found.entry_points.begin() + 1, found.entry_points.end(), by_address);

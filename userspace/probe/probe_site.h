@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "symbolizer/go_binary.h"
 #include "base/result.h"
@@ -25,9 +26,23 @@ struct ProbeSite {
   std::string instruction;      // the probed instruction, disassembled
 };
 
-// Decodes the prologue of `function` and returns the first instruction after
-// its stack-bound check. Fails, naming the function, when the prologue does
-// not have the expected shape: gotrace would rather refuse than double-count.
+// The instruction the probe goes on, as found in a function's code.
+struct ProbedInstruction {
+  uint64_t offset = 0;  // from the function's entry
+  std::string text;     // disassembled (AT&T syntax)
+};
+
+// How much of a function's code is searched for its stack-bound check.
+inline constexpr uint64_t kMaxPrologueBytes = 96;
+
+// Decodes the prologue in `code`, the first bytes of `function` as linked at
+// `entry`, and returns the first instruction after its stack-bound check: the
+// compare of the stack pointer with g.stackguard0 and the conditional jump
+// after it. Fails, naming the function, when the prologue does not have that
+// shape: gotrace would rather refuse than double-count.
+Result<ProbedInstruction> find_probed_instruction(std::string_view function, ByteView code, uint64_t entry);
+
+// The same for `function` of `binary`, placed in the file; errors also name the binary.
 Result<ProbeSite> find_probe_site(const GoBinary& binary, const FunctionInfo& function);
 
 }  // namespace gotrace
