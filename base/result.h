@@ -56,4 +56,9 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
+// Prefixes the error of a failed Result with context, e.g. the file name.
+inline Error with_context(const Error& error, std::string_view context) {
+  return Error{fmt::format("{}: {}", context, error.message)};
+}
+
 }  // namespace gotrace

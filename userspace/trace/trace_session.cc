@@ -80,22 +80,11 @@ class TraceSession::EventLoop {
   Fd signal_fd_, timer_fd_, epoll_;
 };
 
-namespace {
-
-// The pointer-free flag of a type, for the allocator's size rules.
-bool type_is_noscan(const GoBinary& binary, uint64_t type_vaddr) {
-  // runtime._type.PtrBytes is at offset 8. Types the file does not hold
-  // (made at run time by reflect) count as having pointers.
-  auto ptr_bytes = binary.elf().bytes_at_vaddr(type_vaddr + 8, 8);
-  return ptr_bytes && ptr_bytes->read_unchecked<uint64_t>(0) == 0;
-}
-
-}  // namespace
-
 TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options)
     : plan_(std::move(plan)), pid_(pid), display_path_(std::move(display_path)), options_(options) {
   AllocatorModel model{plan_.binary->build_info().release()->at_least(1, 22)};
-  auto noscan = [this](uint64_t type) { return type == 0 || type_is_noscan(*plan_.binary, type - load_bias()); };
+  // A pointer-free type, or none, takes the allocator's noscan size rules.
+  auto noscan = [this](uint64_t type) { return type == 0 || plan_.binary->type_is_pointer_free(type - load_bias()); };
   aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate);
 }
 

@@ -64,6 +64,7 @@ std::optional<Key> key_of(int kind, wint_t code) {
 
 void signal_once(int fd) {
   uint64_t one = 1;
+  // Fails only when the counter is already huge: the reader is woken either way.
   (void)!write(fd, &one, sizeof(one));
 }
 
@@ -186,7 +187,7 @@ void TerminalView::run() {
     bool redraw = false;
     if (fds[1].revents & POLLIN) {
       uint64_t count;
-      (void)!read(control_.get(), &count, sizeof(count));
+      (void)!read(control_.get(), &count, sizeof(count));  // resets the counter; EAGAIN when already read
       if (stopping_) break;
       if (target_exited_) model_.set_target_exited();
       redraw = true;

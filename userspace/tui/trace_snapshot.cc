@@ -30,12 +30,13 @@ void SnapshotExchange::publish(std::unique_ptr<TraceSnapshot> snapshot) {
   }
   // `snapshot` now holds any the view did not take; it is freed here, outside the lock.
   uint64_t one = 1;
+  // Fails only when the counter is already huge: the view is woken either way.
   (void)!write(ready_.get(), &one, sizeof(one));
 }
 
 std::unique_ptr<TraceSnapshot> SnapshotExchange::take() {
   uint64_t count;
-  (void)!read(ready_.get(), &count, sizeof(count));
+  (void)!read(ready_.get(), &count, sizeof(count));  // resets the counter; EAGAIN when nothing waits
   std::unique_ptr<TraceSnapshot> snapshot;
   {
     std::lock_guard lock(mutex_);
