@@ -111,15 +111,6 @@ bool type_is_noscan(const GoBinary& binary, uint64_t type_vaddr) {
   return ptr_bytes && ptr_bytes->read_unchecked<uint64_t>(0) == 0;
 }
 
-std::string loss_summary(const LossCounts& losses) {
-  std::string text;
-  for (const LossCause& cause : kLossCauses) {
-    if (losses[cause.index] == 0) continue;
-    text += fmt::format("{}{} dropped ({})", text.empty() ? "" : ", ", losses[cause.index], cause.what);
-  }
-  return text.empty() ? "0 events lost" : "events lost: " + text;
-}
-
 // The signals that end a trace (read through a signalfd, so blocked).
 sigset_t stop_signals() {
   sigset_t signals;
@@ -311,7 +302,7 @@ class TraceSession {
   void publish_snapshot(bool final) {
     auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack()));
     snapshot->elapsed = std::chrono::steady_clock::now() - start_;
-    snapshot->losses = probe_->losses();
+    if (auto counts = probe_->counts()) snapshot->probe_counts = *counts;
     snapshot->final = final;
     exchange_->publish(std::move(snapshot));
   }
@@ -320,8 +311,8 @@ class TraceSession {
   // the trace was cut short, so nothing that was seen is lost.
   Status finish(const SessionResult& result) {
     close_view();
-    LossCounts losses = probe_->losses();
-    KernelTotals kernel = probe_->kernel_totals();
+    auto counts = probe_->counts();
+    auto kernel = probe_->kernel_totals();
     uint64_t bias = load_bias();
     probe_.reset();  // detach before the slow part
 
@@ -340,16 +331,19 @@ class TraceSession {
     const AllocationTotals& totals = aggregator_->totals();
     std::cerr << fmt::format("gotrace: traced pid {} for {:.2f}s{}: {} allocations, {}; {}\n", pid_, seconds,
                              result.target_exited ? " (until it exited)" : "", totals.count,
-                             format_bytes(totals.bytes), loss_summary(losses));
-    if (outputs_.sample_rate != 0)
-      std::cerr << fmt::format("gotrace: sampled one allocation per {} on average: {} of {} allocations ({} requested, "
-                               "counted in the kernel) recorded; figures above are estimates\n",
-                               format_bytes(outputs_.sample_rate), aggregator_->events(), kernel.allocations,
-                               format_bytes(kernel.requested_bytes));
-    if (losses[GOTRACE_LOSS_STACK_TRUNCATED] > 0)
-      std::cerr << fmt::format("gotrace: {} stacks deeper than {} frames or {} KiB were cut at the root end\n",
-                               losses[GOTRACE_LOSS_STACK_TRUNCATED], GOTRACE_MAX_STACK_DEPTH,
-                               GOTRACE_MAX_STACK_WINDOWS * GOTRACE_STACK_WINDOW_BYTES / 1024);
+                             format_bytes(totals.bytes),
+                             counts ? drops_summary(*counts) : "events lost unknown: " + counts.error().message);
+    if (outputs_.sample_rate != 0) {
+      std::string recorded =
+          kernel ? fmt::format("{} of {} allocations ({} requested, counted in the kernel)", aggregator_->events(),
+                               kernel->allocations, format_bytes(kernel->requested_bytes))
+                 : fmt::format("{} allocations ({})", aggregator_->events(), kernel.error().message);
+      std::cerr << fmt::format("gotrace: sampled one allocation per {} on average: {} recorded; figures above are "
+                               "estimates\n",
+                               format_bytes(outputs_.sample_rate), recorded);
+    }
+    if (std::string notices = counts ? notices_summary(*counts) : ""; !notices.empty())
+      std::cerr << fmt::format("gotrace: {}\n", notices);
 
     Status status = Ok{};
     if (!outputs_.pprof_path.empty()) {

@@ -34,7 +34,7 @@ SiteTable LiveSites::update(const TraceSnapshot& snapshot) {
 
   SiteTable table;
   table.elapsed = snapshot.elapsed;
-  table.losses = snapshot.losses;
+  table.probe_counts = snapshot.probe_counts;
   table.sites.reserve(sites_.size());
   std::vector<std::pair<std::string_view, double>> type_bytes;
   for (uint32_t id = 0; id < sites_.size(); ++id) {

@@ -322,17 +322,12 @@ std::vector<ScreenLine> ScreenModel::header(size_t width) const {
     sampled.push_back({fmt::format("estimates: sampled every {}", format_bytes(info_.sample_rate)), Style::kDim});
   lines.push_back(compose({{figures, Style::kNormal}}, sampled, width));
 
-  const LossCounts& losses = f.table.losses;
-  uint64_t lost = total_lost(losses);
+  uint64_t lost = total_dropped(f.table.probe_counts);
   std::string loss_text = "lost 0";
   if (lost > 0) {
-    loss_text = fmt::format("lost {}:", format_count(lost));
-    const char* separator = " ";
-    for (const LossCause& cause : kLossCauses) {
-      if (losses[cause.index] == 0) continue;
-      loss_text += fmt::format("{}{} {}", separator, format_count(losses[cause.index]), cause.what);
-      separator = ", ";
-    }
+    auto cause = [](uint64_t count, std::string_view words) { return fmt::format("{} {}", format_count(count), words); };
+    loss_text = fmt::format("lost {}: {}", format_count(lost),
+                            join_counted(f.table.probe_counts, CounterKind::kDrop, cause));
   }
   std::string view = fmt::format("{} sites  sorted by {}", rows_.size(), sort_name(sort_));
   if (!filter_.empty()) view = fmt::format("{} of {} sites match \"{}\"  sorted by {}", rows_.size(),
