@@ -5,8 +5,9 @@
 // policy: read the Go register ABI arguments (Go 1.17+: size in RAX, type in
 // RBX), take the direct caller from [RSP], walk the frame-pointer chain for
 // the rest, and hand the record to userspace through the ring buffer. Every
-// failure is counted (gotrace_abi.h, enum gotrace_loss); nothing is dropped
-// silently. It never writes to the target's memory.
+// allocation it does not record, and every record it cuts short, is counted
+// (gotrace_abi.h, GOTRACE_PROBE_COUNTERS); nothing is dropped silently. It
+// never writes to the target's memory.
 //
 // The probe sits after the function's stack-bound check (userspace chooses
 // the address), where RSP points at the return address and RBP still holds
@@ -51,12 +52,13 @@ struct {
   __uint(max_entries, 1 << 24);  // resized by userspace before load
 } alloc_events SEC(".maps");
 
+// The KERNEL rows of GOTRACE_PROBE_COUNTERS, by index.
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, GOTRACE_LOSS_COUNT);
+  __uint(max_entries, GOTRACE_KERNEL_COUNTER_COUNT);
   __type(key, __u32);
   __type(value, __u64);
-} loss_counters SEC(".maps");
+} probe_counters SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -101,9 +103,10 @@ struct {
   __type(value, struct scratch_space);
 } scratch SEC(".maps");
 
-static __always_inline void count_loss(__u32 cause) {
-  __u64* counter = bpf_map_lookup_elem(&loss_counters, &cause);
-  if (counter) *counter += 1;  // per-CPU: no atomics needed
+static __always_inline void count(enum gotrace_counter counter) {
+  __u32 key = counter;
+  __u64* value = bpf_map_lookup_elem(&probe_counters, &key);
+  if (value) *value += 1;  // per-CPU: no atomics needed
 }
 
 // The window of the stack held in scratch_space.stack.
@@ -145,8 +148,8 @@ static __always_inline bool frame_in_window(const __u64* stack, struct window w,
   return true;
 }
 
-// The state of one frame-pointer walk, advanced one frame per bpf_loop step
-// (a loop the verifier checks once, whatever the depth).
+// The state of one frame-pointer walk. Frame records are {saved BP, return
+// address}; the chain ends at BP 0.
 struct walk {
   struct scratch_space* scratch;
   struct window window;
@@ -157,64 +160,146 @@ struct walk {
   __u32 windows; // windows read
 };
 
-static long walk_one_frame(__u64 index, struct walk* walk) {
-  (void)index;
-  struct scratch_space* scratch = walk->scratch;
+// One frame: takes the record at walk->fp from the window held, keeps its
+// return address and moves on to the caller's record. False when it did not
+// move: walk->fp is then 0 if the chain has ended, or else a record the
+// window does not hold.
+static __always_inline bool step_in_window(struct walk* walk) {
   __u64 fp = walk->fp;
   __u64 frame[2];
-  if (fp == 0 || walk->depth >= GOTRACE_MAX_STACK_DEPTH) return 1;
-  if (!frame_in_window(scratch->stack, walk->window, fp, frame)) {
-    if (walk->windows >= MAX_WINDOWS) return 1;
-    walk->window = read_window(scratch->stack, fp, STACK_WINDOW_BYTES);
-    walk->windows++;
-    if (!frame_in_window(scratch->stack, walk->window, fp, frame)) {
-      walk->fp = 0;
-      return 1;
-    }
-  }
+  if (fp == 0 || !frame_in_window(walk->scratch->stack, walk->window, fp, frame)) return false;
   if (frame[1] == 0) {
     walk->fp = 0;
-    return 1;
+    return false;
   }
-  scratch->event.pcs[walk->depth & 127] = frame[1];  // depth < 127: the mask is for the verifier
+  walk->scratch->event.pcs[walk->depth & 127] = frame[1];  // depth < 127: the mask is for the verifier
   walk->depth++;
   if (fp - walk->rsp + 16 > walk->extent) walk->extent = fp - walk->rsp + 16;
   walk->fp = frame[0] == fp ? 0 : frame[0];
-  return 0;
+  return true;
+}
+
+// The walk past the first window, one frame per bpf_loop step (a loop the
+// verifier checks once, whatever the depth), reading the next window where
+// the chain leaves the one held.
+static long walk_one_frame(__u64 index, struct walk* walk) {
+  (void)index;
+  if (walk->depth >= GOTRACE_MAX_STACK_DEPTH) return 1;
+  if (step_in_window(walk)) return 0;
+  if (walk->fp == 0 || walk->windows >= MAX_WINDOWS) return 1;
+  walk->window = read_window(walk->scratch->stack, walk->fp, STACK_WINDOW_BYTES);
+  walk->windows++;
+  if (step_in_window(walk)) return 0;
+  walk->fp = 0;  // the record is unreadable, or the chain ends there
+  return 1;
+}
+
+// Whether a walk that stopped at a frame record was cut short: not when the
+// last return address is in goexit, nor when exactly the maximum depth was
+// the whole stack.
+static __always_inline bool cut_short(const struct walk* walk, __u64 bias) {
+  if (walk->fp == 0) return false;
+  __u64 root = walk->scratch->event.pcs[(walk->depth - 1) & 127] - bias;
+  if (root >= goexit_start && root < goexit_end) return false;
+  if (walk->depth < GOTRACE_MAX_STACK_DEPTH) return true;
+  __u64 next[2];
+  return bpf_probe_read_user(next, sizeof(next), (void*)walk->fp) == 0 && next[1] != 0;
+}
+
+// Fills event.pcs from pcs[1] on (pcs[0], the caller, is [RSP]) and returns
+// the depth. The frames inside the first window, the usual case, are walked
+// inline; the rest by bpf_loop.
+static __always_inline __u32 walk_stack(struct scratch_space* scratch, struct window first_window, __u64 rsp,
+                                        __u64 rbp, __u64 bias) {
+  struct walk walk = {scratch, first_window, rsp, rbp, 16, 1, 1};
+  for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++)
+    if (!step_in_window(&walk)) break;
+  if (walk.fp != 0 && walk.depth < GOTRACE_MAX_STACK_DEPTH) bpf_loop(GOTRACE_MAX_STACK_DEPTH, walk_one_frame, &walk, 0);
+  scratch->first_window = walk.extent;
+  if (cut_short(&walk, bias)) {
+    scratch->event.flags |= GOTRACE_EVENT_TRUNCATED;
+    count(GOTRACE_COUNTER_STACK_TRUNCATED);
+  }
+  return walk.depth;
+}
+
+// Reads the first window of the stack, the caller's return address at its
+// start; false when even that is unreadable.
+static __always_inline bool read_first_window(struct scratch_space* scratch, __u64 rsp, struct window* window,
+                                              __u64* caller) {
+  *window = read_window(scratch->stack, rsp, scratch->first_window);
+  if (window->size == 0) return false;
+  *caller = scratch->stack[0];
+  return true;
+}
+
+// The caller, at [RSP], comes with the first window of the stack; in
+// sampling mode that is read only once an allocation is chosen, and before
+// that only a specialized entry point needs its caller. False when it is
+// needed and unreadable.
+static __always_inline bool read_caller(struct scratch_space* scratch, __u64 rsp, __u32 entry_point,
+                                        struct window* window, __u64* caller) {
+  if (sample_rate == 0) return read_first_window(scratch, rsp, window, caller);
+  if (entry_point == GOTRACE_ENTRY_MALLOCGC) return true;
+  return bpf_probe_read_user(caller, sizeof(*caller), (void*)rsp) == 0;
+}
+
+// Counts the allocation in the per-CPU totals; whether it is recorded. In
+// sampling mode only an allocation that takes the countdown below zero is,
+// and the next countdown is drawn.
+static __always_inline bool count_and_sample(struct gotrace_cpu_totals* totals, __u64 size) {
+  totals->allocations += 1;
+  totals->requested_bytes += size;
+  if (sample_rate == 0) return true;
+  long long left = totals->bytes_until_sample - (long long)size;
+  if (left >= 0) {
+    totals->bytes_until_sample = left;
+    return false;
+  }
+  __u32 pick = bpf_get_prandom_u32() % GOTRACE_SAMPLE_INTERVALS;
+  __u64* interval = bpf_map_lookup_elem(&sample_intervals, &pick);
+  totals->bytes_until_sample = interval ? (long long)*interval : (long long)sample_rate;
+  return true;
+}
+
+// Copies the record, at its real length, into the ring buffer.
+static __always_inline void send_event(struct gotrace_alloc_event* event) {
+  __u64 length = GOTRACE_EVENT_HEADER_SIZE + (__u64)(event->stack_depth & 127) * 8;
+  if (length > sizeof(*event)) length = sizeof(*event);
+  __u64 wakeup = bpf_ringbuf_query(&alloc_events, BPF_RB_AVAIL_DATA) + length >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                                             : BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&alloc_events, event, length, wakeup) != 0) count(GOTRACE_COUNTER_RINGBUF_FULL);
 }
 
 SEC("uprobe")
 int uprobe__go_allocator(struct pt_regs* ctx) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
+  // Another process can hit the probe too (a child the target forked keeps
+  // its breakpoints): its allocations are not the target's, and not counted.
   if ((pid_tgid >> 32) != target_tgid) return 0;
 
   __u32 entry_point = (__u32)bpf_get_attach_cookie(ctx);
-  if (entry_point >= GOTRACE_MAX_ENTRY_POINTS) return 0;
+  if (entry_point >= GOTRACE_MAX_ENTRY_POINTS) {
+    count(GOTRACE_COUNTER_ENTRY_POINT_UNKNOWN);
+    return 0;
+  }
   __u64 size = ctx->rax;
-  if (size == 0) return 0;  // mallocgc(0) hands out a shared address; nothing is allocated
+  if (size == 0) {  // mallocgc(0) hands out a shared address; nothing is allocated
+    count(GOTRACE_COUNTER_ZERO_SIZE);
+    return 0;
+  }
   __u32 zero = 0;
   struct scratch_space* scratch_space = bpf_map_lookup_elem(&scratch, &zero);
   if (!scratch_space) {
-    count_loss(GOTRACE_LOSS_PROBE_STATE);
+    count(GOTRACE_COUNTER_PROBE_STATE);
     return 0;
   }
-  __u64* stack = scratch_space->stack;
 
-  // The caller, at [RSP], comes with the first window of the stack; in
-  // sampling mode that is read only once an allocation is chosen, and before
-  // that only a specialized entry point needs its caller.
   __u64 rsp = ctx->rsp;
   struct window window = {rsp, 0};
   __u64 caller = 0;
-  if (sample_rate == 0) {
-    window = read_window(stack, rsp, scratch_space->first_window);
-    if (window.size == 0) {
-      count_loss(GOTRACE_LOSS_STACK_READ);
-      return 0;
-    }
-    caller = stack[0];
-  } else if (entry_point != GOTRACE_ENTRY_MALLOCGC && bpf_probe_read_user(&caller, sizeof(caller), (void*)rsp) != 0) {
-    count_loss(GOTRACE_LOSS_STACK_READ);
+  if (!read_caller(scratch_space, rsp, entry_point, &window, &caller)) {
+    count(GOTRACE_COUNTER_STACK_READ);
     return 0;
   }
   // At a uprobe the reported instruction pointer is the probed address.
@@ -222,35 +307,20 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   // Stored only when it changes: a store on every hit would bounce its cache
   // line between CPUs.
   if (observed_load_bias != bias) observed_load_bias = bias;
-  if (entry_point != GOTRACE_ENTRY_MALLOCGC && caller - bias >= mallocgc_start && caller - bias < mallocgc_end)
+  if (entry_point != GOTRACE_ENTRY_MALLOCGC && caller - bias >= mallocgc_start && caller - bias < mallocgc_end) {
+    count(GOTRACE_COUNTER_NESTED_ALLOCATION);
     return 0;
+  }
 
   struct gotrace_cpu_totals* totals = bpf_map_lookup_elem(&cpu_totals, &zero);
   if (!totals) {
-    count_loss(GOTRACE_LOSS_PROBE_STATE);
+    count(GOTRACE_COUNTER_PROBE_STATE);
     return 0;
   }
-  totals->allocations += 1;
-  totals->requested_bytes += size;
-  if (sample_rate != 0) {
-    // Only an allocation that takes the countdown below zero is recorded.
-    long long left = totals->bytes_until_sample - (long long)size;
-    if (left >= 0) {
-      totals->bytes_until_sample = left;
-      return 0;
-    }
-    __u32 pick = bpf_get_prandom_u32() % GOTRACE_SAMPLE_INTERVALS;
-    __u64* interval = bpf_map_lookup_elem(&sample_intervals, &pick);
-    totals->bytes_until_sample = interval ? (long long)*interval : (long long)sample_rate;
-  }
-
-  if (sample_rate != 0) {
-    window = read_window(stack, rsp, scratch_space->first_window);
-    if (window.size == 0) {
-      count_loss(GOTRACE_LOSS_STACK_READ);
-      return 0;
-    }
-    caller = stack[0];
+  if (!count_and_sample(totals, size)) return 0;  // not chosen: counted in the totals, not a loss
+  if (sample_rate != 0 && !read_first_window(scratch_space, rsp, &window, &caller)) {
+    count(GOTRACE_COUNTER_STACK_READ);
+    return 0;
   }
 
   struct gotrace_alloc_event* event = &scratch_space->event;
@@ -260,46 +330,8 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   event->entry_point = entry_point;
   event->flags = 0;
   event->pcs[0] = caller;
-
-  // Frame records are {saved BP, return address}; the chain ends at BP 0.
-  // The frames inside the first window, the usual case, are walked inline;
-  // the rest, reading further windows, by walk_one_frame.
-  __u64 fp = ctx->rbp, extent = 16;
-  __u32 inline_depth = 1;
-  for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++) {
-    __u64 frame[2];
-    if (fp == 0 || !frame_in_window(stack, window, fp, frame)) break;
-    if (frame[1] == 0) {
-      fp = 0;
-      break;
-    }
-    event->pcs[i] = frame[1];
-    inline_depth = i + 1;
-    if (fp - rsp + 16 > extent) extent = fp - rsp + 16;
-    fp = frame[0] == fp ? 0 : frame[0];
-  }
-  struct walk walk = {scratch_space, window, rsp, fp, extent, inline_depth, 1};
-  if (walk.fp != 0 && walk.depth < GOTRACE_MAX_STACK_DEPTH) bpf_loop(GOTRACE_MAX_STACK_DEPTH, walk_one_frame, &walk, 0);
-  __u32 depth = walk.depth;
-  scratch_space->first_window = walk.extent;
-  if (walk.fp != 0) {
-    // Cut short: flagged, unless exactly the maximum depth was the whole
-    // stack (it ends at goexit, or no frame follows).
-    __u64 next[2];
-    __u64 root = scratch_space->event.pcs[(depth - 1) & 127] - bias;
-    bool at_root = root >= goexit_start && root < goexit_end;
-    if (!at_root && (depth < GOTRACE_MAX_STACK_DEPTH ||
-                     (bpf_probe_read_user(next, sizeof(next), (void*)walk.fp) == 0 && next[1] != 0))) {
-      event->flags |= GOTRACE_EVENT_TRUNCATED;
-      count_loss(GOTRACE_LOSS_STACK_TRUNCATED);
-    }
-  }
-  event->stack_depth = depth;
-  __u64 length = GOTRACE_EVENT_HEADER_SIZE + (__u64)(depth & 127) * 8;
-  if (length > sizeof(*event)) length = sizeof(*event);
-  __u64 wakeup = bpf_ringbuf_query(&alloc_events, BPF_RB_AVAIL_DATA) + length >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                                             : BPF_RB_NO_WAKEUP;
-  if (bpf_ringbuf_output(&alloc_events, event, length, wakeup) != 0) count_loss(GOTRACE_LOSS_RINGBUF_FULL);
+  event->stack_depth = walk_stack(scratch_space, window, rsp, ctx->rbp, bias);
+  send_event(event);
   return 0;
 }
 

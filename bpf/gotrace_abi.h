@@ -18,25 +18,58 @@ typedef unsigned int gotrace_u32;
 #define GOTRACE_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-#define GOTRACE_ABI_VERSION 1
-
 /* Return addresses recorded per allocation. Deeper stacks are cut at the
  * root end and flagged; the leaf frames, which decide the call site, are kept. */
 #define GOTRACE_MAX_STACK_DEPTH 127
 /* The stack is read in windows of this many bytes, at most this many per
- * allocation: a chain that runs further is cut there the same way. */
+ * allocation: a chain that runs further is cut there the same way. The
+ * words of the STACK_TRUNCATED counter below name both limits. */
 #define GOTRACE_STACK_WINDOW_BYTES 4096
 #define GOTRACE_MAX_STACK_WINDOWS 16
 
-/* Why an allocation was not delivered to userspace, or arrived incomplete.
- * One per-CPU counter each, summed and reported by userspace. */
-enum gotrace_loss {
-  GOTRACE_LOSS_RINGBUF_FULL = 0,    /* no room in the ring buffer: event dropped */
-  GOTRACE_LOSS_STACK_READ = 1,      /* reading the return address at [RSP] failed: event dropped */
-  GOTRACE_LOSS_STACK_TRUNCATED = 2, /* not a loss: the stack was deeper than the probe records, root frames cut */
-  GOTRACE_LOSS_PROBE_STATE = 3,     /* the probe's per-CPU state could not be looked up: event dropped */
-  GOTRACE_LOSS_COUNT = 4,
-};
+/* What the probe counts besides allocations, one row each, under a comment
+ * that says what it means:
+ *   X(name, kind, counted_by, words)
+ * kind is DROP for an allocation missing from the results, NOTICE for one
+ * counted but incomplete, or deliberately not recorded. words follow the
+ * count where it is reported: the summary reports every row, the live view
+ * the drops.
+ * The kernel keeps a per-CPU counter for each KERNEL row; gotrace counts the
+ * USERSPACE rows itself. KERNEL rows come first: a row's index is its key in
+ * the probe's counter map. The enum below numbers the rows, and
+ * userspace/probe/probe_counters.h turns them into a table. */
+#define GOTRACE_PROBE_COUNTERS(X)                                                                               \
+  /* no room in the ring buffer for the record: gotrace did not drain it fast enough */                         \
+  X(RINGBUF_FULL, DROP, KERNEL, "ring buffer full")                                                             \
+  /* the return address at the stack pointer, or the first window of the stack, could not be read */            \
+  X(STACK_READ, DROP, KERNEL, "stack unreadable")                                                               \
+  /* the stack was deeper than the probe records: the allocation is recorded, its root frames are missing */    \
+  X(STACK_TRUNCATED, NOTICE, KERNEL, "stacks cut at the root end (deeper than 127 frames or 64 KiB)")           \
+  /* the probe's per-CPU scratch space or totals could not be looked up */                                      \
+  X(PROBE_STATE, DROP, KERNEL, "probe state unavailable")                                                       \
+  /* the probe's attach cookie is not the index of an entry point userspace gave it */                          \
+  X(ENTRY_POINT_UNKNOWN, DROP, KERNEL, "unknown entry point")                                                   \
+  /* mallocgc(0) returns one shared address and hands out no memory: not recorded, not in the totals */         \
+  X(ZERO_SIZE, TALLY, KERNEL,   "zero-size requests (nothing is allocated)")                                     \
+  /* a size-specialized entry point called by mallocgc: the same allocation, recorded at mallocgc only */       \
+  X(NESTED_ALLOCATION, TALLY, KERNEL,   "calls from mallocgc on to a size-specialized allocator (counted once)") \
+  /* a ring-buffer record shorter than its header or than the stack it claims: gotrace skipped it */            \
+  X(MALFORMED_RECORD, DROP, USERSPACE, "malformed record")
+
+#define GOTRACE_COUNTER_INDEX(name, kind, counted_by, words) GOTRACE_COUNTER_##name,
+enum gotrace_counter { GOTRACE_PROBE_COUNTERS(GOTRACE_COUNTER_INDEX) GOTRACE_COUNTER_COUNT };
+#undef GOTRACE_COUNTER_INDEX
+
+#define GOTRACE_COUNTED_BY_KERNEL 1
+#define GOTRACE_COUNTED_BY_USERSPACE 0
+#define GOTRACE_COUNT_IF_KERNEL(name, kind, counted_by, words) +GOTRACE_COUNTED_BY_##counted_by
+enum { GOTRACE_KERNEL_COUNTER_COUNT = 0 GOTRACE_PROBE_COUNTERS(GOTRACE_COUNT_IF_KERNEL) };
+#undef GOTRACE_COUNT_IF_KERNEL
+
+/* DROP: an allocation missing from the results. NOTICE: an allocation
+ * recorded but incomplete (the user should know). TALLY: the probe working
+ * as meant, counted for the record (-v shows them). */
+enum gotrace_counter_kind { GOTRACE_COUNTER_KIND_DROP, GOTRACE_COUNTER_KIND_NOTICE, GOTRACE_COUNTER_KIND_TALLY };
 
 /* Per-CPU counters kept for every allocation, sampled or not. */
 struct gotrace_cpu_totals {

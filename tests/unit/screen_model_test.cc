@@ -364,8 +364,9 @@ TEST(ScreenModel, NarrowTerminalSparesTheTopRowsTypesAndLines) {
 TEST(ScreenModel, HeaderTellsLossesSamplingAndTheTargetsExit) {
   ScreenModel model({77, "/bin/app", "go1.21.0", 512 * 1024});
   SiteTable t = table(65s, {site(0, "main.a", 1, 16)});
-  t.losses[GOTRACE_LOSS_RINGBUF_FULL] = 1200;
-  t.losses[GOTRACE_LOSS_STACK_READ] = 3;
+  t.probe_counts[GOTRACE_COUNTER_RINGBUF_FULL] = 1200;
+  t.probe_counts[GOTRACE_COUNTER_STACK_READ] = 3;
+  t.probe_counts[GOTRACE_COUNTER_STACK_TRUNCATED] = 7;  // a notice: not a loss
   model.update(t);
   auto lines = text(model.render(120, 20));
   EXPECT_TRUE(contains(lines, "lost 1.2k: 1.2k ring buffer full, 3 stack unreadable")) << dump(lines);

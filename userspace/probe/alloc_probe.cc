@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -15,11 +16,23 @@
 namespace gotrace {
 namespace {
 
-// libbpf's own messages go nowhere unless asked for: errors are reported
-// through the return values, as one line that names the cause.
+// Without -v libbpf's own messages go nowhere: errors are reported through
+// the return values, as one line that names the cause.
 int quiet_libbpf(enum libbpf_print_level, const char*, va_list) { return 0; }
+// With -v everything libbpf says goes to stderr, the verifier's log among it
+// (libbpf prints it when a program fails to load).
+int libbpf_to_stderr(enum libbpf_print_level, const char* format, va_list args) {
+  return std::vfprintf(stderr, format, args);
+}
 
 std::string errno_text(int error) { return std::strerror(error < 0 ? -error : error); }
+
+// How many values a per-CPU map holds for each key.
+Result<size_t> possible_cpus() {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return make_error("cannot count the possible CPUs: {}", errno_text(cpus));
+  return size_t(cpus);
+}
 
 }  // namespace
 
@@ -41,7 +54,7 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   if (target.sites.empty() || target.sites.size() > GOTRACE_MAX_ENTRY_POINTS)
     return make_error("pid {}: {} allocation entry points to probe (1 to {} supported)", target.pid,
                       target.sites.size(), GOTRACE_MAX_ENTRY_POINTS);
-  libbpf_set_print(quiet_libbpf);
+  libbpf_set_print(target.verbose ? libbpf_to_stderr : quiet_libbpf);
   std::unique_ptr<AllocProbe> probe(new AllocProbe());
   probe->handler_ = std::move(handler);
 
@@ -59,47 +72,55 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   if (int err = bpf_map__set_max_entries(probe->skeleton_->maps.alloc_events, target.ring_buffer_bytes); err != 0)
     return make_error("cannot size the BPF ring buffer: {}", errno_text(err));
   if (int err = alloc_probe__load(probe->skeleton_); err != 0)
-    return make_error("cannot load the BPF probe: {}", errno_text(err));
+    return make_error("cannot load the BPF probe: {}{}", errno_text(err),
+                      target.verbose ? "" : " (-v shows the verifier's log)");
 
   if (target.sample_rate != 0) {
     if (Status s = probe->start_sampling(target.sample_rate); !s) return s.error();
   }
+  if (Status s = probe->attach_links(target); !s) return s.error();
 
-  bpf_program* program = target.program == ProbeProgram::kEmpty ? probe->skeleton_->progs.uprobe__empty
-                                                                 : probe->skeleton_->progs.uprobe__go_allocator;
-  for (size_t i = 0; i < target.sites.size(); ++i) {
-    LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = i);
-    bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid,
-                                                     target.binary_path.c_str(), target.sites[i].file_offset,
-                                                     &options);
-    if (link == nullptr)
-      return make_error("pid {}: cannot attach a uprobe to {} in '{}': {}", target.pid, target.sites[i].function,
-                        target.binary_path, errno_text(errno));
-    probe->links_.push_back(link);
-  }
-
-  probe->ring_ = ring_buffer__new(bpf_map__fd(probe->skeleton_->maps.alloc_events), &AllocProbe::on_event,
-                                  probe.get(), nullptr);
+  int events_fd = bpf_map__fd(probe->skeleton_->maps.alloc_events);
+  if (events_fd < 0) return make_error("cannot find the BPF ring buffer: {}", errno_text(events_fd));
+  probe->ring_ = ring_buffer__new(events_fd, &AllocProbe::on_event, probe.get(), nullptr);
   if (probe->ring_ == nullptr) return make_error("cannot read the BPF ring buffer: {}", errno_text(errno));
   return probe;
 }
 
+// One uprobe per site, its index as the attach cookie.
+Status AllocProbe::attach_links(const ProbeTarget& target) {
+  bpf_program* program = target.program == ProbeProgram::kEmpty ? skeleton_->progs.uprobe__empty
+                                                                 : skeleton_->progs.uprobe__go_allocator;
+  for (size_t i = 0; i < target.sites.size(); ++i) {
+    LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = i);
+    bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid, target.binary_path.c_str(),
+                                                     target.sites[i].file_offset, &options);
+    if (link == nullptr)
+      return make_error("pid {}: cannot attach a uprobe to {} in '{}': {}", target.pid, target.sites[i].function,
+                        target.binary_path, errno_text(errno));
+    links_.push_back(link);
+  }
+  return Ok{};
+}
+
 AllocProbe::~AllocProbe() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
-  for (bpf_link* link : links_) bpf_link__destroy(link);
+  // Destroying a link closes its descriptor, which detaches the uprobe
+  // whatever the call returns: a failure leaves nothing to undo.
+  for (bpf_link* link : links_) (void)bpf_link__destroy(link);
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);
 }
 
 int AllocProbe::on_event(void* context, void* data, size_t size) {
   auto* probe = static_cast<AllocProbe*>(context);
   if (size < GOTRACE_EVENT_HEADER_SIZE) {
-    ++probe->malformed_;
+    ++probe->malformed_records_;
     return 0;
   }
   const auto* event = static_cast<const gotrace_alloc_event*>(data);
   if (event->stack_depth > GOTRACE_MAX_STACK_DEPTH ||
       size < GOTRACE_EVENT_HEADER_SIZE + uint64_t(event->stack_depth) * 8) {
-    ++probe->malformed_;
+    ++probe->malformed_records_;
     return 0;
   }
   probe->handler_(*event);
@@ -122,30 +143,35 @@ Status AllocProbe::start_sampling(uint64_t rate) {
   for (uint32_t i = 0; i < GOTRACE_SAMPLE_INTERVALS; ++i) {
     double u = (i + 0.5) / GOTRACE_SAMPLE_INTERVALS;
     intervals[i] = static_cast<uint64_t>(std::llround(-std::log(u) * double(rate)));
-    if (bpf_map__update_elem(skeleton_->maps.sample_intervals, &i, sizeof(i), &intervals[i], sizeof(uint64_t), 0) != 0)
-      return make_error("cannot fill the sampling table: {}", errno_text(errno));
+    if (int err = bpf_map__update_elem(skeleton_->maps.sample_intervals, &i, sizeof(i), &intervals[i],
+                                       sizeof(uint64_t), 0);
+        err != 0)
+      return make_error("cannot fill the sampling table: {}", errno_text(err));
   }
   // Each CPU starts its countdown at a random interval too, not at zero.
-  int cpus = libbpf_num_possible_cpus();
-  std::vector<gotrace_cpu_totals> start(cpus > 0 ? cpus : 1);
+  auto cpus = possible_cpus();
+  if (!cpus) return with_context(cpus.error(), "cannot start the sampling countdown");
+  std::vector<gotrace_cpu_totals> start(*cpus);
   std::mt19937_64 random(std::random_device{}());
   for (auto& cpu : start) cpu.bytes_until_sample = intervals[random() % GOTRACE_SAMPLE_INTERVALS];
   uint32_t zero = 0;
-  if (bpf_map__update_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), start.data(),
-                           start.size() * sizeof(gotrace_cpu_totals), 0) != 0)
-    return make_error("cannot start the sampling countdown: {}", errno_text(errno));
+  if (int err = bpf_map__update_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), start.data(),
+                                     start.size() * sizeof(gotrace_cpu_totals), 0);
+      err != 0)
+    return make_error("cannot start the sampling countdown: {}", errno_text(err));
   return Ok{};
 }
 
-KernelTotals AllocProbe::kernel_totals() const {
-  KernelTotals totals;
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return totals;
-  std::vector<gotrace_cpu_totals> values(cpus);
+Result<KernelTotals> AllocProbe::kernel_totals() const {
+  auto cpus = possible_cpus();
+  if (!cpus) return with_context(cpus.error(), "cannot read the kernel's allocation totals");
+  std::vector<gotrace_cpu_totals> values(*cpus);
   uint32_t zero = 0;
-  if (bpf_map__lookup_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), values.data(),
-                           values.size() * sizeof(gotrace_cpu_totals), 0) != 0)
-    return totals;
+  if (int err = bpf_map__lookup_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), values.data(),
+                                     values.size() * sizeof(gotrace_cpu_totals), 0);
+      err != 0)
+    return make_error("cannot read the kernel's allocation totals: {}", errno_text(err));
+  KernelTotals totals;
   for (const auto& cpu : values) {
     totals.allocations += cpu.allocations;
     totals.requested_bytes += cpu.requested_bytes;
@@ -158,25 +184,20 @@ uint64_t AllocProbe::observed_load_bias() const {
   return *reinterpret_cast<volatile __u64*>(&skeleton_->bss->observed_load_bias);
 }
 
-uint64_t total_lost(const LossCounts& losses) {
-  uint64_t total = 0;
-  for (const LossCause& cause : kLossCauses) total += losses[cause.index];
-  return total;
-}
-
-LossCounts AllocProbe::losses() const {
-  LossCounts totals{};
-  totals[kLossMalformedRecord] = malformed_;
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return totals;
-  std::vector<uint64_t> values(cpus);
-  for (uint32_t cause = 0; cause < GOTRACE_LOSS_COUNT; ++cause) {
-    if (bpf_map__lookup_elem(skeleton_->maps.loss_counters, &cause, sizeof(cause), values.data(),
-                             values.size() * sizeof(uint64_t), 0) != 0)
-      continue;
-    for (uint64_t v : values) totals[cause] += v;
+Result<ProbeCounts> AllocProbe::counts() const {
+  auto cpus = possible_cpus();
+  if (!cpus) return with_context(cpus.error(), "cannot read the probe's counters");
+  ProbeCounts counts{};
+  std::vector<uint64_t> values(*cpus);
+  for (uint32_t counter = 0; counter < GOTRACE_KERNEL_COUNTER_COUNT; ++counter) {
+    if (int err = bpf_map__lookup_elem(skeleton_->maps.probe_counters, &counter, sizeof(counter), values.data(),
+                                       values.size() * sizeof(uint64_t), 0);
+        err != 0)
+      return make_error("cannot read the probe's counter {}: {}", kProbeCounters[counter].name, errno_text(err));
+    for (uint64_t v : values) counts[counter] += v;
   }
-  return totals;
+  counts[GOTRACE_COUNTER_MALFORMED_RECORD] = malformed_records_;
+  return counts;
 }
 
 }  // namespace gotrace

@@ -6,16 +6,17 @@
 // exits: no probe is ever left behind in the target.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bpf/gotrace_abi.h"
 #include "base/result.h"
+#include "userspace/probe/probe_counters.h"
 #include "userspace/probe/probe_site.h"
 
 struct alloc_probe;  // the bpftool skeleton
@@ -43,6 +44,7 @@ struct ProbeTarget {
   // wrap-around), so it counts twice in gotrace's resident memory.
   uint64_t ring_buffer_bytes = 16 << 20;
   uint64_t sample_rate = 0;       // mean bytes between recorded allocations; 0: every one
+  bool verbose = false;           // libbpf's messages and the verifier's log go to stderr
 };
 
 // What the kernel counted for every allocation, recorded or not.
@@ -50,26 +52,6 @@ struct KernelTotals {
   uint64_t allocations = 0;
   uint64_t requested_bytes = 0;
 };
-
-// The kernel's counters by enum gotrace_loss, then the records userspace
-// found malformed.
-inline constexpr size_t kLossMalformedRecord = GOTRACE_LOSS_COUNT;
-using LossCounts = std::array<uint64_t, GOTRACE_LOSS_COUNT + 1>;
-
-// Every cause for which an allocation is missing from the results, with the
-// words the summary and the live view give it. A truncated stack is not one:
-// the allocation is counted, its root frames are cut.
-struct LossCause {
-  size_t index;  // into LossCounts
-  const char* what;
-};
-inline constexpr LossCause kLossCauses[] = {
-    {GOTRACE_LOSS_RINGBUF_FULL, "ring buffer full"},
-    {GOTRACE_LOSS_STACK_READ, "stack unreadable"},
-    {GOTRACE_LOSS_PROBE_STATE, "probe state unavailable"},
-    {kLossMalformedRecord, "malformed record"},
-};
-uint64_t total_lost(const LossCounts& losses);
 
 // Called for each allocation, from consume(). Only the first
 // event.stack_depth entries of event.pcs are valid.
@@ -90,9 +72,10 @@ class AllocProbe {
   static constexpr std::chrono::milliseconds kDrainInterval{10};
   // Hands every waiting event to the handler; returns how many there were.
   Result<uint64_t> consume();
-  // The kernel's per-CPU loss counters, summed.
-  LossCounts losses() const;
-  KernelTotals kernel_totals() const;
+  // Every counter of GOTRACE_PROBE_COUNTERS: the kernel's per CPU, summed,
+  // and those gotrace keeps itself.
+  Result<ProbeCounts> counts() const;
+  Result<KernelTotals> kernel_totals() const;
   // The target's load bias as the probe saw it (0 before the first hit, and
   // for a binary that is not position independent).
   uint64_t observed_load_bias() const;
@@ -100,13 +83,14 @@ class AllocProbe {
  private:
   AllocProbe() = default;
   Status start_sampling(uint64_t rate);
+  Status attach_links(const ProbeTarget& target);
   static int on_event(void* context, void* data, size_t size);
 
   alloc_probe* skeleton_ = nullptr;
   std::vector<bpf_link*> links_;
   ring_buffer* ring_ = nullptr;
   AllocationHandler handler_;
-  uint64_t malformed_ = 0;
+  uint64_t malformed_records_ = 0;
 };
 
 // Why BPF cannot be used by this process, or nullopt when it has the

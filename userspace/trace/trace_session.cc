@@ -92,6 +92,7 @@ Status TraceSession::attach(const std::string& attach_path) {
   ProbeTarget target = plan_.target(pid_, attach_path);
   target.program = options_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
   target.sample_rate = options_.sample_rate;
+  target.verbose = options_.verbose;
   auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { aggregator_->add(event); });
   if (!probe) return probe.error();
   probe_ = std::move(*probe);
@@ -182,7 +183,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
 void TraceSession::publish_snapshot(bool final) {
   auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack()));
   snapshot->elapsed = std::chrono::steady_clock::now() - start_;
-  snapshot->losses = probe_->losses();
+  if (auto counts = probe_->counts()) snapshot->probe_counts = *counts;
   snapshot->final = final;
   exchange_->publish(std::move(snapshot));
 }
@@ -211,8 +212,9 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   close_view();
   TraceSummary summary;
   summary.pid = pid_;
-  summary.losses = probe_->losses();
+  summary.counts = probe_->counts();
   summary.kernel = probe_->kernel_totals();
+  summary.verbose = options_.verbose;
   uint64_t bias = load_bias();
   probe_.reset();  // detach before the slow part
 

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <string>
 
+#include "base/result.h"
 #include "userspace/probe/alloc_probe.h"
+#include "userspace/probe/probe_counters.h"
 #include "userspace/profile/profile.h"
 
 namespace gotrace {
@@ -15,14 +17,12 @@ struct TraceSummary {
   std::chrono::nanoseconds duration{0};
   bool target_exited = false;
   AllocationTotals totals;  // estimates when sampling
-  LossCounts losses{};
-  uint64_t sample_rate = 0;     // 0: every allocation was recorded
-  uint64_t events = 0;          // allocations recorded
-  KernelTotals kernel;          // every allocation, as the kernel counted it
+  Result<ProbeCounts> counts = Error{"not read"};
+  uint64_t sample_rate = 0;  // 0: every allocation was recorded
+  uint64_t events = 0;       // allocations recorded
+  Result<KernelTotals> kernel = Error{"not read"};  // every allocation, as the kernel counted it
+  bool verbose = false;      // -v: the tallies too
 };
-
-// "0 events lost", or each cause with its count.
-std::string loss_summary(const LossCounts& losses);
 
 // The summary, one line per subject, each ending in a newline.
 std::string format_trace_summary(const TraceSummary& summary);

@@ -29,7 +29,7 @@ SiteTable LiveSites::update(const TraceSnapshot& snapshot) {
 
   SiteTable table;
   table.elapsed = snapshot.elapsed;
-  table.losses = snapshot.losses;
+  table.probe_counts = snapshot.probe_counts;
   table.sites.reserve(sites_.size());
   for (uint32_t id = 0; id < sites_.size(); ++id) {
     SiteSum sum;

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/text_format.h"
-#include "userspace/probe/alloc_probe.h"
+#include "userspace/probe/probe_counters.h"
 #include "userspace/tui/screen_lines.h"
 #include "userspace/tui/screen_model.h"
 #include "userspace/tui/text_cells.h"
@@ -26,17 +26,12 @@ const char* sort_name(SortColumn column) {
 
 // "lost 0", or how many allocations are missing from the figures and why, as
 // an alert.
-Span loss_span(const LossCounts& losses) {
-  uint64_t lost = total_lost(losses);
+Span loss_span(const ProbeCounts& counts) {
+  uint64_t lost = total_dropped(counts);
   std::string loss_text = "lost 0";
   if (lost > 0) {
-    loss_text = fmt::format("lost {}:", format_count(lost));
-    const char* separator = " ";
-    for (const LossCause& cause : kLossCauses) {
-      if (losses[cause.index] == 0) continue;
-      loss_text += fmt::format("{}{} {}", separator, format_count(losses[cause.index]), cause.what);
-      separator = ", ";
-    }
+    auto cause = [](uint64_t count, std::string_view words) { return fmt::format("{} {}", format_count(count), words); };
+    loss_text = fmt::format("lost {}: {}", format_count(lost), join_counted(counts, CounterKind::kDrop, cause));
   }
   return {std::move(loss_text), lost > 0 ? Style::kAlert : Style::kNormal};
 }
@@ -75,7 +70,7 @@ std::vector<ScreenLine> ScreenModel::header(size_t width) const {
   std::string view = fmt::format("{} sites  sorted by {}", rows_.size(), sort_name(sort_));
   if (!filter_.empty()) view = fmt::format("{} of {} sites match \"{}\"  sorted by {}", rows_.size(),
                                            shown_.rows.size(), filter_, sort_name(sort_));
-  lines.push_back(compose({loss_span(f.table.losses),
+  lines.push_back(compose({loss_span(f.table.probe_counts),
                            {f.cpu_share ? fmt::format("  gotrace cpu {:.1f}%", 100 * *f.cpu_share) : "  gotrace cpu -",
                             Style::kNormal}},
                           {{view, Style::kNormal}}, width));

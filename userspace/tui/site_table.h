@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "symbolizer/pclntab.h"
-#include "userspace/probe/alloc_probe.h"
+#include "userspace/probe/probe_counters.h"
 #include "userspace/profile/aggregator.h"
 
 namespace gotrace {
@@ -30,7 +30,7 @@ struct SiteTotals {
 struct SiteTable {
   std::chrono::nanoseconds elapsed{0};  // since the probes went live
   WeightedTotals totals;                // every site together
-  LossCounts losses{};
+  ProbeCounts probe_counts{};
   double tracer_cpu_seconds = 0;  // gotrace's own user and system time so far
   std::vector<SiteTotals> sites;
 };

@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "userspace/probe/alloc_probe.h"
+#include "base/result.h"
+#include "userspace/probe/probe_counters.h"
 #include "userspace/profile/aggregator.h"
 
 namespace gotrace {
@@ -28,7 +29,7 @@ struct TraceSnapshot {
   // stack_totals has the figures.
   size_t first_new_stack = 0;
   std::vector<RawStack> new_stacks;
-  LossCounts losses{};
+  ProbeCounts probe_counts{};
   bool final = false;  // tracing has ended: no snapshot follows
 };
 
