@@ -16,7 +16,8 @@
 #include <sstream>
 
 #include "symbolizer/go_binary.h"
-#include "tests/unit/test_support.h"
+#include "tests/support/fixture_builds.h"
+#include "tests/support/gotrace_command.h"
 #include "userspace/probe/entry_points.h"
 
 namespace gotrace {

@@ -12,7 +12,8 @@
 
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
-#include "tests/unit/test_support.h"
+#include "tests/support/child_process.h"
+#include "tests/support/fixture_builds.h"
 
 namespace gotrace {
 namespace {
@@ -203,6 +204,7 @@ TEST(SymbolizerFixtures, InlinedFramesMatchRuntimeCallersFrames) {
       EXPECT_NE(translator->load_bias(), 0u);
     }
 
+    ASSERT_EQ(report.entries.size(), 2u) << "the fixture reports main.main's and main.bigFrame's entry";
     for (const auto& [name, entry] : report.entries) {
       auto function = binary->find_function(name);
       ASSERT_TRUE(function) << name;
