@@ -24,6 +24,10 @@
 # counted itself. Checks no threshold; fails only when something does not run
 # or does not agree.
 #
+# GOTRACE_BENCH_BASELINE=PATH adds the mode `baseline`: the gotrace binary at
+# PATH (another build, e.g. of an earlier commit) in the default mode, so that
+# a change is measured against what it replaces in the same rounds.
+#
 # Builds gotrace in build/ (GOTRACE_BUILD_DIR) and the service with the
 # machine's go. Needs root.
 set -euo pipefail
@@ -50,6 +54,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-bench-service.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 modes=(untraced gotrace gotrace-sampled)
+baseline=${GOTRACE_BENCH_BASELINE:-}
+if [[ -n $baseline ]]; then
+  [[ -x $baseline ]] || die "GOTRACE_BENCH_BASELINE: '$baseline' is not an executable"
+  modes+=(baseline)
+fi
 declare -A results  # mode → space-separated µs per request, by round
 declare -A ratios   # mode → space-separated ratios to the round's untraced
 
@@ -60,6 +69,7 @@ run() {
     untraced) "$service" bench "$requests" >"$out" 2>"$err" ;;
     gotrace) "$gotrace" run -- "$service" bench "$requests" >"$out" 2>"$err" ;;
     gotrace-sampled) "$gotrace" run --sample -- "$service" bench "$requests" >"$out" 2>"$err" ;;
+    baseline) "$baseline" run -- "$service" bench "$requests" >"$out" 2>"$err" ;;
   esac || die "$mode: exited with status $?: $(tail -n 3 "$err")"
   ns=$(awk '$1 == "ns/request" {print $2}' "$out")
   allocs=$(awk '$1 == "allocs/request" {print $2}' "$out")
@@ -67,7 +77,7 @@ run() {
   if [[ $mode != untraced ]]; then
     grep -q '; 0 events lost' "$err" || die "$mode: events were lost: $(grep 'traced pid' "$err")"
     # The summary counts allocations (sampled: the kernel's exact count).
-    if [[ $mode == gotrace ]]; then
+    if [[ $mode != gotrace-sampled ]]; then
       seen=$(sed -n 's/.*(until it exited): \([0-9]*\) allocations.*/\1/p' "$err")
     else
       seen=$(sed -n 's/^gotrace: sampled .*: [0-9]* of \([0-9]*\) allocations (.*/\1/p' "$err")

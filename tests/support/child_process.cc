@@ -1,4 +1,4 @@
-#include "tests/unit/test_support.h"
+#include "tests/support/child_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,17 +7,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 
 namespace gotrace::testing {
 namespace {
 
+// Nothing a test could check is left when the machine runs out of pipes or
+// processes: stop the whole run with the reason.
 [[noreturn]] void fatal(const std::string& message) {
   std::cerr << "test setup: " << message << std::endl;
   std::abort();
@@ -37,49 +35,6 @@ int decode_status(int status) {
 }
 
 }  // namespace
-
-const std::vector<FixtureBuild>& fixture_builds() {
-  static const std::vector<FixtureBuild> builds = [] {
-    const char* manifest = std::getenv("GOTRACE_FIXTURE_MANIFEST");
-    if (manifest == nullptr) manifest = GOTRACE_TEST_FIXTURE_MANIFEST;
-    std::ifstream in(manifest);
-    if (!in) fatal(std::string("cannot read fixture manifest ") + manifest + " (scripts/build-fixtures.sh writes it; ctest runs it first)");
-    std::vector<FixtureBuild> out;
-    std::string line;
-    while (std::getline(in, line)) {
-      std::stringstream fields(line);
-      FixtureBuild build;
-      if (std::getline(fields, build.fixture, '\t') && std::getline(fields, build.go_version, '\t') &&
-          std::getline(fields, build.variant, '\t') && std::getline(fields, build.path, '\t'))
-        out.push_back(build);
-    }
-    if (out.empty()) fatal(std::string("fixture manifest is empty: ") + manifest);
-    return out;
-  }();
-  return builds;
-}
-
-std::vector<FixtureBuild> fixture_builds(const std::string& fixture) {
-  std::vector<FixtureBuild> out;
-  for (const FixtureBuild& build : fixture_builds())
-    if (build.fixture == fixture) out.push_back(build);
-  if (out.empty()) fatal("no builds of fixture '" + fixture + "' in the manifest");
-  return out;
-}
-
-std::string local_build(const std::string& fixture, const std::string& variant) {
-  auto version = run_command({"go", "env", "GOVERSION"}).out;
-  version = version.substr(0, version.find('\n'));
-  for (const auto& build : fixture_builds(fixture))
-    if (build.variant == variant && build.go_version == version) return build.path;
-  ADD_FAILURE() << "no " << variant << " build of " << fixture << " by " << version;
-  return "";
-}
-
-std::string gotrace_binary() {
-  const char* path = std::getenv("GOTRACE_BINARY");
-  return path != nullptr ? path : GOTRACE_TEST_BINARY;
-}
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input) {
   // Close-on-exec, so that no other child (a tracer, a target) holds a copy

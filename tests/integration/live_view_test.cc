@@ -13,7 +13,8 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/unit/test_support.h"
+#include "tests/support/fixture_builds.h"
+#include "tests/support/gotrace_command.h"
 
 namespace gotrace {
 namespace {

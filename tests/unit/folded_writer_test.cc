@@ -1,0 +1,73 @@
+// Folded stacks from a profile written by hand: the text flamegraph.pl,
+// inferno and speedscope read.
+#include "userspace/export/folded_writer.h"
+
+#include <gtest/gtest.h>
+
+namespace gotrace {
+namespace {
+
+// A location of one frame, or of several where calls were inlined there
+// (innermost first).
+Location at(std::vector<std::string_view> functions) {
+  Location location;
+  for (size_t i = 0; i < functions.size(); ++i)
+    location.frames.push_back({functions[i], "/src/main.go", int64_t(10 + i), 0, i + 1 < functions.size()});
+  return location;
+}
+
+Sample sample(std::vector<uint32_t> locations, uint64_t count, uint64_t bytes, std::string type = "main.Record") {
+  return {std::move(locations), std::move(type), false, {count, bytes}};
+}
+
+TEST(FoldedWriter, RootFirstWithInlinedFramesExpanded) {
+  Profile profile;
+  profile.locations = {at({"main.mkPair", "main.siteInlined"}), at({"main.main"}), at({"runtime.main"})};
+  profile.samples = {sample({0, 1, 2}, 5, 160)};
+  EXPECT_EQ(encode_folded(profile), "runtime.main;main.main;main.siteInlined;main.mkPair 5\n");
+  EXPECT_EQ(encode_folded(profile, {.bytes = true}), "runtime.main;main.main;main.siteInlined;main.mkPair 160\n");
+}
+
+TEST(FoldedWriter, StackCutShortHangsUnderATruncatedRoot) {
+  Profile profile;
+  profile.locations = {at({"main.leaf"}), at({"main.deep"})};
+  profile.samples = {sample({0, 1}, 2, 96)};
+  profile.samples[0].truncated = true;
+  EXPECT_EQ(encode_folded(profile), "[truncated];main.deep;main.leaf 2\n");
+}
+
+TEST(FoldedWriter, SeparatorsInsideNamesAreReplaced) {
+  // ';' would split a frame and ' ' end the stack.
+  Profile profile;
+  profile.locations = {at({"main.F[go.shape.struct { A int; B int }]"}), at({"main.main"})};
+  profile.samples = {sample({0, 1}, 1, 16, "struct { A int; B int }")};
+  EXPECT_EQ(encode_folded(profile), "main.main;main.F[go.shape.struct_{_A_int,_B_int_}] 1\n");
+  EXPECT_EQ(encode_folded(profile, {.type_frame = true}),
+            "main.main;main.F[go.shape.struct_{_A_int,_B_int_}];[struct_{_A_int,_B_int_}] 1\n");
+}
+
+TEST(FoldedWriter, TypeFrameEndsEachStack) {
+  Profile profile;
+  profile.locations = {at({"main.sitePlain"}), at({"main.main"})};
+  profile.samples = {sample({0, 1}, 100, 4800), sample({0, 1}, 3, 3, kRawMemory)};
+  EXPECT_EQ(encode_folded(profile, {.type_frame = true}),
+            "main.main;main.sitePlain;[main.Record] 100\n"
+            "main.main;main.sitePlain;[raw_memory] 3\n");
+}
+
+TEST(FoldedWriter, StacksThatFoldAlikeAreSummedAndSorted) {
+  Profile profile;
+  // Two locations that could not be resolved both fold to "[unknown]"; and
+  // without the type frame, two types at one site are one line.
+  profile.locations = {Location{0x1000, 0x1000, {}}, Location{0x2000, 0x2000, {}}, at({"main.b"}), at({"main.a"})};
+  profile.samples = {sample({2}, 1, 8), sample({0}, 2, 16), sample({1}, 4, 32), sample({3}, 8, 64),
+                     sample({2}, 16, 128, "main.Pair")};
+  EXPECT_EQ(encode_folded(profile),
+            "[unknown] 6\n"
+            "main.a 8\n"
+            "main.b 17\n");
+  EXPECT_EQ(encode_folded(Profile{}), "");
+}
+
+}  // namespace
+}  // namespace gotrace

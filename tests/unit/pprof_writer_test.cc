@@ -1,0 +1,170 @@
+// The pprof profile of a profile written by hand, read back with the
+// format's own message classes.
+#include "userspace/export/pprof_writer.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "export/profile.pb.h"
+
+namespace gotrace {
+namespace {
+
+std::string gunzip(const std::string& data) {
+  z_stream stream{};
+  EXPECT_EQ(inflateInit2(&stream, 15 + 16 /* gzip only */), Z_OK);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = data.size();
+  std::string out;
+  char buffer[16384];
+  int status = Z_OK;
+  while (status == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof(buffer);
+    status = inflate(&stream, Z_NO_FLUSH);
+    out.append(buffer, sizeof(buffer) - stream.avail_out);
+  }
+  EXPECT_EQ(status, Z_STREAM_END) << "not a complete gzip stream";
+  inflateEnd(&stream);
+  return out;
+}
+
+// A site whose call was inlined into its caller, called from main.main,
+// once for each of two types; and one allocation from a return address
+// that could not be resolved, outside the executable's text.
+Profile hand_made_profile() {
+  Profile profile;
+  profile.locations = {
+      {0x401235, 0x401235,
+       {{"main.mkPair", "/src/main.go", 40, 38, true}, {"main.siteInlined", "/src/main.go", 52, 50, false}}},
+      {0x401801, 0x401801, {{"main.main", "/src/main.go", 90, 80, false}}},
+      {0x7f0000001000, 0, {}},
+      {0x401901, 0x401901, {{"main.mkPair", "/src/main.go", 41, 38, true}, {"main.main", "/src/main.go", 91, 80}}},
+  };
+  profile.samples = {
+      {{0, 1}, "main.Pair", false, {3, 48}},
+      {{3}, kRawMemory, false, {1, 8}},
+      {{2, 1}, "main.Record", false, {2, 96}},
+  };
+  return profile;
+}
+
+pprof::Profile encoded(const Profile& profile, const PprofMetadata& metadata) {
+  pprof::Profile decoded;
+  auto bytes = encode_pprof(profile, metadata);
+  EXPECT_TRUE(bytes) << bytes.error().message;
+  if (bytes) {
+    EXPECT_TRUE(decoded.ParseFromString(gunzip(*bytes)));
+  }
+  return decoded;
+}
+
+PprofMetadata metadata() {
+  PprofMetadata metadata;
+  metadata.binary_path = "/srv/bin/server";
+  metadata.build_id = "abc123";
+  metadata.mapping_start = 0x401000;
+  metadata.mapping_limit = 0x500000;
+  metadata.mapping_offset = 0x1000;
+  metadata.time_nanos = 1700000000000000000;
+  metadata.duration_nanos = 2000000000;
+  metadata.period = 512;
+  metadata.comment = "gotrace";
+  return metadata;
+}
+
+TEST(PprofWriter, SampleTypesPeriodAndValuesAreGosHeapProfiles) {
+  pprof::Profile pb = encoded(hand_made_profile(), metadata());
+  auto text = [&](int64_t index) { return pb.string_table(index); };
+  ASSERT_GT(pb.string_table_size(), 0);
+  EXPECT_EQ(text(0), "");
+  ASSERT_EQ(pb.sample_type_size(), 2);
+  EXPECT_EQ(text(pb.sample_type(0).type()) + "/" + text(pb.sample_type(0).unit()), "alloc_objects/count");
+  EXPECT_EQ(text(pb.sample_type(1).type()) + "/" + text(pb.sample_type(1).unit()), "alloc_space/bytes");
+  EXPECT_EQ(text(pb.period_type().type()) + "/" + text(pb.period_type().unit()), "space/bytes");
+  EXPECT_EQ(pb.period(), 512);
+  EXPECT_EQ(pb.time_nanos(), 1700000000000000000);
+  EXPECT_EQ(pb.duration_nanos(), 2000000000);
+  ASSERT_EQ(pb.comment_size(), 1);
+  EXPECT_EQ(text(pb.comment(0)), "gotrace");
+
+  ASSERT_EQ(pb.sample_size(), 3);
+  std::vector<std::vector<int64_t>> values;
+  std::vector<std::string> types;
+  for (const auto& sample : pb.sample()) {
+    values.push_back({sample.value().begin(), sample.value().end()});
+    ASSERT_EQ(sample.label_size(), 1);
+    EXPECT_EQ(text(sample.label(0).key()), "type");
+    types.push_back(text(sample.label(0).str()));
+  }
+  EXPECT_EQ(values, (std::vector<std::vector<int64_t>>{{3, 48}, {1, 8}, {2, 96}}));
+  EXPECT_EQ(types, (std::vector<std::string>{"main.Pair", "raw memory", "main.Record"}));
+  EXPECT_EQ(std::vector<uint64_t>(pb.sample(0).location_id().begin(), pb.sample(0).location_id().end()),
+            (std::vector<uint64_t>{1, 2}));
+}
+
+// "function:line" for each line of a location, in the order written.
+std::vector<std::string> lines_of(const pprof::Profile& pb, const pprof::Location& location) {
+  std::vector<std::string> out;
+  for (const auto& line : location.line()) {
+    const pprof::Function& function = pb.function(line.function_id() - 1);
+    EXPECT_EQ(function.id(), line.function_id());
+    out.push_back(pb.string_table(function.name()) + ":" + std::to_string(line.line()));
+  }
+  return out;
+}
+
+TEST(PprofWriter, LocationsKeepInlinedLinesInnermostFirst) {
+  pprof::Profile pb = encoded(hand_made_profile(), metadata());
+  ASSERT_EQ(pb.location_size(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(pb.location(i).id(), uint64_t(i + 1));
+  // The call instruction, one byte before the return address.
+  EXPECT_EQ(pb.location(0).address(), 0x401234u);
+  EXPECT_EQ(lines_of(pb, pb.location(0)), (std::vector<std::string>{"main.mkPair:40", "main.siteInlined:52"}));
+  EXPECT_EQ(lines_of(pb, pb.location(1)), (std::vector<std::string>{"main.main:90"}));
+  EXPECT_EQ(lines_of(pb, pb.location(3)), (std::vector<std::string>{"main.mkPair:41", "main.main:91"}));
+  // Inside the executable's text, the mapping; outside, none.
+  EXPECT_EQ(pb.location(0).mapping_id(), 1u);
+  EXPECT_EQ(pb.location(2).mapping_id(), 0u);
+  // An address that could not be resolved is one line of "[unknown]".
+  EXPECT_EQ(lines_of(pb, pb.location(2)), (std::vector<std::string>{"[unknown]:0"}));
+}
+
+TEST(PprofWriter, FunctionsAreOneByNameAndFile) {
+  pprof::Profile pb = encoded(hand_made_profile(), metadata());
+  std::vector<std::string> functions;
+  for (const auto& function : pb.function()) {
+    EXPECT_EQ(function.system_name(), function.name());
+    functions.push_back(fmt::format("{} {} {}", pb.string_table(function.name()), pb.string_table(function.filename()),
+                                    function.start_line()));
+  }
+  EXPECT_EQ(functions, (std::vector<std::string>{"main.mkPair /src/main.go 38", "main.siteInlined /src/main.go 50",
+                                                 "main.main /src/main.go 80", "[unknown]  0"}));
+}
+
+TEST(PprofWriter, MappingDescribesTheExecutable) {
+  pprof::Profile pb = encoded(hand_made_profile(), metadata());
+  ASSERT_EQ(pb.mapping_size(), 1);
+  const pprof::Mapping& mapping = pb.mapping(0);
+  EXPECT_EQ(mapping.id(), 1u);
+  EXPECT_EQ(mapping.memory_start(), 0x401000u);
+  EXPECT_EQ(mapping.memory_limit(), 0x500000u);
+  EXPECT_EQ(mapping.file_offset(), 0x1000u);
+  EXPECT_EQ(pb.string_table(mapping.filename()), "/srv/bin/server");
+  EXPECT_EQ(pb.string_table(mapping.build_id()), "abc123");
+  // One unresolved location: pprof may try to symbolize the rest itself.
+  EXPECT_FALSE(mapping.has_functions());
+  EXPECT_FALSE(mapping.has_inline_frames());
+
+  Profile resolved = hand_made_profile();
+  resolved.locations[2].frames = {{"main.helper", "/src/main.go", 7, 5, false}};
+  pprof::Profile resolved_pb = encoded(resolved, metadata());
+  const pprof::Mapping& complete = resolved_pb.mapping(0);
+  EXPECT_TRUE(complete.has_functions());
+  EXPECT_TRUE(complete.has_filenames());
+  EXPECT_TRUE(complete.has_line_numbers());
+  EXPECT_TRUE(complete.has_inline_frames());
+}
+
+}  // namespace
+}  // namespace gotrace

@@ -1,0 +1,69 @@
+// Snapshots of the trace, handed over by the event loop to the live view.
+#include "userspace/tui/trace_snapshot.h"
+
+#include <gtest/gtest.h>
+
+namespace gotrace {
+namespace {
+
+RawStack stack(std::vector<uint64_t> pcs) { return {0, std::move(pcs), false, {}}; }
+
+std::unique_ptr<TraceSnapshot> snapshot(size_t first_new, size_t new_count, size_t total) {
+  auto s = std::make_unique<TraceSnapshot>();
+  s->first_new_stack = first_new;
+  for (size_t i = 0; i < new_count; ++i) s->new_stacks.push_back(stack({0x1000 + first_new + i}));
+  s->stack_totals.resize(total);
+  return s;
+}
+
+TEST(SnapshotExchange, HandsOverOnlyWhatWasAskedAndNothingTwice) {
+  auto exchange = SnapshotExchange::create();
+  ASSERT_TRUE(exchange) << exchange.error().message;
+  SnapshotExchange& x = **exchange;
+  EXPECT_FALSE(x.requested());
+  x.request();
+  EXPECT_TRUE(x.requested());
+  EXPECT_FALSE(x.requested());  // one request, one snapshot
+  EXPECT_EQ(x.take(), nullptr);
+
+  // Two snapshots before the view takes one: the second replaces the first,
+  // and starts from the same unseen stack, so it carries every new stack.
+  x.publish(snapshot(x.first_unseen_stack(), 2, 2));
+  x.publish(snapshot(x.first_unseen_stack(), 3, 3));
+  auto taken = x.take();
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(taken->first_new_stack, 0u);
+  EXPECT_EQ(taken->new_stacks.size(), 3u);
+  EXPECT_EQ(x.first_unseen_stack(), 3u);
+  EXPECT_EQ(x.take(), nullptr);
+
+  // A snapshot begun before the view took the previous one repeats stacks
+  // it already has; they are left out.
+  x.publish(snapshot(1, 4, 5));
+  taken = x.take();
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(taken->first_new_stack, 3u);
+  ASSERT_EQ(taken->new_stacks.size(), 2u);
+  EXPECT_EQ(taken->new_stacks[0].pcs[0], 0x1003u);
+  EXPECT_EQ(x.first_unseen_stack(), 5u);
+}
+
+TEST(SnapshotExchange, SnapshotCopiesTotalsAndOnlyNewStacks) {
+  StackAggregator aggregator(AllocatorModel{true}, [](uint64_t) { return true; });
+  gotrace_alloc_event event{};
+  event.size = 32;
+  event.stack_depth = 1;
+  for (uint64_t pc : {0x10, 0x20, 0x20, 0x30}) {
+    event.pcs[0] = pc;
+    aggregator.add(event);
+  }
+  TraceSnapshot s = take_snapshot(aggregator, 1);
+  ASSERT_EQ(s.stack_totals.size(), 3u);
+  EXPECT_DOUBLE_EQ(s.stack_totals[1].count, 2);
+  EXPECT_EQ(s.first_new_stack, 1u);
+  ASSERT_EQ(s.new_stacks.size(), 2u);
+  EXPECT_EQ(s.new_stacks[0].pcs, std::vector<uint64_t>{0x20});
+}
+
+}  // namespace
+}  // namespace gotrace
