@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
+
+#include <fmt/ranges.h>
 
 #include "tests/integration/pprof_raw.h"
 #include "tests/support/fixture_builds.h"
@@ -51,14 +51,17 @@ TEST(Tracer, AttachEndsWithTheTargetAndStillWrites) {
   ChildProcess target({local_build("allocs", "pie"), "steady"});
   target.read_until("steady");
   ScratchFile folded("exit.folded");
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    target.close_stdin();
-  });
-  auto result = run_gotrace({"attach", std::to_string(target.pid()), "--folded", folded.path()});
-  stopper.join();
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(result.err.find("(until it exited)"), std::string::npos) << result.err;
+  // gotrace's stderr read as it comes: the target is ended only once the
+  // probes are live, however long attaching takes on a busy machine.
+  ChildProcess tracer({"/bin/sh", "-c", "exec \"$@\" 2>&1", "sh", gotrace_binary(), "attach",
+                       std::to_string(target.pid()), "--folded", folded.path()});
+  std::vector<std::string> before = tracer.read_until("gotrace: attached to pid", /*prefix=*/true);
+  target.close_stdin();
+  std::vector<std::string> after = tracer.read_until("\n");  // no line is a newline: to the end
+  std::string err = fmt::format("{}\n", fmt::join(before, "\n")) + fmt::format("{}\n", fmt::join(after, "\n"));
+  EXPECT_EQ(tracer.wait(), 0) << err;
+  ASSERT_FALSE(after.empty()) << "gotrace never said it attached: " << err;
+  EXPECT_NE(err.find("(until it exited)"), std::string::npos) << err;
   EXPECT_NE(folded.read().find(";main.siteSteadyA "), std::string::npos);
   EXPECT_EQ(target.wait(), 0);
 }

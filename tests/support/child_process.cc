@@ -130,7 +130,7 @@ ChildProcess::~ChildProcess() {
   }
 }
 
-std::vector<std::string> ChildProcess::read_until(const std::string& marker) {
+std::vector<std::string> ChildProcess::read_until(const std::string& marker, bool prefix) {
   std::vector<std::string> lines;
   char buf[65536];
   for (;;) {
@@ -138,7 +138,7 @@ std::vector<std::string> ChildProcess::read_until(const std::string& marker) {
     while ((eol = buffer_.find('\n')) != std::string::npos) {
       std::string line = buffer_.substr(0, eol);
       buffer_.erase(0, eol + 1);
-      if (line == marker) return lines;
+      if (prefix ? line.starts_with(marker) : line == marker) return lines;
       lines.push_back(std::move(line));
     }
     struct pollfd fd = {stdout_fd_, POLLIN, 0};

@@ -27,8 +27,9 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   pid_t pid() const { return pid_; }
-  // Reads stdout lines until one equals `marker` (exclusive) or EOF; returns them.
-  std::vector<std::string> read_until(const std::string& marker);
+  // Reads stdout lines until one equals `marker` (or, with `prefix`, starts
+  // with it), exclusive, or EOF; returns them.
+  std::vector<std::string> read_until(const std::string& marker, bool prefix = false);
   void close_stdin();
   int wait();  // exit code
 
