@@ -55,11 +55,10 @@ Status open_program_io(const RunOptions& options, bool live_view, Fd* input, Fd*
   return Ok{};
 }
 
-// The program has been exec'd: its mappings say where it was loaded.
-void learn_load_bias(TraceSession& session, pid_t pid) {
-  auto process = inspect_process(pid);
-  if (!process) return;
-  if (auto translator = AddressTranslator::create(*process, session.binary().elf()))
+// The process's mappings say where its binary was loaded; when they cannot
+// be read, the session takes the bias the probe sees.
+void learn_load_bias(TraceSession& session, const ProcessExecutable& process) {
+  if (auto translator = AddressTranslator::create(process, session.binary().elf()))
     session.set_load_bias(translator->load_bias());
 }
 
@@ -75,10 +74,8 @@ Result<int> run_attach(const AttachOptions& options) {
   if (!pidfd) return pidfd.error();
   if (Status s = block_stop_signals(); !s) return s.error();
 
-  std::optional<uint64_t> bias;
-  if (auto translator = AddressTranslator::create(*process, plan->binary->elf())) bias = translator->load_bias();
   TraceSession session(std::move(*plan), options.pid, process->path, options.trace);
-  if (bias) session.set_load_bias(*bias);
+  learn_load_bias(session, *process);
   if (Status s = session.attach(process->open_path); !s) return s.error();
   session.announce();
   if (options.trace.live_view != TraceOptions::LiveView::kOff && on_a_terminal()) session.open_view();
@@ -104,7 +101,8 @@ Result<int> run_traced_command(const RunOptions& options) {
   TraceSession session(std::move(*plan), child->pid(), *path, options.trace);
   if (Status s = session.attach(*path); !s) return s.error();  // the child is ended unreleased
   if (Status s = child->release(); !s) return s.error();
-  learn_load_bias(session, child->pid());
+  // The program has been exec'd: its mappings now show where it was loaded.
+  if (auto process = inspect_process(child->pid())) learn_load_bias(session, *process);
   session.announce();
   if (live_view) session.open_view();
   // A Ctrl-C from the terminal reaches the program too, and tracing goes on

@@ -4,9 +4,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <span>
 
 #include "userspace/export/trace_outputs.h"
 #include "userspace/process/target_process.h"
@@ -19,6 +21,7 @@ namespace gotrace {
 class TraceSession::EventLoop {
  public:
   enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget, kQuit };
+  static constexpr int kMaxSources = 5;
 
   static Result<EventLoop> open(std::optional<std::chrono::nanoseconds> duration) {
     EventLoop loop;
@@ -58,14 +61,14 @@ class TraceSession::EventLoop {
   }
   int timer_fd() const { return timer_fd_.get(); }
 
-  // The sources ready within `timeout_ms` (-1: no limit).
-  Result<std::vector<Source>> wait(int timeout_ms) {
-    epoll_event ready[5];
-    int n = epoll_wait(epoll_.get(), ready, 5, timeout_ms);
+  // The sources ready within `timeout_ms` (-1: no limit). Called every
+  // drain interval: it allocates nothing.
+  Result<std::span<const Source>> wait(int timeout_ms) {
+    epoll_event events[kMaxSources];
+    int n = epoll_wait(epoll_.get(), events, kMaxSources, timeout_ms);
     if (n < 0 && errno != EINTR) return make_error("waiting for events: {}", std::strerror(errno));
-    std::vector<Source> sources;
-    for (int i = 0; i < n; ++i) sources.push_back(static_cast<Source>(ready[i].data.u64));
-    return sources;
+    for (int i = 0; i < n; ++i) ready_[i] = static_cast<Source>(events[i].data.u64);
+    return std::span<const Source>(ready_.data(), n < 0 ? 0 : n);
   }
 
   // Reads every waiting signal; true when `on_signal` says one ends the trace.
@@ -78,6 +81,7 @@ class TraceSession::EventLoop {
 
  private:
   Fd signal_fd_, timer_fd_, epoll_;
+  std::array<Source, kMaxSources> ready_{};
 };
 
 TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options)
