@@ -2,6 +2,8 @@
 //
 // main is the only place where an Error becomes text on stderr and an exit
 // code (see commands/exit_codes.h).
+#include <signal.h>
+
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -48,13 +50,24 @@ Examples:
   gotrace symbolize --json --return-addresses ./server 0x4a1b31 0x4a2000
 )";
 
+// An error of several lines (every output that cannot be written, say) is
+// one "gotrace: error:" line each.
+void print_error(const gotrace::Error& error) {
+  std::string_view rest = error.message;
+  do {
+    size_t end = rest.find('\n');
+    std::cerr << "gotrace: error: " << rest.substr(0, end) << '\n';
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  } while (!rest.empty());
+}
+
 int report(const gotrace::Error& error) {
-  std::cerr << "gotrace: error: " << error.message << '\n';
+  print_error(error);
   return gotrace::kExitFailure;
 }
 
 int usage_error(const gotrace::Error& error) {
-  std::cerr << "gotrace: error: " << error.message << '\n';
+  print_error(error);
   return gotrace::kExitUsage;
 }
 
@@ -183,6 +196,14 @@ struct InfoCommand {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // An output whose reader went away (`gotrace ... -o - | head -c1`) is an
+  // error of that output (EPIPE), not the end of gotrace and of everything it
+  // has not written yet. Blocked rather than ignored: the program `run`
+  // starts gets a clear mask, but would inherit an ignored SIGPIPE.
+  sigset_t broken_pipe;
+  sigemptyset(&broken_pipe);
+  sigaddset(&broken_pipe, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &broken_pipe, nullptr);
   CLI::App app{"gotrace: see where a running Go program allocates memory"};
   app.footer(kFooter);
   app.require_subcommand(1);

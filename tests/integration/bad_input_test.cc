@@ -79,8 +79,8 @@ TEST(TracerBadInput, GoReleaseNewerThanVerifiedNeedsOptIn) {
 TEST(TracerBadInput, UnwritableOutput) {
   REQUIRE_BPF_PRIVILEGES();
   expect_one_line_error(run_gotrace({"attach", "1", "-o", "/nonexistent/dir/out.pb.gz"}), 1,
-                        "'/nonexistent/dir/out.pb.gz': cannot write: No such file or directory");
-  expect_one_line_error(run_gotrace({"run", "--folded", "/tmp", "--", "true"}), 1, "'/tmp': is a directory");
+                        "--output '/nonexistent/dir/out.pb.gz': cannot write: no directory '/nonexistent/dir'");
+  expect_one_line_error(run_gotrace({"run", "--folded", "/tmp", "--", "true"}), 1, "--folded '/tmp': is a directory");
 }
 
 TEST(TracerBadInput, CommandNotFound) {

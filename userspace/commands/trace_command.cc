@@ -9,7 +9,6 @@
 #include <iostream>
 
 #include "base/fd.h"
-#include "base/output_file.h"
 #include "symbolizer/process_maps.h"
 #include "userspace/probe/probe_plan.h"
 #include "userspace/process/child_process.h"
@@ -27,8 +26,7 @@ Status check_common_preconditions(const TraceOptions& options) {
   if (options.live_view == TraceOptions::LiveView::kOn && !on_a_terminal())
     return make_error("--tui: the live view needs a terminal on stdin and stdout");
   if (auto missing = missing_bpf_privileges()) return Error{*missing};
-  if (Status s = check_output_writable(options.files.pprof_path); !s) return s;
-  return check_output_writable(options.files.folded_path);
+  return check_outputs(options.files.named());
 }
 
 // The session's result and finish, with the loop's error first: the files

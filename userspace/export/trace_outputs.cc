@@ -1,6 +1,5 @@
 #include "userspace/export/trace_outputs.h"
 
-#include "base/output_file.h"
 #include "userspace/export/folded_writer.h"
 #include "userspace/profile/call_sites.h"
 
@@ -8,19 +7,20 @@ namespace gotrace {
 
 Status write_trace_outputs(const Profile& profile, const OutputFiles& files, const PprofMetadata& metadata,
                            std::ostream& table_out) {
-  Status status = Ok{};
+  std::string problems;
+  auto note = [&](const Status& status) {
+    if (!status) problems += (problems.empty() ? "" : "\n") + status.error().message;
+  };
   if (!files.pprof_path.empty()) {
     auto encoded = encode_pprof(profile, metadata);
-    status = encoded ? write_file_atomically(files.pprof_path, *encoded) : Status(encoded.error());
+    note(encoded ? write_output(files.named()[0], *encoded) : Status(encoded.error()));
   }
-  if (!files.folded_path.empty()) {
-    std::string folded = encode_folded(profile, {.bytes = false, .type_frame = files.folded_types});
-    Status written = write_file_atomically(files.folded_path, folded);
-    if (!written && status) status = written;
-  }
+  if (!files.folded_path.empty())
+    note(write_output(files.named()[1], encode_folded(profile, {.bytes = false, .type_frame = files.folded_types})));
   if (files.pprof_path.empty() && files.folded_path.empty())
     table_out << format_call_site_table(call_sites(profile), profile.totals, 20) << std::flush;
-  return status;
+  if (!problems.empty()) return Error{problems};
+  return Ok{};
 }
 
 }  // namespace gotrace

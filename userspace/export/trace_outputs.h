@@ -4,8 +4,10 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
-#include "base/result.h"
+#include "base/output_file.h"
+
 #include "userspace/export/pprof_writer.h"
 #include "userspace/profile/profile.h"
 
@@ -16,10 +18,16 @@ struct OutputFiles {
   std::string pprof_path;     // -o: gzipped pprof; "" for none
   std::string folded_path;    // --folded; "" for none
   bool folded_types = false;  // --folded-types: the allocated type as the last frame
+
+  // Each named file, with the option that named it ("-" is stdout).
+  std::vector<OutputPath> named() const {
+    return {{"--output", pprof_path}, {"--folded", folded_path}};
+  }
 };
 
 // Writes each file named in `files`; with none, prints the top call sites
-// on `table_out`. Every file is attempted; the first failure is returned.
+// on `table_out`. Every file is attempted; every failure is returned, a
+// line each.
 Status write_trace_outputs(const Profile& profile, const OutputFiles& files, const PprofMetadata& metadata,
                            std::ostream& table_out);
 
