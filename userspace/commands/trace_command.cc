@@ -26,7 +26,21 @@ Status check_common_preconditions(const TraceOptions& options) {
   if (options.live_view == TraceOptions::LiveView::kOn && !on_a_terminal())
     return make_error("--tui: the live view needs a terminal on stdin and stdout");
   if (auto missing = missing_bpf_privileges()) return Error{*missing};
+  if (options.files.pprof_path == "-" && isatty(STDOUT_FILENO))
+    return make_error("--output '-': standard output is a terminal; a gzipped profile needs a file or a pipe");
   return check_outputs(options.files.named());
+}
+
+// Under `run`, standard output is the program's unless --program-output
+// sends its output elsewhere: a profile there would be mixed into it.
+Status check_run_outputs(const RunOptions& options) {
+  if (!options.program_output.empty()) return Ok{};
+  for (const OutputPath& output : options.trace.files.named())
+    if (output.path == "-")
+      return make_error("{} '-': under run, standard output is the program's (--program-output FILE sends the "
+                        "program's output elsewhere)",
+                        output.flag);
+  return Ok{};
 }
 
 // The session's result and finish, with the loop's error first: the files
@@ -83,6 +97,7 @@ Result<int> run_attach(const AttachOptions& options) {
 }
 
 Result<int> run_traced_command(const RunOptions& options) {
+  if (Status s = check_run_outputs(options); !s) return s.error();
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
   auto path = find_executable(options.command.front());
   if (!path) return path.error();
