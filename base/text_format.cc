@@ -35,4 +35,14 @@ std::string format_count(double count) {
   return fmt::format("{:.1f}{}", value, kUnits[unit]);
 }
 
+std::string quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) out += fmt::format("\\x{:02x}", byte);
+    else out += c;
+  }
+  return out + "'";
+}
+
 }  // namespace gotrace

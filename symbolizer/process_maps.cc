@@ -36,7 +36,7 @@ std::string_view next_field(std::string_view* line) {
 std::string process_error(int pid, int error) {
   if (error == ENOENT || error == ESRCH) return fmt::format("pid {}: no such process", pid);
   if (error == EACCES || error == EPERM)
-    return fmt::format("pid {}: permission denied (run as root, or as the process's owner)", pid);
+    return fmt::format("pid {}: permission denied (a process of another user needs root or CAP_SYS_PTRACE)", pid);
   return fmt::format("pid {}: {}", pid, std::strerror(error));
 }
 
@@ -63,6 +63,24 @@ std::vector<MemoryMapping> parse_proc_maps(std::string_view text) {
     mappings.push_back({*start, *end, *file_offset, perms[2] == 'x', inode_number, std::string(path)});
   }
   return mappings;
+}
+
+Result<int> thread_group_of(int id) {
+  if (id <= 0) return make_error("pid {}: not a valid process id", id);
+  std::ifstream status(fmt::format("/proc/{}/status", id));
+  if (!status) return Error{process_error(id, errno)};
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!line.starts_with("Tgid:")) continue;
+    size_t start = line.find_first_not_of(" \t", 5);
+    if (start == std::string::npos) break;
+    std::string_view value = std::string_view(line).substr(start);
+    int tgid = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), tgid);
+    if (ec != std::errc() || tgid <= 0) break;
+    return tgid;
+  }
+  return make_error("pid {}: no Tgid in /proc/{}/status", id, id);
 }
 
 Result<ProcessExecutable> inspect_process(int pid) {

@@ -37,6 +37,14 @@ struct ProcessExecutable {
   std::vector<MemoryMapping> mappings;  // the mappings of the executable, in address order
 };
 
+// The process that thread `id` belongs to (its thread group, from the Tgid
+// line of /proc/<id>/status): `id` itself when it is a process. A thread
+// that is not its group's leader has a /proc/<id> of its own, hidden from
+// listings, and its process's executable and mappings; but the kernel
+// watches its exit and filters probes by thread, not by process. Errors as
+// for inspect_process.
+Result<int> thread_group_of(int id);
+
 // Finds the executable of `pid`. Errors name the pid and the cause (no such
 // process, permission denied, a kernel thread with no executable).
 Result<ProcessExecutable> inspect_process(int pid);

@@ -8,7 +8,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+
 #include "base/duration.h"
+#include "base/parse_integer.h"
+#include "base/text_format.h"
 #include "userspace/commands/exit_codes.h"
 #include "userspace/commands/info_command.h"
 #include "userspace/commands/symbolize_command.h"
@@ -24,8 +30,9 @@ constexpr const char* kFooter = R"(Exit status:
      missing privileges, an output that cannot be written, ...)
   2  usage error
 
-Tracing needs root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN. Diagnostics
-go to stderr, data to the files named or to stdout.
+Tracing needs root, or CAP_SYS_ADMIN, and CAP_SYS_PTRACE besides to attach to
+a process of another user. Diagnostics go to stderr, data to the files named
+or to stdout.
 
 Live view: on a terminal, attach shows the call sites allocating right now,
 refreshed every second, until q or Ctrl-C (run shows it with --tui). Keys:
@@ -66,8 +73,18 @@ int report(const gotrace::Error& error) {
   return gotrace::kExitFailure;
 }
 
-int usage_error(const gotrace::Error& error) {
-  print_error(error);
+// Process ids are below the kernel's pid_max, which is at most 2^22.
+constexpr uint64_t kMostPid = (uint64_t(1) << 22) - 1;
+// Far beyond any useful rate, and small enough that the sampling intervals
+// (about 9 times the rate at most) stay far inside 64 bits.
+constexpr uint64_t kMostSampleRate = uint64_t(1) << 40;
+
+// A value given on the command line that is not what `flag` takes: one line
+// that names the flag, the value as typed, and why.
+int bad_value(std::string_view flag, const std::string& text, std::string_view expected,
+              const gotrace::Error& cause) {
+  std::cerr << fmt::format("gotrace: error: {} {}: not {}: {}\n", flag, gotrace::quote(text), expected,
+                           cause.message);
   return gotrace::kExitUsage;
 }
 
@@ -75,13 +92,16 @@ int usage_error(const gotrace::Error& error) {
 struct TraceFlags {
   gotrace::TraceOptions trace;
   bool sample = false;
+  std::string sample_rate;
+  CLI::Option* sample_rate_option = nullptr;
 
   void add_to(CLI::App* command) {
     command->add_option("-o,--output", trace.files.pprof_path, "Write a gzipped pprof profile");
     command->add_option("--folded", trace.files.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
     command->add_flag("--folded-types", trace.files.folded_types, "End each folded stack with the allocated type, as [type]");
-    command->add_option("--sample-rate", trace.sample_rate,
-                        "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
+    sample_rate_option = command->add_option(
+        "--sample-rate", sample_rate,
+        "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "
                         "counted for every allocation, and profiles hold scaled estimates");
     command->add_flag("--sample", sample, "The same with Go's default rate, 524288 bytes (512 KiB)");
     command->add_flag("--allow-unverified-go", trace.allow_unverified_release,
@@ -89,10 +109,17 @@ struct TraceFlags {
                       "gotrace does not understand (those allocations are not counted)");
     command->add_flag("-v,--verbose", trace.verbose, "Show libbpf's and the BPF verifier's log on stderr");
   }
-  gotrace::TraceOptions resolved() const {
-    gotrace::TraceOptions options = trace;
-    if (sample && options.sample_rate == 0) options.sample_rate = gotrace::kDefaultSampleRate;
-    return options;
+  // The options as given, or the exit code of a usage error.
+  std::optional<int> resolve(gotrace::TraceOptions* options) const {
+    *options = trace;
+    if (sample_rate_option->count() > 0) {
+      auto rate = gotrace::parse_decimal(sample_rate, 1, kMostSampleRate);
+      if (!rate) return bad_value("--sample-rate", sample_rate, "a number of bytes", rate.error());
+      options->sample_rate = *rate;
+    } else if (sample) {
+      options->sample_rate = gotrace::kDefaultSampleRate;
+    }
+    return std::nullopt;
   }
 };
 
@@ -112,8 +139,8 @@ struct SymbolizeCommand {
   }
   int run() {
     for (const std::string& text : addresses) {
-      auto address = gotrace::parse_address(text);
-      if (!address) return usage_error(address.error());
+      auto address = gotrace::parse_hexadecimal(text);
+      if (!address) return bad_value("ADDR", text, "a hexadecimal address", address.error());
       options.addresses.push_back(*address);
     }
     gotrace::Status status = gotrace::run_symbolize(options, std::cout);
@@ -124,15 +151,17 @@ struct SymbolizeCommand {
 struct AttachCommand {
   gotrace::AttachOptions options;
   TraceFlags flags;
+  std::string pid;
   std::string duration;
+  CLI::Option* duration_option = nullptr;
   bool no_tui = false;
   CLI::App* command = nullptr;
 
   void add_to(CLI::App& app) {
     command = app.add_subcommand(
         "attach", "Trace every allocation of a running Go process until Ctrl-C, the duration, or its exit");
-    command->add_option("PID", options.pid, "The process to trace")->required();
-    command->add_option("-d,--duration", duration, "How long to trace: 30s, 2m, 1h30m");
+    command->add_option("PID", pid, "The process to trace (a thread id traces its process)")->required();
+    duration_option = command->add_option("-d,--duration", duration, "How long to trace: 30s, 2m, 1h30m, 500ms");
     flags.add_to(command);
     command->add_flag("--no-tui", no_tui,
                       "No live view: print the summary and the top call sites at the end, as when stdout is "
@@ -141,13 +170,16 @@ struct AttachCommand {
     command->add_flag("--empty-probe", flags.trace.empty_probe, "")->group("");
   }
   int run() {
-    options.trace = flags.resolved();
-    options.trace.live_view = no_tui ? gotrace::TraceOptions::LiveView::kOff : gotrace::TraceOptions::LiveView::kIfTerminal;
-    if (!duration.empty()) {
+    auto parsed_pid = gotrace::parse_decimal(pid, 1, kMostPid);
+    if (!parsed_pid) return bad_value("PID", pid, "a process id", parsed_pid.error());
+    options.pid = static_cast<int>(*parsed_pid);
+    if (duration_option->count() > 0) {
       auto parsed = gotrace::parse_duration(duration);
-      if (!parsed) return usage_error(parsed.error());
+      if (!parsed) return bad_value("-d/--duration", duration, "a duration", parsed.error());
       options.duration = *parsed;
     }
+    if (auto usage = flags.resolve(&options.trace)) return *usage;
+    options.trace.live_view = no_tui ? gotrace::TraceOptions::LiveView::kOff : gotrace::TraceOptions::LiveView::kIfTerminal;
     auto code = gotrace::run_attach(options);
     return code ? *code : report(code.error());
   }
@@ -170,7 +202,7 @@ struct RunCommand {
     command->add_option("CMD", options.command, "The program and its arguments, after --")->required();
   }
   int run() {
-    options.trace = flags.resolved();
+    if (auto usage = flags.resolve(&options.trace)) return *usage;
     if (tui) options.trace.live_view = gotrace::TraceOptions::LiveView::kOn;
     auto code = gotrace::run_traced_command(options);
     return code ? *code : report(code.error());
@@ -188,10 +220,35 @@ struct InfoCommand {
     command->add_option("TARGET", options.target, "A Go executable, or the pid of a running Go process")->required();
   }
   int run() {
+    // A name of digits only is a process id, unless a file of that name exists.
+    bool digits = !options.target.empty() && std::all_of(options.target.begin(), options.target.end(),
+                                                         [](char c) { return c >= '0' && c <= '9'; });
+    struct stat st;
+    if (options.target.empty() || (digits && stat(options.target.c_str(), &st) != 0)) {
+      auto pid = gotrace::parse_decimal(options.target, 1, kMostPid);
+      if (!pid) return bad_value("TARGET", options.target, "a Go executable or a process id", pid.error());
+      options.pid = static_cast<int>(*pid);
+    }
     gotrace::Status status = gotrace::run_info(options, std::cout);
     return status ? gotrace::kExitSuccess : report(status.error());
   }
 };
+
+// CLI11 reads "--duration=", an empty value after '=' (what a script with an
+// unset variable writes), as "--duration" with its value still to come, and
+// takes the next argument for it. Given as "--duration" "", the value is the
+// empty text, and refused as such. Words after "--" are the program's own.
+std::vector<std::string> split_empty_assignments(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size() && args[i] != "--"; ++i) {
+    if (args[i].size() > 3 && args[i].starts_with("--") && args[i].ends_with("=")) {
+      args[i].pop_back();
+      args.insert(args.begin() + i + 1, "");
+      ++i;
+    }
+  }
+  return args;
+}
 
 }  // namespace
 
@@ -216,8 +273,11 @@ int main(int argc, char** argv) {
   run.add_to(app);
   info.add_to(app);
 
+  std::vector<std::string> args = split_empty_assignments(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
   try {
-    app.parse(argc, argv);
+    app.parse(int(arg_pointers.size()), arg_pointers.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     std::cerr << "gotrace: error: " << e.what() << "\nRun 'gotrace --help' for usage.\n";

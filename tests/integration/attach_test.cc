@@ -1,7 +1,7 @@
 // gotrace attach on a running Go program: what it measures while attached,
 // and how it ends when the program does.
 //
-// These need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN). CI runs as
+// These need root (or CAP_SYS_ADMIN). CI runs as
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 

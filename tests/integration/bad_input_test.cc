@@ -1,6 +1,6 @@
 // What tracing refuses, with one line, a clear cause, and nothing attached.
 //
-// These need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN). CI runs as
+// These need root (or CAP_SYS_ADMIN). CI runs as
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -19,7 +19,8 @@ using namespace testing;
 
 TEST(TracerBadInput, NoSuchProcess) {
   REQUIRE_BPF_PRIVILEGES();
-  expect_one_line_error(run_gotrace({"attach", "999999999"}), 1, "pid 999999999: no such process");
+  // The largest pid there can be, and none on a test machine.
+  expect_one_line_error(run_gotrace({"attach", "4194303"}), 1, "pid 4194303: no such process");
 }
 
 TEST(TracerBadInput, KernelThread) {
@@ -97,8 +98,8 @@ TEST(TracerBadInput, WithoutPrivileges) {
   auto result = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                              gotrace_binary(), "attach", "1"});
   expect_one_line_error(result, 1,
-                        "loading the BPF probe needs root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN "
-                        "(missing: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)");
+                        "loading the BPF probe needs root or CAP_SYS_ADMIN, which the kernel requires for uprobes "
+                        "(CAP_BPF and CAP_PERFMON are not enough; missing: CAP_SYS_ADMIN)");
 }
 
 }  // namespace

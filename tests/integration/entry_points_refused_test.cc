@@ -4,7 +4,7 @@
 // damaged code, the one the fixture tier's entry point tests search
 // (tests/support/damaged_binary.h).
 //
-// These need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN). CI runs as
+// These need root (or CAP_SYS_ADMIN). CI runs as
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // gotrace run: the program's status and output, what lands in the profiles,
 // and that Go's own pprof reads them.
 //
-// These need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN). CI runs as
+// These need root (or CAP_SYS_ADMIN). CI runs as
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 #include <unistd.h>

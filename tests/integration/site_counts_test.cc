@@ -2,7 +2,7 @@
 // against the runtime's own exact heap profile of the same run, on every
 // build of the fixture matrix; and sampled, against the exact figures.
 //
-// These need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN). CI runs as
+// These need root (or CAP_SYS_ADMIN). CI runs as
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The tracer's stacks, whole, against the runtime's own exact heap profile
 // of the same run of the service fixture, on every build of the matrix.
 //
-// These need root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN). CI runs as
+// These need root (or CAP_SYS_ADMIN). CI runs as
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include "tests/support/child_process.h"
 #include "userspace/probe/alloc_probe.h"
 
-// Tests of real tracing need root, or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
+// Tests of real tracing need root, or CAP_SYS_ADMIN (the kernel requires it for uprobes).
 // CI runs as root; a developer run without them skips with the reason.
 #define REQUIRE_BPF_PRIVILEGES()                                                  \
   do {                                                                            \

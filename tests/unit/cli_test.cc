@@ -27,11 +27,25 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_gotrace({"info", "--bogus", "x"}).exit_code, 2);
 }
 
-TEST(Cli, MalformedDuration) {
+TEST(Cli, MalformedNumbersAreUsageErrorsNamingTheFlag) {
+  // Checked before anything else: no such process 1 is ever looked at.
+  // tests/reliability/bad_values_test.cc has the whole table.
   expect_one_line_error(run_gotrace({"attach", "1", "-d", "10x"}), 2,
-                        "'10x': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
-  expect_one_line_error(run_gotrace({"attach", "1", "-d", "-5s"}), 2,
-                        "'-5s': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
+                        "-d/--duration '10x': not a duration: unknown unit 'x' (units ms, s, m, h: e.g. 30s, 2m, "
+                        "1h30m, 500ms)");
+  expect_one_line_error(run_gotrace({"attach", "1", "--duration", "nans"}), 2,
+                        "-d/--duration 'nans': not a duration: 'nans' does not start with a number (units ms, s, m, "
+                        "h: e.g. 30s, 2m, 1h30m, 500ms)");
+  expect_one_line_error(run_gotrace({"attach", "1", "-d", ""}), 2,
+                        "-d/--duration '': not a duration: empty (units ms, s, m, h: e.g. 30s, 2m, 1h30m, 500ms)");
+  expect_one_line_error(run_gotrace({"attach", "12x"}), 2, "PID '12x': not a process id: 'x' after the number");
+  expect_one_line_error(run_gotrace({"run", "--sample-rate", "-1", "--", "true"}), 2,
+                        "--sample-rate '-1': not a number of bytes: negative");
+  expect_one_line_error(run_gotrace({"info", "99999999999"}), 2,
+                        "TARGET '99999999999': not a Go executable or a process id: more than 4194303, the most "
+                        "allowed");
+  expect_one_line_error(run_gotrace({"symbolize", "/bin/true", "0x1", "0xg"}), 2,
+                        "ADDR '0xg': not a hexadecimal address: not a hexadecimal number");
 }
 
 TEST(Cli, LiveViewWithoutATerminal) {
@@ -61,13 +75,13 @@ TEST(Cli, ElfThatIsNotGo) {
 }
 
 TEST(Cli, NoSuchProcessAndKernelThread) {
-  expect_one_line_error(run_gotrace({"info", "999999999"}), 1, "pid 999999999: no such process");
+  expect_one_line_error(run_gotrace({"info", "4194303"}), 1, "pid 4194303: no such process");
   // Only root may look at where a process of another user runs from.
   if (geteuid() == 0) {
     expect_one_line_error(run_gotrace({"info", "2"}), 1, "pid 2: has no executable (a kernel thread, or exiting)");
   } else {
     expect_one_line_error(run_gotrace({"info", "2"}), 1,
-                          "pid 2: permission denied (run as root, or as the process's owner)");
+                          "pid 2: permission denied (a process of another user needs root or CAP_SYS_PTRACE)");
   }
 }
 

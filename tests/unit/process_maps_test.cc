@@ -39,7 +39,8 @@ TEST(ProcMaps, KernelThreadHasNoExecutable) {
   if (geteuid() == 0) {
     EXPECT_EQ(process.error().message, "pid 2: has no executable (a kernel thread, or exiting)");
   } else {
-    EXPECT_EQ(process.error().message, "pid 2: permission denied (run as root, or as the process's owner)");
+    EXPECT_EQ(process.error().message,
+              "pid 2: permission denied (a process of another user needs root or CAP_SYS_PTRACE)");
   }
 }
 

@@ -58,5 +58,12 @@ TEST(FormatCount, SiUnitsUpToPeta) {
   EXPECT_EQ(format_count(1e18), "1000.0P");
 }
 
+TEST(Quote, ControlCharactersCannotBreakTheLine) {
+  EXPECT_EQ(quote("5s"), "'5s'");
+  EXPECT_EQ(quote(""), "''");
+  EXPECT_EQ(quote("a\nb\x1b[2J\x7f"), "'a\\x0ab\\x1b[2J\\x7f'");
+  EXPECT_EQ(quote("µs"), "'µs'");  // UTF-8 is printable as it is
+}
+
 }  // namespace
 }  // namespace gotrace

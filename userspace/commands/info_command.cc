@@ -1,9 +1,6 @@
 #include "userspace/commands/info_command.h"
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cctype>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -11,18 +8,12 @@
 #include "symbolizer/process_maps.h"
 #include "userspace/probe/entry_points.h"
 #include "userspace/probe/probe_site.h"
+#include "userspace/process/target_process.h"
 
 namespace gotrace {
 namespace {
 
 using nlohmann::ordered_json;
-
-bool looks_like_pid(const std::string& target) {
-  if (target.empty() || !std::all_of(target.begin(), target.end(), [](char c) { return std::isdigit(uint8_t(c)); }))
-    return false;
-  struct stat st;
-  return stat(target.c_str(), &st) != 0;  // a file named "123" is a file
-}
 
 // The binary `gotrace info` looks at, and the process running it when the
 // target is a pid.
@@ -32,13 +23,15 @@ struct InfoTarget {
   std::optional<uint64_t> load_bias;
 };
 
-Result<InfoTarget> open_target(const std::string& target_text) {
+Result<InfoTarget> open_target(const InfoOptions& options) {
   InfoTarget target;
   std::optional<ProcessExecutable> process;
-  std::string path = target_text;
-  std::string display = target_text;
-  if (looks_like_pid(target_text)) {
-    auto inspected = inspect_process(std::stoi(target_text));
+  std::string path = options.target;
+  std::string display = options.target;
+  if (options.pid) {
+    auto pid = process_of(*options.pid, "showing the process", std::cerr);
+    if (!pid) return pid.error();
+    auto inspected = inspect_process(*pid);
     if (!inspected) return inspected.error();
     process = std::move(*inspected);
     path = process->open_path;
@@ -177,7 +170,7 @@ void print_allocation_paths(const ordered_json& info, std::ostream& out) {
 }  // namespace
 
 Status run_info(const InfoOptions& options, std::ostream& out) {
-  auto target = open_target(options.target);
+  auto target = open_target(options);
   if (!target) return target.error();
   ordered_json info = gather_info(*target);
   if (options.json) {

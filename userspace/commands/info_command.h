@@ -1,6 +1,7 @@
 // `gotrace info`: what gotrace sees in a Go binary or a running Go process.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -9,7 +10,8 @@
 namespace gotrace {
 
 struct InfoOptions {
-  std::string target;  // a path, or a pid when it is all digits and no such file exists
+  std::string target;      // a path, or the text of `pid`
+  std::optional<int> pid;  // the process (or a thread of it) to look at, instead of a file
   bool json = false;
 };
 

@@ -1,22 +1,10 @@
 #include "userspace/commands/symbolize_command.h"
 
-#include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include "symbolizer/go_binary.h"
 
 namespace gotrace {
-
-Result<uint64_t> parse_address(const std::string& text) {
-  std::string_view digits = text;
-  if (digits.starts_with("0x") || digits.starts_with("0X")) digits.remove_prefix(2);
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
-    return make_error("'{}': not a hexadecimal address", text);
-  return value;
-}
 
 Status run_symbolize(const SymbolizeOptions& options, std::ostream& out) {
   auto binary = GoBinary::open(options.binary);

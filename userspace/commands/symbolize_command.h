@@ -20,7 +20,4 @@ struct SymbolizeOptions {
 // Writes one result per address, in order, to `out`.
 Status run_symbolize(const SymbolizeOptions& options, std::ostream& out);
 
-// Parses "0x4a1b2c" or "4a1b2c".
-Result<uint64_t> parse_address(const std::string& text);
-
 }  // namespace gotrace

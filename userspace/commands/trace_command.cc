@@ -78,15 +78,18 @@ void learn_load_bias(TraceSession& session, const ProcessExecutable& process) {
 
 Result<int> run_attach(const AttachOptions& options) {
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
-  auto process = inspect_process(options.pid);
+  auto pid = process_of(options.pid, "tracing the process", std::cerr);
+  if (!pid) return pid.error();
+  if (auto missing = missing_ptrace_privilege(*pid)) return Error{*missing};
+  auto process = inspect_process(*pid);
   if (!process) return process.error();
   auto plan = plan_probes(process->open_path, process->path, options.trace.allow_unverified_release);
   if (!plan) return plan.error();
-  auto pidfd = open_pidfd(options.pid);
+  auto pidfd = open_pidfd(*pid);
   if (!pidfd) return pidfd.error();
   if (Status s = block_stop_signals(); !s) return s.error();
 
-  TraceSession session(std::move(*plan), options.pid, process->path, options.trace);
+  TraceSession session(std::move(*plan), *pid, process->path, options.trace);
   learn_load_bias(session, *process);
   if (Status s = session.attach(process->open_path); !s) return s.error();
   session.announce();

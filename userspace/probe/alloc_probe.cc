@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,20 +35,34 @@ Result<size_t> possible_cpus() {
   return size_t(cpus);
 }
 
+// Whether `capability` is in this process's effective set.
+Result<bool> has_effective_capability(int capability) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0)
+    return make_error("cannot read this process's capabilities: {}", std::strerror(errno));
+  return ((data[capability / 32].effective >> (capability % 32)) & 1) != 0;
+}
+
 }  // namespace
 
 std::optional<std::string> missing_bpf_privileges() {
-  if (geteuid() == 0) return std::nullopt;
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return "cannot read this process's capabilities";
-  auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1; };
-  std::string missing;
-  for (auto [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, {CAP_PERFMON, "CAP_PERFMON"}, {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}}) {
-    if (!has(cap)) missing += std::string(missing.empty() ? "" : ", ") + name;
-  }
-  if (missing.empty()) return std::nullopt;
-  return "loading the BPF probe needs root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN (missing: " + missing + ")";
+  auto has = has_effective_capability(CAP_SYS_ADMIN);
+  if (!has) return has.error().message;
+  if (*has) return std::nullopt;
+  return std::string("loading the BPF probe needs root or CAP_SYS_ADMIN, which the kernel requires for uprobes "
+                     "(CAP_BPF and CAP_PERFMON are not enough; missing: CAP_SYS_ADMIN)");
+}
+
+std::optional<std::string> missing_ptrace_privilege(int pid) {
+  struct stat process;
+  if (stat(fmt::format("/proc/{}", pid).c_str(), &process) != 0 || process.st_uid == geteuid()) return std::nullopt;
+  auto has = has_effective_capability(CAP_SYS_PTRACE);
+  if (!has) return has.error().message;
+  if (*has) return std::nullopt;
+  return fmt::format("pid {}: a process of another user (uid {}): tracing it needs root, or CAP_SYS_PTRACE besides "
+                     "CAP_SYS_ADMIN (missing: CAP_SYS_PTRACE)",
+                     pid, process.st_uid);
 }
 
 Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target, AllocationHandler handler) {

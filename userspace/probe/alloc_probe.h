@@ -93,8 +93,17 @@ class AllocProbe {
   uint64_t malformed_records_ = 0;
 };
 
-// Why BPF cannot be used by this process, or nullopt when it has the
-// privileges: root, or CAP_BPF with CAP_PERFMON and CAP_SYS_ADMIN.
+// Why this process cannot load and attach the probe, or nullopt when it
+// can: it needs CAP_SYS_ADMIN (root has it), which the kernel requires to
+// create a uprobe (Linux 6.18 refuses one with CAP_BPF and CAP_PERFMON
+// alone). Read from the effective set, so that a root whose capabilities
+// were dropped (a container's) hears what is missing too.
 std::optional<std::string> missing_bpf_privileges();
+
+// Why this process cannot trace `pid`, or nullopt when it may: a process of
+// another user (as its /proc directory's owner says; a process that is not
+// dumpable shows as root's) needs CAP_SYS_PTRACE besides, which the kernel
+// requires to read its executable and mappings and to attach to it.
+std::optional<std::string> missing_ptrace_privilege(int pid);
 
 }  // namespace gotrace

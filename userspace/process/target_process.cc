@@ -8,6 +8,13 @@
 
 namespace gotrace {
 
+Result<pid_t> process_of(pid_t id, std::string_view doing, std::ostream& note) {
+  auto process = thread_group_of(id);
+  if (!process) return process.error();
+  if (*process != id) note << fmt::format("gotrace: {} is a thread of process {}; {}\n", id, *process, doing);
+  return pid_t(*process);
+}
+
 Result<Fd> open_pidfd(pid_t pid) {
   Fd fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (fd.get() < 0) {

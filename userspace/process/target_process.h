@@ -6,7 +6,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
+#include <string_view>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -14,6 +16,11 @@
 #include "symbolizer/process_maps.h"
 
 namespace gotrace {
+
+// The process `id` names: `id` itself, or, for a thread of a process, that
+// process, said in one line on `note` ("gotrace: 1235 is a thread of process
+// 1234; tracing the process", with `doing` the last words).
+Result<pid_t> process_of(pid_t id, std::string_view doing, std::ostream& note);
 
 // A pidfd: readable once the process has exited.
 Result<Fd> open_pidfd(pid_t pid);
