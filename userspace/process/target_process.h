@@ -18,6 +18,11 @@ namespace gotrace {
 // A pidfd: readable once the process has exited.
 Result<Fd> open_pidfd(pid_t pid);
 
+// The program the process runs now, from /proc/<pid>/exe (as the process
+// names it, in its own mount namespace); an error with the cause when that
+// cannot be read (the process is gone, or it is not ours to look at).
+Result<std::string> current_program(pid_t pid);
+
 // The signals that end a trace: SIGINT, SIGTERM, SIGHUP. They are blocked
 // for the whole of a trace and read through a signalfd.
 sigset_t stop_signals();
