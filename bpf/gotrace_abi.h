@@ -1,4 +1,6 @@
-/* The contract between the BPF probe (alloc_probe.bpf.c) and userspace.
+/* The contract between the BPF programs (alloc_probe.bpf.c, the allocation
+ * probe, and exec_watch.bpf.c, which marks the target's exec in the probe's
+ * stream) and userspace.
  *
  * This is the only header both sides include. It compiles as BPF C and as
  * C++, holds plain data only, and every name carries a GOTRACE_ prefix so it
@@ -110,5 +112,18 @@ struct gotrace_alloc_event {
 #define GOTRACE_EVENT_HEADER_SIZE 32 /* bytes before pcs */
 GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_alloc_event) == GOTRACE_EVENT_HEADER_SIZE + 8 * GOTRACE_MAX_STACK_DEPTH,
                       "gotrace_alloc_event layout changed: update both sides");
+
+/* The target exec'd: written by the exec watcher (exec_watch.bpf.c) into the
+ * allocation probe's ring buffer, where every allocation record of the traced
+ * image comes before it and none after. Shorter than any allocation record
+ * (GOTRACE_EVENT_HEADER_SIZE and at least one pc), and marked besides. */
+#define GOTRACE_EXEC_EVENT_MAGIC 0x676f74726163650aULL /* "gotrace\n" */
+struct gotrace_exec_event {
+  gotrace_u64 magic;      /* GOTRACE_EXEC_EVENT_MAGIC */
+  gotrace_u64 time_ns;    /* when, on CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_exec_event) == 16, "gotrace_exec_event layout changed: update both sides");
+GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_exec_event) < GOTRACE_EVENT_HEADER_SIZE + 8,
+                      "an exec record must be shorter than any allocation record");
 
 #endif /* GOTRACE_BPF_GOTRACE_ABI_H */

@@ -91,7 +91,7 @@ Result<int> run_attach(const AttachOptions& options) {
 
   TraceSession session(std::move(*plan), *pid, process->path, options.trace);
   learn_load_bias(session, *process);
-  if (Status s = session.attach(process->open_path); !s) return s.error();
+  if (Status s = session.attach(process->open_path, TargetOrigin::kAttached); !s) return s.error();
   session.announce();
   if (options.trace.live_view != TraceOptions::LiveView::kOff && on_a_terminal()) session.open_view();
   auto result = session.run(options.duration, pidfd->get(), [](const signalfd_siginfo&) { return true; });
@@ -115,7 +115,7 @@ Result<int> run_traced_command(const RunOptions& options) {
   if (!child) return child.error();
 
   TraceSession session(std::move(*plan), child->pid(), *path, options.trace);
-  if (Status s = session.attach(*path); !s) return s.error();  // the child is ended unreleased
+  if (Status s = session.attach(*path, TargetOrigin::kStarted); !s) return s.error();  // the child is ended unreleased
   if (Status s = child->release(); !s) return s.error();
   // The program has been exec'd: its mappings now show where it was loaded.
   if (auto process = inspect_process(child->pid())) learn_load_bias(session, *process);
@@ -136,12 +136,16 @@ Result<int> run_traced_command(const RunOptions& options) {
     kill(pid, SIGTERM);
     std::cerr << fmt::format("gotrace: quit from the live view: sent SIGTERM to pid {}\n", pid);
   }
-  int exit_code = child->wait();
+  // After an exec the trace is over but the program is not: the files and
+  // the summary come now, and gotrace waits for the program's exit after.
+  bool exec_ended = result && result->exec;
+  int exit_code = exec_ended ? 0 : child->wait();
   // Under `run`, stdout belongs to the traced program: the table goes to stderr.
   Status finished = finish_session(session, result, std::cerr);
   if (live_view && options.program_output.empty())
     std::cerr << "gotrace: the program's output was discarded while the live view had the terminal "
                  "(--program-output FILE keeps it)\n";
+  if (exec_ended) exit_code = child->wait_passing_signals();
   if (!finished) return finished.error();
   return exit_code;
 }

@@ -93,10 +93,14 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   if (target.sample_rate != 0) {
     if (Status s = probe->start_sampling(target.sample_rate); !s) return s.error();
   }
-  if (Status s = probe->attach_links(target); !s) return s.error();
-
   int events_fd = bpf_map__fd(probe->skeleton_->maps.alloc_events);
   if (events_fd < 0) return make_error("cannot find the BPF ring buffer: {}", errno_text(events_fd));
+  // The watcher goes first: an exec while the uprobes are being attached is
+  // then in the stream too.
+  auto watch = ExecWatch::attach(target.pid, target.execs_before_tracing, events_fd);
+  if (!watch) return watch.error();
+  probe->exec_watch_ = std::move(*watch);
+  if (Status s = probe->attach_links(target); !s) return s.error();
   probe->ring_ = ring_buffer__new(events_fd, &AllocProbe::on_event, probe.get(), nullptr);
   if (probe->ring_ == nullptr) return make_error("cannot read the BPF ring buffer: {}", errno_text(errno));
   return probe;
@@ -123,11 +127,25 @@ AllocProbe::~AllocProbe() {
   // Destroying a link closes its descriptor, which detaches the uprobe
   // whatever the call returns: a failure leaves nothing to undo.
   for (bpf_link* link : links_) (void)bpf_link__destroy(link);
+  exec_watch_.reset();
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);
+}
+
+bool AllocProbe::take_exec_record(const void* data, size_t size) {
+  if (size != sizeof(gotrace_exec_event)) return false;
+  const auto* exec = static_cast<const gotrace_exec_event*>(data);
+  if (exec->magic != GOTRACE_EXEC_EVENT_MAGIC) return false;
+  // bpf_ktime_get_ns() is CLOCK_MONOTONIC, as steady_clock is.
+  if (!exec_seen_) exec_seen_ = ExecSeen{std::chrono::steady_clock::time_point(std::chrono::nanoseconds(exec->time_ns))};
+  return true;
 }
 
 int AllocProbe::on_event(void* context, void* data, size_t size) {
   auto* probe = static_cast<AllocProbe*>(context);
+  if (probe->take_exec_record(data, size)) return 0;
+  // Past the exec the records are another image's (the same binary, re-exec'd,
+  // keeps its uprobes), whose addresses the traced image's cannot explain.
+  if (probe->exec_seen_) return 0;
   if (size < GOTRACE_EVENT_HEADER_SIZE) {
     ++probe->malformed_records_;
     return 0;
@@ -147,6 +165,7 @@ int AllocProbe::event_fd() const { return ring_buffer__epoll_fd(ring_); }
 Result<uint64_t> AllocProbe::consume() {
   int consumed = ring_buffer__consume(ring_);
   if (consumed < 0 && consumed != -EINTR) return make_error("reading the BPF ring buffer: {}", errno_text(consumed));
+  if (!exec_seen_ && exec_watch_->record_lost()) exec_seen_ = ExecSeen{std::chrono::steady_clock::now(), false};
   return uint64_t(consumed < 0 ? 0 : consumed);
 }
 

@@ -1,6 +1,7 @@
 // The loaded and attached allocation probe (bpf/alloc_probe.bpf.c).
 //
-// Owns the BPF skeleton, one uprobe link per allocator entry point and the
+// Owns the BPF skeleton, one uprobe link per allocator entry point, the
+// exec watcher that marks the target's exec in the same ring buffer, and the
 // ring-buffer consumer. Everything is file-descriptor based (perf uprobe
 // links), so the kernel removes the probes when gotrace exits, however it
 // exits: no probe is ever left behind in the target.
@@ -16,6 +17,7 @@
 
 #include "bpf/gotrace_abi.h"
 #include "base/result.h"
+#include "userspace/probe/exec_watch.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/probe/probe_site.h"
 
@@ -45,6 +47,18 @@ struct ProbeTarget {
   uint64_t ring_buffer_bytes = 16 << 20;
   uint64_t sample_rate = 0;       // mean bytes between recorded allocations; 0: every one
   bool verbose = false;           // libbpf's messages and the verifier's log go to stderr
+  // Execs of pid that start the trace rather than end it: 1 under `run`,
+  // whose child is watched before it execs the program.
+  uint32_t execs_before_tracing = 0;
+};
+
+// The target exec'd: the stream of allocations ended there.
+struct ExecSeen {
+  std::chrono::steady_clock::time_point time;  // when the kernel ran the exec, or else when gotrace saw it had
+  // False when the exec's record found the ring buffer full: gotrace learnt
+  // of it later, and allocations of the new image may have been read as the
+  // traced one's in between.
+  bool exact = true;
 };
 
 // What the kernel counted for every allocation, recorded or not.
@@ -76,6 +90,9 @@ class AllocProbe {
   // and those gotrace keeps itself.
   Result<ProbeCounts> counts() const;
   Result<KernelTotals> kernel_totals() const;
+  // The target's first exec since tracing started, once consume() has
+  // reached it; from there on consume() hands no event to the handler.
+  const std::optional<ExecSeen>& exec_seen() const { return exec_seen_; }
   // The target's load bias as the probe saw it (0 before the first hit, and
   // for a binary that is not position independent).
   uint64_t observed_load_bias() const;
@@ -85,9 +102,13 @@ class AllocProbe {
   Status start_sampling(uint64_t rate);
   Status attach_links(const ProbeTarget& target);
   static int on_event(void* context, void* data, size_t size);
+  // Whether the record is the exec watcher's; notes the exec if so.
+  bool take_exec_record(const void* data, size_t size);
 
   alloc_probe* skeleton_ = nullptr;
   std::vector<bpf_link*> links_;
+  std::unique_ptr<ExecWatch> exec_watch_;
+  std::optional<ExecSeen> exec_seen_;
   ring_buffer* ring_ = nullptr;
   AllocationHandler handler_;
   uint64_t malformed_records_ = 0;

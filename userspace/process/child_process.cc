@@ -1,7 +1,9 @@
 #include "userspace/process/child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,6 +93,20 @@ int ChildProcess::wait() {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
+}
+
+int ChildProcess::wait_passing_signals() {
+  sigset_t signals = stop_signals();
+  Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (reaped_ || signal_fd.get() < 0 || pidfd_.get() < 0) return wait();
+  pollfd fds[2] = {{pidfd_.get(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+  while (poll(fds, 2, -1) >= 0 || errno == EINTR) {
+    if (fds[0].revents != 0) break;
+    signalfd_siginfo info;
+    while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info))
+      if (info.ssi_code != SI_KERNEL) kill(pid_, int(info.ssi_signo));
+  }
+  return wait();
 }
 
 Result<std::string> find_executable(const std::string& name) {

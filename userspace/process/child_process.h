@@ -33,6 +33,10 @@ class ChildProcess {
   // Waits for the child; its status as gotrace's exit code (128+N when
   // signal N killed it).
   int wait();
+  // wait(), for a child that may run on for long: each stop signal (SIGINT,
+  // SIGTERM, SIGHUP, blocked in gotrace) sent to gotrace is passed on to the
+  // child, as during a trace; those the terminal sends reach it by themselves.
+  int wait_passing_signals();
 
  private:
   ChildProcess(pid_t pid, std::string path, Fd go, Fd exec_status, Fd pidfd)

@@ -24,6 +24,15 @@ Result<Fd> open_pidfd(pid_t pid) {
   return fd;
 }
 
+Result<std::string> current_program(pid_t pid) {
+  std::string link = fmt::format("/proc/{}/exe", pid);
+  char target[4096];
+  ssize_t n = readlink(link.c_str(), target, sizeof(target));
+  if (n < 0) return make_error("{}: {}", link, std::strerror(errno));
+  if (size_t(n) == sizeof(target)) return make_error("{}: the path is too long", link);
+  return std::string(target, size_t(n));
+}
+
 sigset_t stop_signals() {
   sigset_t signals;
   sigemptyset(&signals);

@@ -25,6 +25,11 @@ Result<pid_t> process_of(pid_t id, std::string_view doing, std::ostream& note);
 // A pidfd: readable once the process has exited.
 Result<Fd> open_pidfd(pid_t pid);
 
+// The program the process runs now, from /proc/<pid>/exe (as the process
+// names it, in its own mount namespace); an error with the cause when that
+// cannot be read (the process is gone, or it is not ours to look at).
+Result<std::string> current_program(pid_t pid);
+
 // The signals that end a trace: SIGINT, SIGTERM, SIGHUP. They are blocked
 // for the whole of a trace and read through a signalfd.
 sigset_t stop_signals();

@@ -4,6 +4,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -92,8 +93,11 @@ TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, co
   aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate);
 }
 
-Status TraceSession::attach(const std::string& attach_path) {
+Status TraceSession::attach(const std::string& attach_path, TargetOrigin origin) {
+  origin_ = origin;
   ProbeTarget target = plan_.target(pid_, attach_path);
+  // The child `run` started execs the program once the probes are in place.
+  target.execs_before_tracing = origin == TargetOrigin::kStarted ? 1 : 0;
   target.program = options_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
   target.sample_rate = options_.sample_rate;
   target.verbose = options_.verbose;
@@ -150,10 +154,11 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
   SessionResult result;
   // With the live view, the target's exit does not end the session: the
   // view keeps the last figures until the user quits, or a signal comes.
+  // An exec ends it in any case: what follows is another program's.
   bool target_gone = false;
-  for (bool stop = false; !stop;) {
-    // The probe wakes this loop only when the ring buffer fills up; the
-    // timeout drains it the rest of the time.
+  for (bool stop = false; !stop && !probe_->exec_seen();) {
+    // The probe wakes this loop only when the ring buffer fills up (or the
+    // target execs); the timeout drains it the rest of the time.
     auto ready = loop->wait(target_gone ? -1 : AllocProbe::kDrainInterval.count());
     if (!ready) return ready.error();
     if (!target_gone) {
@@ -172,16 +177,30 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
         continue;
       }
       if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+      if (probe_->exec_seen()) break;
       publish_snapshot(true);
       view_->target_exited();
       target_gone = true;
       for (int fd : {probe_->event_fd(), pidfd, loop->timer_fd()}) loop->forget(fd);
     }
   }
-  if (target_gone) return result;
-  if (auto consumed = probe_->consume(); !consumed) return consumed.error();
-  end_ = std::chrono::steady_clock::now();
+  if (!target_gone) {
+    if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+    end_ = std::chrono::steady_clock::now();
+  }
+  if (const auto& seen = probe_->exec_seen()) result.exec = note_exec(*seen);
   return result;
+}
+
+TargetExec TraceSession::note_exec(const ExecSeen& seen) {
+  // An exec while the probes were being attached is at the start.
+  end_ = std::max(seen.time, start_);
+  TargetExec exec;
+  exec.at = end_ - start_;
+  exec.program = current_program(pid_);
+  exec.exact = seen.exact;
+  exec.started_by_gotrace = origin_ == TargetOrigin::kStarted;
+  return exec;
 }
 
 void TraceSession::publish_snapshot(bool final) {
@@ -227,6 +246,7 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
       build_profile(aggregator_->stacks(), aggregator_->totals(), binary, translator_for(binary, bias, display_path_));
   summary.duration = end_ - start_;
   summary.target_exited = result.target_exited;
+  summary.exec = result.exec;
   summary.totals = aggregator_->totals();
   summary.sample_rate = options_.sample_rate;
   summary.events = aggregator_->events();

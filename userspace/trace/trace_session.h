@@ -1,7 +1,7 @@
 // One trace, from attaching the probes to the written files: the event
 // loop that drains the probe into the aggregator, answers the live view's
-// snapshot requests, and stops at a signal, the deadline or the target's
-// exit. `attach` and `run` differ only in how the target came to be.
+// snapshot requests, and stops at a signal, the deadline, the target's exec
+// or its exit. `attach` and `run` differ only in how the target came to be.
 #pragma once
 
 #include <sys/signalfd.h>
@@ -19,6 +19,7 @@
 #include "userspace/probe/probe_plan.h"
 #include "userspace/profile/aggregator.h"
 #include "userspace/trace/trace_options.h"
+#include "userspace/trace/trace_summary.h"
 #include "userspace/tui/terminal_view.h"
 #include "userspace/tui/trace_snapshot.h"
 
@@ -27,14 +28,20 @@ namespace gotrace {
 struct SessionResult {
   bool target_exited = false;
   bool user_quit = false;  // q in the live view
+  // The target exec'd: the trace ended there, live view or not.
+  std::optional<TargetExec> exec;
 };
+
+// How the target came to be traced: `attach` found it running; `run` started
+// it, and watches it from before it execs the program.
+enum class TargetOrigin { kAttached, kStarted };
 
 class TraceSession {
  public:
   TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options);
 
   // Loads and attaches the probes to the file at `attach_path`.
-  Status attach(const std::string& attach_path);
+  Status attach(const std::string& attach_path, TargetOrigin origin);
   // The target's load bias, once known from its mappings (attach), or else
   // as the probe saw it (a program `run` started may be gone by the end).
   void set_load_bias(uint64_t bias) { known_bias_ = bias; }
@@ -48,7 +55,8 @@ class TraceSession {
   // Gives the terminal back; the summary is printed after this.
   void close_view();
 
-  // Consumes events until a signal, the deadline or the target's exit.
+  // Consumes events until a signal, the deadline, the target's exec, or its
+  // exit.
   // `on_signal` decides what a signal means; returning true stops tracing.
   using SignalPolicy = std::function<bool(const signalfd_siginfo&)>;
   Result<SessionResult> run(std::optional<std::chrono::nanoseconds> duration, int pidfd,
@@ -65,6 +73,8 @@ class TraceSession {
   PprofMetadata pprof_metadata(uint64_t bias) const;
   // Hands the view what it asked for; the view symbolizes and draws on its own thread.
   void publish_snapshot(bool final);
+  // The exec the probe saw, for the summary; the trace's end is set to it.
+  TargetExec note_exec(const ExecSeen& seen);
 
   ProbePlan plan_;
   int pid_;
@@ -76,6 +86,7 @@ class TraceSession {
   std::unique_ptr<SnapshotExchange> exchange_;
   std::unique_ptr<TerminalView> view_;
   std::optional<uint64_t> known_bias_;
+  TargetOrigin origin_ = TargetOrigin::kAttached;
   std::chrono::steady_clock::time_point start_, end_;
   std::chrono::system_clock::time_point start_wall_;
 };

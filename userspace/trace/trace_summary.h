@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -12,10 +13,19 @@
 
 namespace gotrace {
 
+// The target exec'd, which ended the trace.
+struct TargetExec {
+  std::chrono::nanoseconds at{0};  // time into the trace
+  Result<std::string> program = Error{"not read"};  // what it runs now, from /proc/<pid>/exe
+  bool exact = true;               // false: see ExecSeen::exact
+  bool started_by_gotrace = false; // `run`: gotrace waits for the program's exit
+};
+
 struct TraceSummary {
   int pid = 0;
   std::chrono::nanoseconds duration{0};
   bool target_exited = false;
+  std::optional<TargetExec> exec;  // the trace ended at an exec of the target
   AllocationTotals totals;  // estimates when sampling
   Result<ProbeCounts> counts = Error{"not read"};
   uint64_t sample_rate = 0;  // 0: every allocation was recorded
