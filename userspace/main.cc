@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/byte_size.h"
 #include "base/duration.h"
 #include "userspace/commands/exit_codes.h"
 #include "userspace/commands/info_command.h"
@@ -75,6 +76,8 @@ int usage_error(const gotrace::Error& error) {
 struct TraceFlags {
   gotrace::TraceOptions trace;
   bool sample = false;
+  std::string max_memory;
+  CLI::Option* max_memory_option = nullptr;
 
   void add_to(CLI::App* command) {
     command->add_option("-o,--output", trace.files.pprof_path, "Write a gzipped pprof profile");
@@ -87,7 +90,21 @@ struct TraceFlags {
     command->add_flag("--allow-unverified-go", trace.allow_unverified_release,
                       "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
                       "gotrace does not understand (those allocations are not counted)");
+    max_memory_option = command->add_option("--max-memory", max_memory,
+                        "Bound the memory the distinct stacks take (default 1GiB; e.g. 256MiB): past it the "
+                        "coldest stacks are merged into their call sites, and the summary says how many");
     command->add_flag("-v,--verbose", trace.verbose, "Show libbpf's and the BPF verifier's log on stderr");
+  }
+  // The size --max-memory gives, if any.
+  gotrace::Status parse_max_memory() {
+    // Given empty ("--max-memory ''" from an unset variable) is an error, not the default.
+    if (max_memory_option->count() == 0) return gotrace::Ok{};
+    auto bytes = gotrace::parse_byte_size(max_memory);
+    if (!bytes) return gotrace::make_error("--max-memory {}", bytes.error().message);
+    if (*bytes < gotrace::kMinMaxMemory)
+      return gotrace::make_error("--max-memory '{}': below the smallest bound, 4MiB", max_memory);
+    trace.max_memory = *bytes;
+    return gotrace::Ok{};
   }
   gotrace::TraceOptions resolved() const {
     gotrace::TraceOptions options = trace;
@@ -141,6 +158,7 @@ struct AttachCommand {
     command->add_flag("--empty-probe", flags.trace.empty_probe, "")->group("");
   }
   int run() {
+    if (gotrace::Status s = flags.parse_max_memory(); !s) return usage_error(s.error());
     options.trace = flags.resolved();
     options.trace.live_view = no_tui ? gotrace::TraceOptions::LiveView::kOff : gotrace::TraceOptions::LiveView::kIfTerminal;
     if (!duration.empty()) {
@@ -170,6 +188,7 @@ struct RunCommand {
     command->add_option("CMD", options.command, "The program and its arguments, after --")->required();
   }
   int run() {
+    if (gotrace::Status s = flags.parse_max_memory(); !s) return usage_error(s.error());
     options.trace = flags.resolved();
     if (tui) options.trace.live_view = gotrace::TraceOptions::LiveView::kOn;
     auto code = gotrace::run_traced_command(options);

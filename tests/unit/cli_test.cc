@@ -34,6 +34,16 @@ TEST(Cli, MalformedDuration) {
                         "'-5s': not a duration (use e.g. 30s, 2m, 1h30m, 500ms)");
 }
 
+TEST(Cli, MalformedMaxMemory) {
+  // Refused before the process is looked at, for attach and run alike.
+  expect_one_line_error(run_gotrace({"attach", "1", "--max-memory", "12XB"}), 2,
+                        "--max-memory '12XB': not a size (use e.g. 256MiB, 1GiB, 512m)");
+  expect_one_line_error(run_gotrace({"run", "--max-memory", "", "--", "true"}), 2,
+                        "--max-memory '': not a size (use e.g. 256MiB, 1GiB, 512m)");
+  expect_one_line_error(run_gotrace({"attach", "1", "--max-memory", "1MiB"}), 2,
+                        "--max-memory '1MiB': below the smallest bound, 4MiB");
+}
+
 TEST(Cli, LiveViewWithoutATerminal) {
   // Refused before anything else is checked: this needs no privileges.
   expect_one_line_error(run_gotrace({"run", "--tui", "--", "true"}), 1,
