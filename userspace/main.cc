@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "base/byte_size.h"
 #include "base/duration.h"
 #include "base/parse_integer.h"
 #include "base/text_format.h"
@@ -94,6 +95,8 @@ struct TraceFlags {
   bool sample = false;
   std::string sample_rate;
   CLI::Option* sample_rate_option = nullptr;
+  std::string max_memory;
+  CLI::Option* max_memory_option = nullptr;
 
   void add_to(CLI::App* command) {
     command->add_option("-o,--output", trace.files.pprof_path, "Write a gzipped pprof profile");
@@ -107,6 +110,9 @@ struct TraceFlags {
     command->add_flag("--allow-unverified-go", trace.allow_unverified_release,
                       "Trace a Go release newer than gotrace is verified on, or a binary with an allocation path "
                       "gotrace does not understand (those allocations are not counted)");
+    max_memory_option = command->add_option("--max-memory", max_memory,
+                        "Bound the memory the distinct stacks take (default 1GiB; e.g. 256MiB): past it the "
+                        "coldest stacks are merged into their call sites, and the summary says how many");
     command->add_flag("-v,--verbose", trace.verbose, "Show libbpf's and the BPF verifier's log on stderr");
   }
   // The options as given, or the exit code of a usage error.
@@ -118,6 +124,13 @@ struct TraceFlags {
       options->sample_rate = *rate;
     } else if (sample) {
       options->sample_rate = gotrace::kDefaultSampleRate;
+    }
+    // Given empty ("--max-memory ''" from an unset variable) is an error, not the default.
+    if (max_memory_option->count() > 0) {
+      auto bytes = gotrace::parse_byte_size(max_memory);
+      if (bytes && *bytes < gotrace::kMinMaxMemory) bytes = gotrace::Error{"below the smallest, 4MiB"};
+      if (!bytes) return bad_value("--max-memory", max_memory, "a memory bound", bytes.error());
+      options->max_memory = *bytes;
     }
     return std::nullopt;
   }

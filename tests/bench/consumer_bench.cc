@@ -265,7 +265,7 @@ Figures run_rounds(gotrace::StackAggregator& aggregator, const Synthetic& synthe
   feed(aggregator, synthetic, figures.cold_events, 0);
   figures.cold_cpu_ns = thread_cpu_ns() - c0;
   figures.cold_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  figures.distinct = aggregator.stacks().size();
+  figures.distinct = aggregator.stack_count();
 
   uint64_t position = figures.cold_events;
   for (int round = 0; round < options.rounds; ++round) {
@@ -343,9 +343,9 @@ int main(int argc, char** argv) {
   Figures figures = run_rounds(aggregator, synthetic, options);
 
   uint64_t fed = figures.cold_events + uint64_t(options.rounds) * options.events;
-  if (aggregator.events() != fed || aggregator.stacks().size() != options.stacks) {
+  if (aggregator.events() != fed || aggregator.stack_count() != options.stacks) {
     fmt::print(stderr, "consumer_bench: the aggregator saw {} events in {} stacks; fed {} in {}\n", aggregator.events(),
-               aggregator.stacks().size(), fed, options.stacks);
+               aggregator.stack_count(), fed, options.stacks);
     return 1;
   }
   rusage usage{};
@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
   memory.max_rss_kib = uint64_t(usage.ru_maxrss);
 
   double snapshot_first_us = time_snapshot(aggregator, 0);
-  double snapshot_us = time_snapshot(aggregator, aggregator.stacks().size());
+  double snapshot_us = time_snapshot(aggregator, aggregator.stack_count());
   print_figures(cpu, options, synthetic, figures, memory, snapshot_first_us, snapshot_us);
   return 0;
 }

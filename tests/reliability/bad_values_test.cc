@@ -78,6 +78,12 @@ const std::vector<NumericFlag> kFlags = {
        return Values{"run", "--sample-rate", v, "-o", c.pprof, "--", "/usr/bin/touch", c.marker};
      },
      kBadWholeNumbers + Values{"1099511627777"}},
+    {"--max-memory",
+     [](const Context& c, const std::string& v) {
+       return Values{"attach", c.pid, "-d", "1s", "--max-memory", v, "-o", c.pprof};
+     },
+     Values{"", " 1GiB", "1GiB ", "-1GiB", "+1GiB", "1e9", "0x10MiB", "1.GiB", ".5GiB", "1 GiB", "1GiBB", "1PiB",
+            "abc", "nan", "inf", "0", "0MiB", "1MiB", "4194303", "99999999999999999999999999GiB"}},
     // Only a TARGET of digits is a pid (anything else is a file name); ""
     // is neither.
     {"TARGET", [](const Context&, const std::string& v) { return Values{"info", v}; },
@@ -125,6 +131,8 @@ TEST(BadValues, GoodValuesOfTheSameFlagsAreTaken) {
   REQUIRE_BPF_PRIVILEGES();  // attach checks them first
   for (Values args : {Values{"attach", "4194303", "-d", "1h30m"}, Values{"attach", "4194303", "--duration=.5s"},
                       Values{"attach", "4194303", "--sample-rate", "524288"},
+                      Values{"attach", "4194303", "--max-memory", "4MiB"},
+                      Values{"attach", "4194303", "--max-memory", "1.5g"},
                       Values{"info", "4194303"}}) {
     CommandResult result = run_gotrace(args);
     EXPECT_EQ(result.exit_code, 1) << ::testing::PrintToString(args) << ": " << result.err;

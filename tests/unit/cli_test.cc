@@ -48,6 +48,16 @@ TEST(Cli, MalformedNumbersAreUsageErrorsNamingTheFlag) {
                         "ADDR '0xg': not a hexadecimal address: not a hexadecimal number");
 }
 
+TEST(Cli, MalformedMaxMemory) {
+  // Refused before the process is looked at, for attach and run alike.
+  expect_one_line_error(run_gotrace({"attach", "1", "--max-memory", "12XB"}), 2,
+                        "--max-memory '12XB': not a memory bound: use a number and a unit, e.g. 256MiB, 1GiB, 512m");
+  expect_one_line_error(run_gotrace({"run", "--max-memory", "", "--", "true"}), 2,
+                        "--max-memory '': not a memory bound: use a number and a unit, e.g. 256MiB, 1GiB, 512m");
+  expect_one_line_error(run_gotrace({"attach", "1", "--max-memory", "1MiB"}), 2,
+                        "--max-memory '1MiB': not a memory bound: below the smallest, 4MiB");
+}
+
 TEST(Cli, LiveViewWithoutATerminal) {
   // Refused before anything else is checked: this needs no privileges.
   expect_one_line_error(run_gotrace({"run", "--tui", "--", "true"}), 1,

@@ -69,5 +69,28 @@ TEST(FoldedWriter, StacksThatFoldAlikeAreSummedAndSorted) {
   EXPECT_EQ(encode_folded(Profile{}), "");
 }
 
+TEST(FoldedWriter, MergedStackHangsUnderAMergedRoot) {
+  Profile profile;
+  profile.locations = {at({"main.leaf"}), at({"main.caller"})};
+  profile.samples = {sample({0, 1}, 7, 112)};
+  profile.samples[0].merged = true;
+  EXPECT_EQ(encode_folded(profile), "[merged:--max-memory];main.caller;main.leaf 7\n");
+}
+
+TEST(FoldedWriter, LinesSortAsTheirTextWhereOneNameStartsAnother) {
+  // "main.a;..." against "main.a.b...": ';' sorts after '.', and a line
+  // that ends sorts before one that goes on.
+  Profile profile;
+  profile.locations = {at({"main.a"}), at({"main.a.b"}), at({"main.a+"}), at({"main.z"})};
+  profile.samples = {sample({3, 0}, 1, 8), sample({1}, 2, 16), sample({0}, 4, 32), sample({2}, 8, 64),
+                     sample({0, 3}, 16, 128)};
+  EXPECT_EQ(encode_folded(profile),
+            "main.a 4\n"
+            "main.a+ 8\n"
+            "main.a.b 2\n"
+            "main.a;main.z 1\n"
+            "main.z;main.a 16\n");
+}
+
 }  // namespace
 }  // namespace gotrace

@@ -166,5 +166,35 @@ TEST(PprofWriter, MappingDescribesTheExecutable) {
   EXPECT_TRUE(complete.has_inline_frames());
 }
 
+TEST(PprofWriter, AMergedStackEndsAtTheMergedFrame) {
+  Profile profile = hand_made_profile();
+  profile.samples[2].merged = true;
+  pprof::Profile pb = encoded(profile, metadata());
+  ASSERT_EQ(pb.sample_size(), 3);
+  ASSERT_EQ(pb.location_size(), 5);
+  // One location after the profile's own, with no address and no mapping,
+  // at the root of the merged sample only.
+  const pprof::Location& merged = pb.location(4);
+  EXPECT_EQ(merged.id(), 5u);
+  EXPECT_EQ(merged.address(), 0u);
+  EXPECT_EQ(merged.mapping_id(), 0u);
+  EXPECT_EQ(lines_of(pb, merged), std::vector<std::string>{"[merged:--max-memory]:0"});
+  EXPECT_EQ(std::vector<uint64_t>(pb.sample(2).location_id().begin(), pb.sample(2).location_id().end()),
+            (std::vector<uint64_t>{3, 2, 5}));
+  EXPECT_EQ(pb.sample(0).location_id_size(), 2);
+  // Without a merged sample, no such location.
+  EXPECT_EQ(encoded(hand_made_profile(), metadata()).location_size(), 4);
+}
+
+TEST(PprofWriter, StreamsManySamplesThroughSmallWrites) {
+  // More than one compression chunk of samples, read back whole.
+  Profile profile = hand_made_profile();
+  for (uint64_t i = 0; i < 20000; ++i) profile.samples.push_back({{0, 1, 3}, "main.Pair", false, {i, 16 * i}});
+  pprof::Profile pb = encoded(profile, metadata());
+  ASSERT_EQ(pb.sample_size(), 20003);
+  EXPECT_EQ(pb.sample(20002).value(0), 19999);
+  EXPECT_EQ(pb.sample(20002).value(1), 16 * 19999);
+}
+
 }  // namespace
 }  // namespace gotrace

@@ -28,13 +28,13 @@ TEST(SnapshotExchange, HandsOverOnlyWhatWasAskedAndNothingTwice) {
 
   // Two snapshots before the view takes one: the second replaces the first,
   // and starts from the same unseen stack, so it carries every new stack.
-  x.publish(snapshot(x.first_unseen_stack(), 2, 2));
-  x.publish(snapshot(x.first_unseen_stack(), 3, 3));
+  x.publish(snapshot(x.first_unseen_stack(0), 2, 2));
+  x.publish(snapshot(x.first_unseen_stack(0), 3, 3));
   auto taken = x.take();
   ASSERT_NE(taken, nullptr);
   EXPECT_EQ(taken->first_new_stack, 0u);
   EXPECT_EQ(taken->new_stacks.size(), 3u);
-  EXPECT_EQ(x.first_unseen_stack(), 3u);
+  EXPECT_EQ(x.first_unseen_stack(0), 3u);
   EXPECT_EQ(x.take(), nullptr);
 
   // A snapshot begun before the view took the previous one repeats stacks
@@ -45,7 +45,27 @@ TEST(SnapshotExchange, HandsOverOnlyWhatWasAskedAndNothingTwice) {
   EXPECT_EQ(taken->first_new_stack, 3u);
   ASSERT_EQ(taken->new_stacks.size(), 2u);
   EXPECT_EQ(taken->new_stacks[0].pcs[0], 0x1003u);
-  EXPECT_EQ(x.first_unseen_stack(), 5u);
+  EXPECT_EQ(x.first_unseen_stack(0), 5u);
+}
+
+TEST(SnapshotExchange, AMergeStartsTheStacksOver) {
+  auto exchange = SnapshotExchange::create();
+  ASSERT_TRUE(exchange) << exchange.error().message;
+  SnapshotExchange& x = **exchange;
+  x.publish(snapshot(0, 4, 4));
+  ASSERT_NE(x.take(), nullptr);
+  EXPECT_EQ(x.first_unseen_stack(0), 4u);
+  // Stacks renumbered by a merge: the view has none of them yet.
+  EXPECT_EQ(x.first_unseen_stack(1), 0u);
+  auto renumbered = snapshot(0, 3, 3);
+  renumbered->generation = 1;
+  x.publish(std::move(renumbered));
+  auto taken = x.take();
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(taken->first_new_stack, 0u);
+  EXPECT_EQ(taken->new_stacks.size(), 3u);
+  EXPECT_EQ(x.first_unseen_stack(1), 3u);
+  EXPECT_EQ(x.first_unseen_stack(0), 0u);
 }
 
 TEST(SnapshotExchange, SnapshotCopiesTotalsAndOnlyNewStacks) {

@@ -2,122 +2,255 @@
 
 #include <zlib.h>
 
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <unordered_map>
 
 #include "export/profile.pb.h"
+#include "userspace/export/string_sink.h"
 
 namespace gotrace {
 namespace {
 
-class StringTable {
+// Profile's fields (profile.proto), written one by one.
+enum ProfileField : uint32_t {
+  kSampleType = 1, kSample = 2, kMapping = 3, kLocation = 4, kFunction = 5, kStringTable = 6,
+  kTimeNanos = 9, kDurationNanos = 10, kPeriodType = 11, kPeriod = 12, kComment = 13,
+};
+
+// A gzip stream written to a sink as it is compressed. zlib fails only when
+// out of memory or handed bad parameters; either is reported.
+class GzipSink {
  public:
-  explicit StringTable(pprof::Profile* profile) : profile_(profile) { index(""); }
-  int64_t index(std::string_view text) {
-    auto [it, inserted] = ids_.emplace(std::string(text), ids_.size());
-    if (inserted) profile_->add_string_table(it->first);
-    return it->second;
+  explicit GzipSink(ByteSink& out) : out_(out), buffer_(1 << 16, '\0') {}
+  ~GzipSink() {
+    if (open_) deflateEnd(&stream_);
+  }
+  Status open() {
+    if (int err = deflateInit2(&stream_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16 /* gzip header */, 8,
+                               Z_DEFAULT_STRATEGY);
+        err != Z_OK)
+      return make_error("cannot compress the profile: zlib error {}", err);
+    open_ = true;
+    return Ok{};
+  }
+  // Small writes are gathered, so that zlib is called for 64 KiB at a time.
+  Status write(std::string_view bytes) {
+    pending_.append(bytes);
+    if (pending_.size() < kChunk) return Ok{};
+    Status status = deflate_all(pending_, Z_NO_FLUSH);
+    pending_.clear();
+    return status;
+  }
+  Status finish() { return deflate_all(pending_, Z_FINISH); }
+
+ private:
+  Status deflate_all(std::string_view bytes, int flush) {
+    stream_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    stream_.avail_in = bytes.size();
+    for (;;) {
+      stream_.next_out = reinterpret_cast<Bytef*>(buffer_.data());
+      stream_.avail_out = buffer_.size();
+      int err = deflate(&stream_, flush);
+      if (err != Z_OK && err != Z_STREAM_END && err != Z_BUF_ERROR)
+        return make_error("cannot compress the profile: zlib error {}", err);
+      size_t produced = buffer_.size() - stream_.avail_out;
+      if (produced > 0)
+        if (Status s = out_.write(std::string_view(buffer_.data(), produced)); !s) return s;
+      if (flush == Z_FINISH ? err == Z_STREAM_END : stream_.avail_in == 0 && stream_.avail_out != 0) return Ok{};
+    }
+  }
+
+  static constexpr size_t kChunk = 1 << 16;
+  ByteSink& out_;
+  std::string pending_;
+  std::string buffer_;
+  z_stream stream_{};
+  bool open_ = false;
+};
+
+// The top-level fields of the Profile message, in the wire format.
+class ProfileStream {
+ public:
+  explicit ProfileStream(GzipSink& gzip) : gzip_(gzip) {}
+
+  Status message(ProfileField field, const google::protobuf::MessageLite& message) {
+    message.SerializeToString(&scratch_);
+    return bytes(field, scratch_);
+  }
+  Status bytes(ProfileField field, std::string_view data) {
+    header_.clear();
+    varint(uint64_t(field) << 3 | 2);  // length-delimited
+    varint(data.size());
+    if (Status s = gzip_.write(header_); !s) return s;
+    return gzip_.write(data);
+  }
+  Status integer(ProfileField field, int64_t value) {
+    header_.clear();
+    varint(uint64_t(field) << 3);  // varint
+    varint(uint64_t(value));
+    return gzip_.write(header_);
   }
 
  private:
-  pprof::Profile* profile_;
-  std::unordered_map<std::string, int64_t> ids_;
+  void varint(uint64_t value) {
+    for (; value >= 0x80; value >>= 7) header_.push_back(char(value | 0x80));
+    header_.push_back(char(value));
+  }
+
+  GzipSink& gzip_;
+  std::string header_, scratch_;
 };
 
-// The gzip stream of `data`. zlib fails only when out of memory or handed
-// bad parameters; either is reported.
-Result<std::string> gzip(const std::string& data) {
-  z_stream stream{};
-  if (int err = deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16 /* gzip header */, 8,
-                             Z_DEFAULT_STRATEGY);
-      err != Z_OK)
-    return make_error("cannot compress the profile: zlib error {}", err);
-  std::string out(deflateBound(&stream, data.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = data.size();
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = out.size();
-  // deflateBound leaves room for the whole stream, so one call finishes it.
-  int err = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (err != Z_STREAM_END) return make_error("cannot compress the profile: zlib error {}", err);
-  return out;
+class StringTable {
+ public:
+  StringTable() { index(""); }
+  int64_t index(std::string_view text) {
+    auto [it, inserted] = ids_.emplace(std::string(text), strings_.size());
+    if (inserted) strings_.push_back(&it->first);
+    return it->second;
+  }
+  Status write(ProfileStream& stream) const {
+    for (const std::string* text : strings_)
+      if (Status s = stream.bytes(kStringTable, *text); !s) return s;
+    return Ok{};
+  }
+
+ private:
+  std::unordered_map<std::string, int64_t> ids_;
+  std::vector<const std::string*> strings_;  // by index; into ids_, whose nodes stay put
+};
+
+// Functions are unique by name and file; ids start at 1.
+class FunctionTable {
+ public:
+  uint64_t id(std::string_view name, std::string_view file, int64_t start_line, StringTable& strings) {
+    auto [it, inserted] = ids_.emplace(std::pair{name, file}, functions_.size() + 1);
+    if (inserted) {
+      pprof::Function& function = functions_.emplace_back();
+      function.set_id(it->second);
+      function.set_name(strings.index(name));
+      function.set_system_name(function.name());
+      function.set_filename(strings.index(file));
+      function.set_start_line(start_line);
+    }
+    return it->second;
+  }
+  Status write(ProfileStream& stream) const {
+    for (const pprof::Function& function : functions_)
+      if (Status s = stream.message(kFunction, function); !s) return s;
+    return Ok{};
+  }
+
+ private:
+  std::map<std::pair<std::string_view, std::string_view>, uint64_t> ids_;
+  std::vector<pprof::Function> functions_;
+};
+
+// One sample each, leaf first; a merged stack ends at the merged frame's
+// location, `merged_location`.
+Status write_samples(const Profile& profile, uint64_t merged_location, StringTable& strings, ProfileStream& stream) {
+  int64_t type_key = strings.index("type");
+  pprof::Sample pb_sample;
+  for (const Sample& sample : profile.samples) {
+    pb_sample.Clear();
+    for (uint32_t location : sample.locations) pb_sample.add_location_id(location + 1);
+    if (sample.merged) pb_sample.add_location_id(merged_location);
+    pb_sample.add_value(int64_t(sample.totals.count));
+    pb_sample.add_value(int64_t(sample.totals.bytes));
+    pprof::Label* label = pb_sample.add_label();
+    label->set_key(type_key);
+    label->set_str(strings.index(sample.type_name));
+    if (Status s = stream.message(kSample, pb_sample); !s) return s;
+  }
+  return Ok{};
+}
+
+Status write_mapping(const Profile& profile, const PprofMetadata& metadata, StringTable& strings,
+                     ProfileStream& stream) {
+  bool all_resolved = true;
+  for (const Location& location : profile.locations) all_resolved &= !location.frames.empty();
+  pprof::Mapping mapping;
+  mapping.set_id(1);
+  mapping.set_memory_start(metadata.mapping_start);
+  mapping.set_memory_limit(metadata.mapping_limit);
+  mapping.set_file_offset(metadata.mapping_offset);
+  mapping.set_filename(strings.index(metadata.binary_path));
+  mapping.set_build_id(strings.index(metadata.build_id));
+  mapping.set_has_functions(all_resolved);
+  mapping.set_has_filenames(all_resolved);
+  mapping.set_has_line_numbers(all_resolved);
+  mapping.set_has_inline_frames(all_resolved);
+  return stream.message(kMapping, mapping);
+}
+
+// Every location, ids from 1, and the merged frame's after them when a
+// sample needs it; then the functions they name.
+Status write_locations(const Profile& profile, const PprofMetadata& metadata, bool any_merged, StringTable& strings,
+                       ProfileStream& stream) {
+  FunctionTable functions;
+  pprof::Location pb_location;
+  for (size_t i = 0; i < profile.locations.size(); ++i) {
+    const Location& location = profile.locations[i];
+    pb_location.Clear();
+    pb_location.set_id(i + 1);
+    // A return address; the call instruction before it is the location.
+    uint64_t address = location.address > 0 ? location.address - 1 : 0;
+    pb_location.set_address(address);
+    if (address >= metadata.mapping_start && address < metadata.mapping_limit) pb_location.set_mapping_id(1);
+    for (const Frame& frame : shown_frames(location)) {  // innermost first, as pprof wants
+      pprof::Line* line = pb_location.add_line();
+      line->set_function_id(functions.id(frame.function, frame.file, frame.start_line, strings));
+      line->set_line(frame.line);
+    }
+    if (Status s = stream.message(kLocation, pb_location); !s) return s;
+  }
+  if (any_merged) {
+    pb_location.Clear();
+    pb_location.set_id(profile.locations.size() + 1);
+    pb_location.add_line()->set_function_id(functions.id(kMergedFrame, "", 0, strings));
+    if (Status s = stream.message(kLocation, pb_location); !s) return s;
+  }
+  return functions.write(stream);
+}
+
+// The scalar fields and the sample types.
+Status write_header(const PprofMetadata& metadata, StringTable& strings, ProfileStream& stream) {
+  auto value_type = [&](ProfileField field, const char* name, const char* unit) {
+    pprof::ValueType type;
+    type.set_type(strings.index(name));
+    type.set_unit(strings.index(unit));
+    return stream.message(field, type);
+  };
+  for (Status s : {value_type(kSampleType, "alloc_objects", "count"), value_type(kSampleType, "alloc_space", "bytes"),
+                   value_type(kPeriodType, "space", "bytes"), stream.integer(kPeriod, metadata.period),
+                   stream.integer(kTimeNanos, metadata.time_nanos),
+                   stream.integer(kDurationNanos, metadata.duration_nanos)})
+    if (!s) return s;
+  if (!metadata.comment.empty()) return stream.integer(kComment, strings.index(metadata.comment));
+  return Ok{};
 }
 
 }  // namespace
 
-Result<std::string> encode_pprof(const Profile& profile, const PprofMetadata& metadata) {
-  pprof::Profile pb;
-  StringTable strings(&pb);
-  auto value_type = [&](pprof::ValueType* type, const char* name, const char* unit) {
-    type->set_type(strings.index(name));
-    type->set_unit(strings.index(unit));
-  };
-  value_type(pb.add_sample_type(), "alloc_objects", "count");
-  value_type(pb.add_sample_type(), "alloc_space", "bytes");
-  value_type(pb.mutable_period_type(), "space", "bytes");
-  pb.set_period(metadata.period);
-  pb.set_time_nanos(metadata.time_nanos);
-  pb.set_duration_nanos(metadata.duration_nanos);
-  if (!metadata.comment.empty()) pb.add_comment(strings.index(metadata.comment));
-
-  bool all_resolved = true;
-  for (const Location& location : profile.locations) all_resolved &= !location.frames.empty();
-  pprof::Mapping* mapping = pb.add_mapping();
-  mapping->set_id(1);
-  mapping->set_memory_start(metadata.mapping_start);
-  mapping->set_memory_limit(metadata.mapping_limit);
-  mapping->set_file_offset(metadata.mapping_offset);
-  mapping->set_filename(strings.index(metadata.binary_path));
-  mapping->set_build_id(strings.index(metadata.build_id));
-  mapping->set_has_functions(all_resolved);
-  mapping->set_has_filenames(all_resolved);
-  mapping->set_has_line_numbers(all_resolved);
-  mapping->set_has_inline_frames(all_resolved);
-
-  // Functions are unique by name and file; ids start at 1.
-  std::map<std::pair<std::string_view, std::string_view>, uint64_t> functions;
-  auto function_id = [&](const Frame& frame) {
-    auto [it, inserted] = functions.emplace(std::pair{frame.function, frame.file}, functions.size() + 1);
-    if (inserted) {
-      pprof::Function* function = pb.add_function();
-      function->set_id(it->second);
-      function->set_name(strings.index(frame.function));
-      function->set_system_name(function->name());
-      function->set_filename(strings.index(frame.file));
-      function->set_start_line(frame.start_line);
-    }
-    return it->second;
-  };
-  for (size_t i = 0; i < profile.locations.size(); ++i) {
-    const Location& location = profile.locations[i];
-    pprof::Location* pb_location = pb.add_location();
-    pb_location->set_id(i + 1);
-    // A return address; the call instruction before it is the location.
-    uint64_t address = location.address > 0 ? location.address - 1 : 0;
-    pb_location->set_address(address);
-    if (address >= metadata.mapping_start && address < metadata.mapping_limit) pb_location->set_mapping_id(1);
-    for (const Frame& frame : shown_frames(location)) {  // innermost first, as pprof wants
-      pprof::Line* line = pb_location->add_line();
-      line->set_function_id(function_id(frame));
-      line->set_line(frame.line);
-    }
-  }
-  int64_t type_key = strings.index("type");
-  for (const Sample& sample : profile.samples) {
-    pprof::Sample* pb_sample = pb.add_sample();
-    for (uint32_t location : sample.locations) pb_sample->add_location_id(location + 1);
-    pb_sample->add_value(sample.totals.count);
-    pb_sample->add_value(sample.totals.bytes);
-    pprof::Label* label = pb_sample->add_label();
-    label->set_key(type_key);
-    label->set_str(strings.index(sample.type_name));
-  }
-  return gzip(pb.SerializeAsString());
+Status write_pprof(const Profile& profile, const PprofMetadata& metadata, ByteSink& sink) {
+  GzipSink gzip(sink);
+  if (Status s = gzip.open(); !s) return s;
+  ProfileStream stream(gzip);
+  StringTable strings;
+  bool any_merged = false;
+  for (const Sample& sample : profile.samples) any_merged |= sample.merged;
+  if (Status s = write_header(metadata, strings, stream); !s) return s;
+  if (Status s = write_samples(profile, profile.locations.size() + 1, strings, stream); !s) return s;
+  if (Status s = write_mapping(profile, metadata, strings, stream); !s) return s;
+  if (Status s = write_locations(profile, metadata, any_merged, strings, stream); !s) return s;
+  if (Status s = strings.write(stream); !s) return s;
+  return gzip.finish();
 }
 
+Result<std::string> encode_pprof(const Profile& profile, const PprofMetadata& metadata) {
+  StringSink sink;
+  if (Status s = write_pprof(profile, metadata, sink); !s) return s.error();
+  return std::move(sink).take();
+}
 
 }  // namespace gotrace

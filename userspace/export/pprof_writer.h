@@ -1,11 +1,17 @@
 // Writes a Profile as a gzipped pprof profile.proto, the format of
 // `go tool pprof`, Pyroscope and Grafana, with the sample types Go's own heap
 // profile uses for allocations (alloc_objects/count, alloc_space/bytes).
+//
+// The profile is streamed: each sample is encoded and compressed on its
+// own, then the tables (locations, functions, strings) that samples refer
+// to. The fields of a protobuf message may come in any order, and pprof
+// resolves references once the whole message is read.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "base/output_file.h"
 #include "base/result.h"
 #include "userspace/profile/profile.h"
 
@@ -22,6 +28,9 @@ struct PprofMetadata {
   int64_t period = 1;          // bytes between samples; 1 when every allocation was recorded
   std::string comment;
 };
+
+// Streams the gzipped profile into `sink`.
+Status write_pprof(const Profile& profile, const PprofMetadata& metadata, ByteSink& sink);
 
 // The gzipped bytes of the profile.
 Result<std::string> encode_pprof(const Profile& profile, const PprofMetadata& metadata);

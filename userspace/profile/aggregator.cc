@@ -1,25 +1,10 @@
 #include "userspace/profile/aggregator.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <numeric>
 
 namespace gotrace {
-namespace {
-
-// FNV-1a over the event's type and stack: cheap, and collisions are resolved
-// by comparing contents.
-uint64_t hash_event(const gotrace_alloc_event& event) {
-  uint64_t hash = 1469598103934665603ull;
-  auto mix = [&](uint64_t word) {
-    hash ^= word;
-    hash *= 1099511628211ull;
-  };
-  mix(event.type);
-  for (uint32_t i = 0; i < event.stack_depth; ++i) mix(event.pcs[i]);
-  return hash;
-}
-
-}  // namespace
 
 void StackAggregator::add(const gotrace_alloc_event& event) {
   // mallocgc(0) returns a shared zero-size address without allocating; the
@@ -31,27 +16,67 @@ void StackAggregator::add(const gotrace_alloc_event& event) {
   double bytes = allocated_bytes(event.size, noscan, model_);
   double weight = 1;
   if (sample_rate_ != 0) weight = 1 / (1 - std::exp(-double(event.size) / double(sample_rate_)));
-  RawStack& stack = stacks_[find_or_insert(hash_event(event), event)];
-  stack.totals.count += weight;
-  stack.totals.bytes += weight * bytes;
+  uint64_t hash = StackStore::hash(event.type, false, event.pcs, event.stack_depth);
+  std::optional<uint32_t> id = store_.find(hash, event.type, false, event.pcs, event.stack_depth);
+  bool added = !id;
+  if (added) {
+    uint8_t flags = (event.flags & GOTRACE_EVENT_TRUNCATED) != 0 ? StoredStack::kTruncated : 0;
+    id = store_.insert(hash, event.type, flags, event.pcs, event.stack_depth);
+  }
+  WeightedTotals& stack = store_.at(*id).totals;
+  stack.count += weight;
+  stack.bytes += weight * bytes;
   totals_.count += weight;
   totals_.bytes += weight * bytes;
   ++events_;
+  if (added && max_bytes_ != 0 && store_.bytes() > std::max<uint64_t>(max_bytes_, floor_bytes_)) merge_coldest();
 }
 
-uint32_t StackAggregator::find_or_insert(uint64_t hash, const gotrace_alloc_event& event) {
-  auto [begin, end] = index_.equal_range(hash);
-  for (auto it = begin; it != end; ++it) {
-    const RawStack& stack = stacks_[it->second];
-    if (stack.type == event.type && stack.pcs.size() == event.stack_depth &&
-        std::memcmp(stack.pcs.data(), event.pcs, event.stack_depth * sizeof(uint64_t)) == 0)
-      return it->second;
+RawStack StackAggregator::stack(size_t id) const {
+  RawStack raw;
+  store_.read(uint32_t(id), &raw);
+  return raw;
+}
+
+void StackAggregator::merge_coldest() {
+  ++merges_.rounds;
+  size_t target = max_bytes_ / 4 * 3;
+  // Each pass cuts the coldest stacks to kept_frames; one that frees too
+  // little is followed by one cutting them shorter.
+  while (store_.bytes() > target) {
+    size_t need = store_.bytes() - target;
+    // Coldest first: fewest bytes, and of equals the newest, which has had
+    // the least time to show what it is worth.
+    std::vector<uint32_t> order(store_.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      double bytes_a = store_.at(a).totals.bytes, bytes_b = store_.at(b).totals.bytes;
+      return bytes_a < bytes_b || (bytes_a == bytes_b && a > b);
+    });
+    // Cutting frees 4 bytes a frame, and more where stacks cut to the same
+    // call site become one: the count of frames alone errs on merging more.
+    std::vector<uint8_t> keep(store_.size(), 0);
+    size_t freed = 0;
+    for (size_t i = 0; i < order.size() && freed < need; ++i) {
+      const StoredStack& stack = store_.at(order[i]);
+      if (stack.depth <= merges_.kept_frames) continue;  // nothing to cut
+      keep[order[i]] = uint8_t(merges_.kept_frames);
+      freed += (stack.depth - merges_.kept_frames) * sizeof(uint32_t);
+      if (stack.flags & StoredStack::kMerged) continue;  // counted when first merged
+      ++merges_.stacks;
+      merges_.merged.add(stack.totals);
+    }
+    store_.cut_and_combine(keep);
+    if (store_.bytes() <= target) break;
+    if (merges_.kept_frames <= kMinMergedFrames) {
+      // Every stack is down to its call site: what is left is the distinct
+      // call sites themselves. The next round waits for a quarter more, rather
+      // than sorting everything again at every new stack.
+      floor_bytes_ = store_.bytes() / 4 * 5;
+      break;
+    }
+    merges_.kept_frames = std::max(kMinMergedFrames, merges_.kept_frames / 2);
   }
-  uint32_t id = stacks_.size();
-  stacks_.push_back({event.type, std::vector<uint64_t>(event.pcs, event.pcs + event.stack_depth),
-                     (event.flags & GOTRACE_EVENT_TRUNCATED) != 0, {}});
-  index_.emplace(hash, id);
-  return id;
 }
 
 }  // namespace gotrace

@@ -1,10 +1,17 @@
 // Aggregation of allocation events by content, on the event loop.
 //
 // StackAggregator keys each event by its type and raw return addresses (no
-// symbolization on the hot path) and keeps counts and bytes. Its memory grows
-// with distinct stacks, never with events, and it lives in userspace, so a
-// long trace never fills a kernel map. Symbolization comes later, once per
-// distinct address (profile_builder.h).
+// symbolization on the hot path) and keeps counts and bytes, in a compact
+// store (stack_store.h). Its memory grows with distinct stacks, never with
+// events, and it lives in userspace, so a long trace never fills a kernel
+// map. Symbolization comes later, once per distinct address
+// (profile_builder.h).
+//
+// The memory it holds is bounded (--max-memory): when a new stack takes it
+// over the bound, the coldest stacks (fewest bytes) are merged into their
+// call sites: cut to their leaf-most frames and marked merged, so that
+// stacks that become equal are one. Totals stay exact; only detail is
+// lost, and how much is counted.
 #pragma once
 
 #include <cstdint>
@@ -15,35 +22,73 @@
 #include "bpf/gotrace_abi.h"
 #include "userspace/profile/allocation_size.h"
 #include "userspace/profile/profile.h"
+#include "userspace/profile/stack_store.h"
 
 namespace gotrace {
 
+// What the memory bound cost the detail of a trace.
+struct MergeCounts {
+  uint64_t rounds = 0;      // times the bound was reached
+  uint64_t stacks = 0;      // distinct stacks merged into their call sites
+  WeightedTotals merged;    // their allocations and bytes at the time they were merged
+  uint32_t kept_frames = 0; // leaf-most frames a merged stack keeps, as of the last round
+};
+
 class StackAggregator {
  public:
+  // The leaf-most frames a stack keeps when first merged, halved in each
+  // round that frees too little, down to 4: enough, past the runtime's own
+  // frames at the leaf (mallocgc, newobject, a map's growth), to keep the
+  // call site, which the aggregator cannot tell without symbolizing.
+  static constexpr uint32_t kMergedFrames = 8;
+  static constexpr uint32_t kMinMergedFrames = 4;
+
   // `noscan(type)` says whether a runtime type address has no pointers.
   // With a `sample_rate`, events were recorded with probability
   // 1 - exp(-size/rate), and each is weighted by the inverse: the formula of
   // Go's own heap profile (runtime/pprof scaleHeapSample) for one object.
-  StackAggregator(AllocatorModel model, std::function<bool(uint64_t type)> noscan, uint64_t sample_rate = 0)
-      : model_(model), noscan_(std::move(noscan)), sample_rate_(sample_rate) {}
+  // `max_bytes` bounds what the stacks take (0: no bound).
+  StackAggregator(AllocatorModel model, std::function<bool(uint64_t type)> noscan, uint64_t sample_rate = 0,
+                  uint64_t max_bytes = 0, size_t segment_bytes = size_t(1) << 20)
+      : model_(model), noscan_(std::move(noscan)), sample_rate_(sample_rate), max_bytes_(max_bytes),
+        store_(segment_bytes) {}
 
   void add(const gotrace_alloc_event& event);
 
-  const std::vector<RawStack>& stacks() const { return stacks_; }
+  // Distinct stacks so far, by id: 0 to stack_count() - 1, in the order
+  // they first appeared, until a merge renumbers them (generation()).
+  size_t stack_count() const { return store_.size(); }
+  const WeightedTotals& stack_totals(size_t id) const { return store_.at(uint32_t(id)).totals; }
+  RawStack stack(size_t id) const;
+  // Bumped each time merging renumbers the stacks.
+  uint64_t generation() const { return merges_.rounds; }
+
   AllocationTotals totals() const { return totals_.rounded(); }
   uint64_t events() const { return events_; }
+  const MergeCounts& merges() const { return merges_; }
+  uint64_t max_bytes() const { return max_bytes_; }
+  // What the stacks take in memory now, in bytes.
+  size_t bytes() const { return store_.bytes(); }
+
+  // Hands every stack to `each`, in order, giving the memory back as it
+  // goes: for the profile at the end of a trace. No stack is left after.
+  void drain(const std::function<void(const RawStack&)>& each) { store_.drain(each); }
 
  private:
-  uint32_t find_or_insert(uint64_t hash, const gotrace_alloc_event& event);
+  // Merges the coldest stacks until the store is back under 3/4 of the bound.
+  void merge_coldest();
 
   AllocatorModel model_;
   std::function<bool(uint64_t)> noscan_;
   std::unordered_map<uint64_t, bool> noscan_cache_;
-  std::unordered_multimap<uint64_t, uint32_t> index_;  // content hash → stack
-  std::vector<RawStack> stacks_;
   uint64_t sample_rate_;
+  uint64_t max_bytes_;
+  StackStore store_;
   WeightedTotals totals_;
   uint64_t events_ = 0;
+  MergeCounts merges_{0, 0, {}, kMergedFrames};
+  // Above max_bytes_ once the stacks could not be cut below it.
+  uint64_t floor_bytes_ = 0;
 };
 
 }  // namespace gotrace

@@ -39,6 +39,7 @@ struct RawStack {
   std::vector<uint64_t> pcs;  // runtime return addresses, leaf first
   bool truncated = false;     // cut at the root end by the probe
   WeightedTotals totals;
+  bool merged = false;        // cut to its leaf-most frames by the memory bound (--max-memory)
 };
 
 struct Location {
@@ -52,6 +53,7 @@ struct Sample {
   std::string type_name;            // the Go type allocated, or kRawMemory
   bool truncated = false;           // the stack was cut at the root end
   AllocationTotals totals;
+  bool merged = false;              // cut to its leaf-most frames by the memory bound
 };
 
 struct Profile {
@@ -62,6 +64,10 @@ struct Profile {
 
 // The type name of memory allocated without a Go type (string bytes, for one).
 inline constexpr const char* kRawMemory = "raw memory";
+
+// The root frame every output shows for a stack merged into its call site
+// by the memory bound (--max-memory): its own root frames are gone.
+inline constexpr const char* kMergedFrame = "[merged:--max-memory]";
 
 // A location's frames as every output shows them: an address that did not
 // resolve is one frame, "[unknown]".

@@ -6,11 +6,12 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
+#include "userspace/profile/aggregator.h"
 #include "userspace/profile/profile.h"
 #include "userspace/profile/stack_symbolizer.h"
 
@@ -18,11 +19,19 @@ namespace gotrace {
 
 class SampleMerger {
  public:
-  explicit SampleMerger(StackSymbolizer symbolizer) : symbolizer_(std::move(symbolizer)) {}
+  explicit SampleMerger(StackSymbolizer symbolizer)
+      : symbolizer_(std::move(symbolizer)), index_(0, KeyHash{&samples_}, KeyEqual{&samples_}) {}
+  // The index points at samples_.
+  SampleMerger(SampleMerger&&) = delete;
 
   // The index of the sample `stack` belongs to; a new sample is appended
   // the first time a trimmed stack and type are seen.
   uint32_t sample_of(const RawStack& stack);
+
+  // Room for `stacks` samples, at most one a stack: a vector that doubles
+  // as it grows would hold up to twice what it needs, and three times while
+  // it moves.
+  void reserve(size_t stacks) { samples_.reserve(stacks); }
 
   // Samples without totals: those are the caller's to sum.
   const std::vector<Sample>& samples() const { return samples_; }
@@ -36,14 +45,29 @@ class SampleMerger {
   Profile take_profile(const std::vector<WeightedTotals>& sums, const AllocationTotals& totals) &&;
 
  private:
+  // Samples are equal when their trimmed locations, truncation, merging
+  // and type are.
+  struct KeyHash {
+    const std::vector<Sample>* samples;
+    size_t operator()(uint32_t sample) const;
+  };
+  struct KeyEqual {
+    const std::vector<Sample>* samples;
+    bool operator()(uint32_t a, uint32_t b) const;
+  };
+
   StackSymbolizer symbolizer_;
   std::vector<Sample> samples_;
   std::vector<std::string_view> type_names_;  // into the symbolizer's names, by sample
-  std::unordered_map<std::string, uint32_t> index_;  // by trimmed locations, truncation and type
+  std::unordered_set<uint32_t, KeyHash, KeyEqual> index_;  // sample ids, by content
 };
 
 // Symbolizes and trims every stack, and merges those that trimming made equal.
 Profile build_profile(const std::vector<RawStack>& stacks, const AllocationTotals& totals, const GoBinary& binary,
                       const AddressTranslator& translator);
+// The same from the aggregator's stacks, which it drains: their memory is
+// given back as the profile grows, so that building it adds little to what
+// the trace already held.
+Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator);
 
 }  // namespace gotrace

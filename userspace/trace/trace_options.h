@@ -8,6 +8,12 @@
 
 namespace gotrace {
 
+// --max-memory's default: about 5 million distinct stacks of 30 frames.
+inline constexpr uint64_t kDefaultMaxMemory = uint64_t(1) << 30;
+// The smallest --max-memory: below it, a stack's call site is all a trace
+// could keep of a busy program.
+inline constexpr uint64_t kMinMaxMemory = uint64_t(4) << 20;
+
 struct TraceOptions {
   OutputFiles files;  // -o, --folded, --folded-types
   // --allow-unverified-go: trace binaries of releases newer than the newest
@@ -19,6 +25,9 @@ struct TraceOptions {
   // --sample-rate: record one allocation per this many bytes on average (0:
   // record every allocation). --sample uses Go's own default.
   uint64_t sample_rate = 0;
+  // --max-memory: the bound on what aggregation holds, in bytes (see
+  // profile/aggregator.h); past it the coldest stacks are merged.
+  uint64_t max_memory = kDefaultMaxMemory;
   // -v: libbpf's and the verifier's log on stderr.
   bool verbose = false;
   // The live view on the terminal (userspace/tui): kIfTerminal opens it when

@@ -90,7 +90,7 @@ TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, co
   AllocatorModel model{plan_.binary->build_info().release()->at_least(1, 22)};
   // A pointer-free type, or none, takes the allocator's noscan size rules.
   auto noscan = [this](uint64_t type) { return type == 0 || plan_.binary->type_is_pointer_free(type - load_bias()); };
-  aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate);
+  aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate, options_.max_memory);
 }
 
 Status TraceSession::attach(const std::string& attach_path, TargetOrigin origin) {
@@ -204,7 +204,7 @@ TargetExec TraceSession::note_exec(const ExecSeen& seen) {
 }
 
 void TraceSession::publish_snapshot(bool final) {
-  auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack()));
+  auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack(aggregator_->generation())));
   snapshot->elapsed = std::chrono::steady_clock::now() - start_;
   if (auto counts = probe_->counts()) snapshot->probe_counts = *counts;
   snapshot->final = final;
@@ -241,15 +241,20 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   uint64_t bias = load_bias();
   probe_.reset();  // detach before the slow part
 
-  const GoBinary& binary = *plan_.binary;
-  Profile profile =
-      build_profile(aggregator_->stacks(), aggregator_->totals(), binary, translator_for(binary, bias, display_path_));
   summary.duration = end_ - start_;
   summary.target_exited = result.target_exited;
   summary.exec = result.exec;
   summary.totals = aggregator_->totals();
   summary.sample_rate = options_.sample_rate;
   summary.events = aggregator_->events();
+  summary.distinct_stacks = aggregator_->stack_count();
+  summary.merges = aggregator_->merges();
+  summary.max_memory = options_.max_memory;
+  // The aggregator's memory is given back as the profile takes its place,
+  // and the files are streamed from the profile.
+  const GoBinary& binary = *plan_.binary;
+  Profile profile = build_profile(*aggregator_, binary, translator_for(binary, bias, display_path_));
+  aggregator_.reset();
   std::cerr << format_trace_summary(summary);
   return write_trace_outputs(profile, options_.files, pprof_metadata(bias), table_out);
 }

@@ -40,6 +40,15 @@ std::string format_trace_summary(const TraceSummary& s) {
                         "estimates\n",
                         format_bytes(s.sample_rate), recorded);
   }
+  if (s.merges.rounds != 0) {
+    AllocationTotals merged = s.merges.merged.rounded();
+    text += fmt::format("gotrace: --max-memory {} reached {} time{}: {} distinct stack{} ({} allocations, {}) merged "
+                        "into their call sites, kept to their {} leaf-most frames under a {} root; totals are exact, "
+                        "{} distinct stacks at the end\n",
+                        format_bytes(s.max_memory), s.merges.rounds, s.merges.rounds == 1 ? "" : "s",
+                        s.merges.stacks, s.merges.stacks == 1 ? "" : "s", merged.count, format_bytes(merged.bytes),
+                        s.merges.kept_frames, kMergedFrame, s.distinct_stacks);
+  }
   if (std::string notices = s.counts ? notices_summary(*s.counts, s.verbose) : ""; !notices.empty())
     text += fmt::format("gotrace: {}\n", notices);
   return text;

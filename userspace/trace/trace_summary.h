@@ -9,6 +9,7 @@
 #include "base/result.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/probe/probe_counters.h"
+#include "userspace/profile/aggregator.h"
 #include "userspace/profile/profile.h"
 
 namespace gotrace {
@@ -32,6 +33,9 @@ struct TraceSummary {
   uint64_t events = 0;       // allocations recorded
   Result<KernelTotals> kernel = Error{"not read"};  // every allocation, as the kernel counted it
   bool verbose = false;      // -v: the tallies too
+  size_t distinct_stacks = 0;  // held at the end
+  MergeCounts merges;          // what --max-memory cost in detail
+  uint64_t max_memory = 0;
 };
 
 // The summary, one line per subject, each ending in a newline.

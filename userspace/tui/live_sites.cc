@@ -19,7 +19,12 @@ void LiveSites::add_stack(const RawStack& stack) {
 }
 
 SiteTable LiveSites::update(const TraceSnapshot& snapshot) {
-  // Snapshots bring every stack once, in order (SnapshotExchange::take).
+  // Snapshots bring every stack once, in order (SnapshotExchange::take),
+  // and every stack anew after a merge renumbered them; the samples stay.
+  if (snapshot.generation != generation_) {
+    sample_of_stack_.clear();
+    generation_ = snapshot.generation;
+  }
   for (size_t i = 0; i < snapshot.new_stacks.size(); ++i)
     if (snapshot.first_new_stack + i == sample_of_stack_.size()) add_stack(snapshot.new_stacks[i]);
 

@@ -31,6 +31,7 @@ class LiveSites {
   void add_stack(const RawStack& stack);
 
   SampleMerger merger_;
+  uint64_t generation_ = 0;                       // of the stack indexes below
   std::vector<uint32_t> sample_of_stack_;         // by stack index
   std::vector<uint32_t> site_of_sample_;          // by sample index
   std::vector<WeightedTotals> sample_totals_;     // by sample index, as of the last update

@@ -9,12 +9,19 @@ namespace gotrace {
 
 TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack) {
   TraceSnapshot snapshot;
-  const std::vector<RawStack>& stacks = aggregator.stacks();
-  snapshot.stack_totals.reserve(stacks.size());
-  for (const RawStack& stack : stacks) snapshot.stack_totals.push_back(stack.totals);
-  snapshot.first_new_stack = std::min(first_new_stack, stacks.size());
-  snapshot.new_stacks.assign(stacks.begin() + snapshot.first_new_stack, stacks.end());
+  size_t count = aggregator.stack_count();
+  snapshot.generation = aggregator.generation();
+  snapshot.stack_totals.reserve(count);
+  for (size_t id = 0; id < count; ++id) snapshot.stack_totals.push_back(aggregator.stack_totals(id));
+  snapshot.first_new_stack = std::min(first_new_stack, count);
+  snapshot.new_stacks.reserve(count - snapshot.first_new_stack);
+  for (size_t id = snapshot.first_new_stack; id < count; ++id) snapshot.new_stacks.push_back(aggregator.stack(id));
   return snapshot;
+}
+
+size_t SnapshotExchange::first_unseen_stack(uint64_t generation) const {
+  std::lock_guard lock(mutex_);
+  return generation == generation_seen_ ? stacks_seen_ : 0;
 }
 
 Result<std::unique_ptr<SnapshotExchange>> SnapshotExchange::create() {
@@ -38,20 +45,24 @@ std::unique_ptr<TraceSnapshot> SnapshotExchange::take() {
   uint64_t count;
   (void)!read(ready_.get(), &count, sizeof(count));  // resets the counter; EAGAIN when nothing waits
   std::unique_ptr<TraceSnapshot> snapshot;
+  size_t repeated = 0;
   {
     std::lock_guard lock(mutex_);
     snapshot.swap(waiting_);
+    if (!snapshot) return nullptr;
+    // A snapshot of stacks renumbered by a merge starts over; one the loop
+    // began before the view took the previous one can repeat stacks
+    // already delivered.
+    if (snapshot->generation != generation_seen_) {
+      generation_seen_ = snapshot->generation;
+      stacks_seen_ = 0;
+    }
+    if (snapshot->first_new_stack < stacks_seen_)
+      repeated = std::min(stacks_seen_ - snapshot->first_new_stack, snapshot->new_stacks.size());
+    stacks_seen_ = snapshot->first_new_stack + snapshot->new_stacks.size();
   }
-  if (!snapshot) return nullptr;
-  // A snapshot the loop began before the view took the previous one can
-  // repeat stacks already delivered.
-  size_t seen = stacks_seen_.load(std::memory_order_relaxed);
-  if (snapshot->first_new_stack < seen) {
-    size_t repeated = std::min(seen - snapshot->first_new_stack, snapshot->new_stacks.size());
-    snapshot->new_stacks.erase(snapshot->new_stacks.begin(), snapshot->new_stacks.begin() + repeated);
-    snapshot->first_new_stack += repeated;
-  }
-  stacks_seen_.store(snapshot->first_new_stack + snapshot->new_stacks.size(), std::memory_order_release);
+  snapshot->new_stacks.erase(snapshot->new_stacks.begin(), snapshot->new_stacks.begin() + repeated);
+  snapshot->first_new_stack += repeated;
   return snapshot;
 }
 

@@ -24,6 +24,10 @@ namespace gotrace {
 
 struct TraceSnapshot {
   std::chrono::nanoseconds elapsed{0};       // since the probes went live
+  // Stack indexes hold within a generation; a merge (--max-memory) renumbers
+  // the stacks, and the first snapshot of the next generation brings every
+  // stack anew.
+  uint64_t generation = 0;
   std::vector<WeightedTotals> stack_totals;  // by stack index, every stack so far
   // new_stacks[i] is stack first_new_stack + i. Their own totals are stale:
   // stack_totals has the figures.
@@ -53,8 +57,9 @@ class SnapshotExchange {
   // ---- the event loop's side
   // Whether the view asked since the last call.
   bool requested() { return requested_.exchange(false, std::memory_order_relaxed); }
-  // The first stack the view has not been handed yet.
-  size_t first_unseen_stack() const { return stacks_seen_.load(std::memory_order_acquire); }
+  // The first stack of `generation` the view has not been handed yet: 0
+  // when the view has none of that generation.
+  size_t first_unseen_stack(uint64_t generation) const;
   // Replaces any snapshot the view has not taken: the new one starts from
   // the same unseen stack, so nothing is lost.
   void publish(std::unique_ptr<TraceSnapshot> snapshot);
@@ -63,9 +68,10 @@ class SnapshotExchange {
   explicit SnapshotExchange(Fd ready) : ready_(std::move(ready)) {}
 
   std::atomic<bool> requested_{false};
-  std::atomic<size_t> stacks_seen_{0};
-  std::mutex mutex_;  // guards waiting_, held for a swap
+  mutable std::mutex mutex_;  // guards what follows, held for a few words' copy
   std::unique_ptr<TraceSnapshot> waiting_;
+  uint64_t generation_seen_ = 0;  // of the last snapshot taken
+  size_t stacks_seen_ = 0;        // of that generation
   Fd ready_;
 };
 
