@@ -149,6 +149,18 @@ std::vector<std::string> ChildProcess::read_until(const std::string& marker, boo
   }
 }
 
+void ChildProcess::write_line(const std::string& line) {
+  // A child that is gone makes this write fail (EPIPE) rather than end the test run.
+  static const bool sigpipe_ignored = signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+  (void)sigpipe_ignored;
+  std::string text = line + "\n";
+  for (size_t done = 0; done < text.size() && stdin_fd_ >= 0;) {
+    ssize_t n = write(stdin_fd_, text.data() + done, text.size() - done);
+    if (n <= 0) return;  // the child is gone: what it says, or not, fails the test
+    done += size_t(n);
+  }
+}
+
 void ChildProcess::close_stdin() {
   if (stdin_fd_ >= 0) close(stdin_fd_);
   stdin_fd_ = -1;

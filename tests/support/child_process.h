@@ -30,6 +30,8 @@ class ChildProcess {
   // Reads stdout lines until one equals `marker` (or, with `prefix`, starts
   // with it), exclusive, or EOF; returns them.
   std::vector<std::string> read_until(const std::string& marker, bool prefix = false);
+  // Writes `line` and a newline to its stdin.
+  void write_line(const std::string& line);
   void close_stdin();
   int wait();  // exit code
 

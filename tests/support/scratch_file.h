@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace gotrace::testing {
 
@@ -19,6 +20,24 @@ class ScratchFile {
   const std::string& path() const { return path_; }
   void write(const std::string& bytes) const;
   std::string read() const;
+
+ private:
+  std::string path_;
+};
+
+// A directory of its own in the temporary directory, unique to this test
+// process, removed with everything in it when the ScratchDirectory goes:
+// where a test checks what gotrace left next to its outputs.
+class ScratchDirectory {
+ public:
+  explicit ScratchDirectory(const std::string& name);
+  ~ScratchDirectory();
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  // The names in it, sorted.
+  std::vector<std::string> names() const;
 
  private:
   std::string path_;

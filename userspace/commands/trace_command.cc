@@ -77,6 +77,7 @@ void learn_load_bias(TraceSession& session, const ProcessExecutable& process) {
 }  // namespace
 
 Result<int> run_attach(const AttachOptions& options) {
+  if (Status s = block_stop_signals(); !s) return s.error();
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
   auto pid = process_of(options.pid, "tracing the process", std::cerr);
   if (!pid) return pid.error();
@@ -87,7 +88,7 @@ Result<int> run_attach(const AttachOptions& options) {
   if (!plan) return plan.error();
   auto pidfd = open_pidfd(*pid);
   if (!pidfd) return pidfd.error();
-  if (Status s = block_stop_signals(); !s) return s.error();
+  end_by_pending_stop_signal();
 
   TraceSession session(std::move(*plan), *pid, process->path, options.trace);
   learn_load_bias(session, *process);
@@ -100,6 +101,7 @@ Result<int> run_attach(const AttachOptions& options) {
 }
 
 Result<int> run_traced_command(const RunOptions& options) {
+  if (Status s = block_stop_signals(); !s) return s.error();
   if (Status s = check_run_outputs(options); !s) return s.error();
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
   auto path = find_executable(options.command.front());
@@ -110,7 +112,7 @@ Result<int> run_traced_command(const RunOptions& options) {
   bool live_view = options.trace.live_view == TraceOptions::LiveView::kOn;
   Fd program_input, program_output;
   if (Status s = open_program_io(options, live_view, &program_input, &program_output); !s) return s.error();
-  if (Status s = block_stop_signals(); !s) return s.error();
+  end_by_pending_stop_signal();
   auto child = ChildProcess::start_held(*path, options.command, std::move(program_input), std::move(program_output));
   if (!child) return child.error();
 

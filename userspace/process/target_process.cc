@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 namespace gotrace {
@@ -47,6 +48,20 @@ Status block_stop_signals() {
   if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
     return make_error("cannot block SIGINT, SIGTERM and SIGHUP: {}", std::strerror(errno));
   return Ok{};
+}
+
+void end_by_pending_stop_signal() {
+  sigset_t signals = stop_signals();
+  timespec now{};
+  int signal = sigtimedwait(&signals, nullptr, &now);
+  if (signal <= 0) return;
+  // Its default action, as if it had never been blocked: the end of gotrace.
+  std::signal(signal, SIG_DFL);
+  sigset_t just_this;
+  sigemptyset(&just_this);
+  sigaddset(&just_this, signal);
+  raise(signal);
+  sigprocmask(SIG_UNBLOCK, &just_this, nullptr);
 }
 
 AddressTranslator translator_for(const GoBinary& binary, uint64_t load_bias, const std::string& path) {

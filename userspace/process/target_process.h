@@ -31,9 +31,13 @@ Result<Fd> open_pidfd(pid_t pid);
 Result<std::string> current_program(pid_t pid);
 
 // The signals that end a trace: SIGINT, SIGTERM, SIGHUP. They are blocked
-// for the whole of a trace and read through a signalfd.
+// from the start of `attach` and `run` (so that none cuts a check short and
+// leaves what it created), and read through a signalfd while tracing.
 sigset_t stop_signals();
 Status block_stop_signals();
+// Before anything is attached: one of them that came meanwhile ends gotrace
+// now, by that signal, as it would have unblocked. Returns if none came.
+void end_by_pending_stop_signal();
 
 // The binary's loadable segments where a process loaded it at `load_bias`,
 // for symbolizing that process's addresses.

@@ -1,0 +1,104 @@
+// Attach and detach, again and again, on a target allocating flat out on
+// every core: every cycle's probes are live while attached (the target's
+// code shows their breakpoints) and gone after (its code equals the file,
+// no BPF object of gotrace's is left), and the target's work comes out as
+// it does untraced.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "tests/reliability/reliability_support.h"
+#include "tests/support/background_gotrace.h"
+#include "tests/support/fixture_builds.h"
+#include "tests/support/gotrace_command.h"
+#include "tests/support/leftovers.h"
+#include "tests/support/target_code.h"
+
+namespace gotrace {
+namespace {
+
+using namespace testing;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// As many cycles as fit in this time.
+constexpr auto kCyclingTime = std::chrono::seconds(60);
+
+// Every probe site of the target shows a breakpoint.
+void expect_probes_live(pid_t target, const std::vector<uint64_t>& sites) {
+  CodeComparison code = compare_code_with_file(target);
+  ASSERT_EQ(code.error, "");
+  for (uint64_t site : sites) {
+    ASSERT_TRUE(code.covers(site)) << fmt::format("{:#x} is not in the code compared", site);
+    EXPECT_TRUE(code.breakpoint_at(site)) << fmt::format("no breakpoint at {:#x} while attached: ", site)
+                                          << code.describe();
+  }
+}
+
+// One cycle: attach, trace a little while, detach by the means `how`
+// chooses (SIGINT, SIGTERM or the duration running out).
+void attach_and_detach(pid_t target, const std::vector<uint64_t>& sites, int how, milliseconds traced) {
+  std::vector<std::string> args{"attach", std::to_string(target), "--no-tui"};
+  if (how == 2) args.insert(args.end(), {"-d", fmt::format("{}ms", traced.count())});
+  BackgroundGotrace tracer(args);
+  ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
+  expect_probes_live(target, sites);
+  if (how != 2) {
+    std::this_thread::sleep_for(traced);
+    tracer.signal(how == 0 ? SIGINT : SIGTERM);
+  }
+  ASSERT_EQ(tracer.wait(), 0) << tracer.err();
+  SummaryCounts counts;
+  ASSERT_TRUE(parse_summary(tracer.err(), &counts)) << tracer.err();
+  EXPECT_GT(counts.allocations, 0u) << tracer.err();
+}
+
+TEST(Faults, AttachDetachCyclesUnderLoadLeaveTheTargetsWorkIntact) {
+  REQUIRE_BPF_PRIVILEGES();
+  // One probe, so that a cycle is quick: each uprobe takes the kernel 70 to
+  // 300 ms to remove (the kill test has the build with many).
+  std::string binary = local_build("allocs", "pie");
+  std::string untraced = untraced_checksum(binary);
+  ASSERT_NE(untraced, "");
+  LeftoverCheck check;
+  ChurnTarget target(binary);
+  std::vector<uint64_t> sites = probe_file_offsets(target.pid());
+  ASSERT_FALSE(sites.empty());
+
+  SeededSchedule schedule;
+  SCOPED_TRACE(schedule.describe());
+  int cycles = 0;
+  auto start = steady_clock::now();
+  while (steady_clock::now() - start < time_budget(kCyclingTime)) {
+    int how = cycles % 3;
+    milliseconds traced(schedule.uniform(1, 200));
+    SCOPED_TRACE(fmt::format("cycle {}: detached by {} after {} ms", cycles,
+                             how == 0 ? "SIGINT" : how == 1 ? "SIGTERM" : "-d", traced.count()));
+    attach_and_detach(target.pid(), sites, how, traced);
+    if (::testing::Test::HasFatalFailure()) return;
+    std::vector<std::string> left = check.leftovers({target.pid()});
+    ASSERT_TRUE(left.empty()) << fmt::format("{}", fmt::join(left, "\n"));
+    ASSERT_TRUE(target.running());
+    ++cycles;
+  }
+  double seconds = std::chrono::duration<double>(steady_clock::now() - start).count();
+  std::cout << fmt::format("[ figures  ] {} attach/detach cycles in {:.1f} s, {} probe site{} each\n", cycles,
+                           seconds, sites.size(), sites.size() == 1 ? "" : "s");
+  ::testing::Test::RecordProperty("cycles", cycles);
+
+  ChurnResult result = target.finish();
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  ASSERT_EQ(result.checksums.size(), 1u) << "rounds computed different checksums:\n" << result.output;
+  EXPECT_EQ(result.checksums.begin()->first, untraced) << result.output;
+  EXPECT_GT(result.checksums.begin()->second, cycles / 10) << "the target hardly worked meanwhile";
+}
+
+}  // namespace
+}  // namespace gotrace

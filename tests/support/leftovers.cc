@@ -1,0 +1,142 @@
+#include "tests/support/leftovers.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string_view>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/child_process.h"
+#include "tests/support/target_code.h"
+
+namespace gotrace::testing {
+namespace {
+
+using nlohmann::json;
+
+// The names in bpf/alloc_probe.bpf.c. The kernel keeps 15 characters of a
+// name; bpftool shows the whole name where the program's BTF has it.
+constexpr std::string_view kProgramNames[] = {"uprobe__go_allocator", "uprobe__empty"};
+constexpr std::string_view kMapNames[] = {"alloc_events", "probe_counters", "cpu_totals",     "sample_intervals",
+                                          "scratch",      "alloc_pr.rodata", "alloc_pr.bss"};
+
+bool is_named(const std::string& name, std::span<const std::string_view> names) {
+  if (name.empty()) return false;
+  return std::any_of(names.begin(), names.end(), [&](std::string_view full) {
+    return full.starts_with(name) && name.size() >= std::min<size_t>(full.size(), 15);
+  });
+}
+
+// `bpftool -j <object> show` as JSON; an error text when it fails.
+json bpftool_list(const std::string& object, std::string* error) {
+  CommandResult listed = run_command({"bpftool", "-j", object, "show"});
+  json parsed = json::parse(listed.out, nullptr, /*allow_exceptions=*/false);
+  if (listed.exit_code != 0 || !parsed.is_array()) {
+    *error = fmt::format("bpftool {} show failed ({}): {}", object, listed.exit_code, listed.err);
+    return json::array();
+  }
+  return parsed;
+}
+
+std::string read_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+bool runs_gotrace(int pid) { return read_line(fmt::format("/proc/{}/comm", pid)) == "gotrace"; }
+
+// The ids of BPF programs, maps and links that running gotrace processes
+// hold through a descriptor, from each descriptor's fdinfo.
+std::set<uint32_t> held_by_running_gotraces() {
+  std::set<uint32_t> held;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return held;
+  while (dirent* entry = readdir(proc)) {
+    int pid = std::atoi(entry->d_name);
+    if (pid <= 0 || !runs_gotrace(pid)) continue;
+    std::string fdinfo = fmt::format("/proc/{}/fdinfo", pid);
+    DIR* fds = opendir(fdinfo.c_str());
+    if (fds == nullptr) continue;
+    while (dirent* fd = readdir(fds)) {
+      std::ifstream info(fdinfo + "/" + fd->d_name);
+      std::string key;
+      uint64_t value;
+      while (info >> key) {
+        if ((key == "prog_id:" || key == "map_id:" || key == "link_id:") && info >> value) held.insert(value);
+      }
+    }
+    closedir(fds);
+  }
+  closedir(proc);
+  return held;
+}
+
+// What `now` has that `before` had not and that no running gotrace holds.
+std::vector<std::string> new_unheld(const GotraceBpfObjects& before, const GotraceBpfObjects& now) {
+  std::vector<std::string> out;
+  if (!now.error.empty()) return {now.error};
+  std::set<uint32_t> held;
+  bool held_known = false;
+  auto report = [&](const char* kind, const std::set<uint32_t>& then, const std::set<uint32_t>& ids) {
+    for (uint32_t id : ids) {
+      if (then.contains(id)) continue;
+      if (!held_known) held = held_by_running_gotraces(), held_known = true;
+      if (!held.contains(id)) out.push_back(fmt::format("BPF {} {}", kind, id));
+    }
+  };
+  report("program", before.programs, now.programs);
+  report("map", before.maps, now.maps);
+  report("link", before.links, now.links);
+  for (const std::string& event : now.perf_events)
+    if (std::find(before.perf_events.begin(), before.perf_events.end(), event) == before.perf_events.end())
+      out.push_back("perf event " + event);
+  return out;
+}
+
+}  // namespace
+
+GotraceBpfObjects gotrace_bpf_objects() {
+  GotraceBpfObjects out;
+  for (const json& program : bpftool_list("prog", &out.error))
+    if (is_named(program.value("name", ""), kProgramNames)) out.programs.insert(program.value("id", 0u));
+  for (const json& map : bpftool_list("map", &out.error))
+    if (is_named(map.value("name", ""), kMapNames)) out.maps.insert(map.value("id", 0u));
+  for (const json& link : bpftool_list("link", &out.error))
+    if (out.programs.contains(link.value("prog_id", 0u))) out.links.insert(link.value("id", 0u));
+  // A perf event is listed by the process that holds it: one that a running
+  // gotrace holds is a trace going on.
+  for (const json& event : bpftool_list("perf", &out.error)) {
+    int pid = event.value("pid", 0);
+    if (!out.programs.contains(event.value("prog_id", 0u)) || runs_gotrace(pid)) continue;
+    out.perf_events.push_back(fmt::format("pid {} fd {}: {} {}+{:#x} (program {})", pid, event.value("fd", 0),
+                                          event.value("fd_type", "?"), event.value("filename", "?"),
+                                          event.value("offset", uint64_t(0)), event.value("prog_id", 0u)));
+  }
+  return out;
+}
+
+LeftoverCheck::LeftoverCheck() : before_(gotrace_bpf_objects()) {}
+
+std::vector<std::string> LeftoverCheck::leftovers(const std::vector<pid_t>& targets,
+                                                  std::chrono::milliseconds grace) const {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  for (;;) {
+    std::vector<std::string> left = new_unheld(before_, gotrace_bpf_objects());
+    for (pid_t target : targets) {
+      CodeComparison code = compare_code_with_file(target);
+      if (!code.error.empty() || !code.differences.empty())
+        left.push_back(fmt::format("pid {}: code: {}", target, code.describe()));
+    }
+    if (left.empty() || std::chrono::steady_clock::now() >= deadline) return left;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace gotrace::testing
