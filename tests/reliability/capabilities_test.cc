@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/child_process.h"
 #include "tests/support/fixture_builds.h"
 #include "tests/support/gotrace_command.h"
+#include "tests/support/scratch_file.h"
 
 namespace gotrace {
 namespace {
@@ -104,6 +106,28 @@ TEST_F(Capabilities, RunWithSysAdminAlone) {
   EXPECT_EQ(result.exit_code, 3) << result.err;  // the program's own status
   EXPECT_NE(result.err.find("(until it exited)"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("main."), std::string::npos) << result.err;  // its call sites, on stderr under run
+}
+
+// The capabilities gotrace was given are its own: the program `run` starts
+// has none of them.
+TEST_F(Capabilities, TheProgramRunStartsDoesNotInheritThem) {
+  REQUIRE_ROOT_TO_SWITCH_USERS();
+  std::string program = directory_.copy(local_build("allocs", "plain"), "allocs");
+  ChildProcess traced({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+sys_admin",
+                       "--ambient-caps=-all,+sys_admin", "--", gotrace_, "run", "--", program, "steady"});
+  traced.read_until("steady");
+  // setpriv became gotrace; its one child is the program.
+  std::string children = read_file("/proc/" + std::to_string(traced.pid()) + "/task/" +
+                                   std::to_string(traced.pid()) + "/children");
+  pid_t program_pid = std::atoi(children.c_str());
+  ASSERT_GT(program_pid, 0) << "children: '" << children << "'";
+  std::string status = read_file("/proc/" + std::to_string(program_pid) + "/status");
+  std::string own = read_file("/proc/" + std::to_string(traced.pid()) + "/status");
+  traced.close_stdin();
+  EXPECT_EQ(traced.wait(), 0);
+  EXPECT_NE(own.find("CapEff:\t0000000000200000\n"), std::string::npos) << own;  // gotrace's: CAP_SYS_ADMIN
+  for (const char* set : {"CapPrm", "CapEff", "CapAmb"})
+    EXPECT_NE(status.find(std::string(set) + ":\t0000000000000000\n"), std::string::npos) << set << "\n" << status;
 }
 
 TEST_F(Capabilities, EachMissingCapabilityIsNamed) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,6 +31,10 @@ namespace {
   if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(errno);
   if (input >= 0 && dup2(input, STDIN_FILENO) < 0) fail(errno);
   if (output >= 0 && (dup2(output, STDOUT_FILENO) < 0 || dup2(output, STDERR_FILENO) < 0)) fail(errno);
+  // Capabilities gotrace was given to trace (as ambient ones, by setpriv or
+  // systemd's AmbientCapabilities) are not the program's: it runs as it
+  // would without gotrace. EINVAL: a kernel without ambient capabilities.
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) fail(errno);
   char byte;
   if (read(go, &byte, 1) != 1) _exit(127);  // gotrace gave up
   execv(path, argv);
