@@ -84,7 +84,9 @@ Result<int> run_attach(const AttachOptions& options) {
   if (auto missing = missing_ptrace_privilege(*pid)) return Error{*missing};
   auto process = inspect_process(*pid);
   if (!process) return process.error();
-  auto plan = plan_probes(process->open_path, process->path, options.trace.allow_unverified_release);
+  auto pinned = pin_executable(*process);
+  if (!pinned) return pinned.error();
+  auto plan = plan_probes(pinned->path, process->path, options.trace.allow_unverified_release);
   if (!plan) return plan.error();
   auto pidfd = open_pidfd(*pid);
   if (!pidfd) return pidfd.error();
@@ -92,7 +94,9 @@ Result<int> run_attach(const AttachOptions& options) {
 
   TraceSession session(std::move(*plan), *pid, process->path, options.trace);
   learn_load_bias(session, *process);
-  if (Status s = session.attach(process->open_path, TargetOrigin::kAttached); !s) return s.error();
+  if (Status s = session.attach(pinned->path, TargetOrigin::kAttached); !s) return s.error();
+  // From here the exec watcher sees an exec; one before it, this sees.
+  if (Status s = check_still_runs(*pid, *pinned); !s) return s.error();
   session.announce();
   if (options.trace.live_view != TraceOptions::LiveView::kOff && on_a_terminal()) session.open_view();
   auto result = session.run(options.duration, pidfd->get(), [](const signalfd_siginfo&) { return true; });

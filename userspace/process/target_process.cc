@@ -1,5 +1,7 @@
 #include "userspace/process/target_process.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -32,6 +34,43 @@ Result<std::string> current_program(pid_t pid) {
   if (n < 0) return make_error("{}: {}", link, std::strerror(errno));
   if (size_t(n) == sizeof(target)) return make_error("{}: the path is too long", link);
   return std::string(target, size_t(n));
+}
+
+namespace {
+
+// The file /proc/<pid>/exe leads to now.
+Result<struct stat> running_file(pid_t pid) {
+  struct stat st;
+  std::string link = fmt::format("/proc/{}/exe", pid);
+  if (stat(link.c_str(), &st) != 0) return make_error("{}: {}", link, std::strerror(errno));
+  return st;
+}
+
+}  // namespace
+
+Result<PinnedExecutable> pin_executable(const ProcessExecutable& process) {
+  PinnedExecutable pinned;
+  pinned.fd = Fd(open(process.open_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (pinned.fd.get() < 0) return make_error("'{}': {}", process.path, std::strerror(errno));
+  struct stat st;
+  if (fstat(pinned.fd.get(), &st) != 0) return make_error("'{}': {}", process.path, std::strerror(errno));
+  pinned.device = st.st_dev;
+  pinned.inode = st.st_ino;
+  // By gotrace's pid rather than "self": the kernel keeps the path each
+  // uprobe was made with, and tools (bpftool perf) show it to others.
+  pinned.path = fmt::format("/proc/{}/fd/{}", getpid(), pinned.fd.get());
+  if (Status same = check_still_runs(process.pid, pinned); !same) return same.error();
+  return pinned;
+}
+
+Status check_still_runs(pid_t pid, const PinnedExecutable& pinned) {
+  auto running = running_file(pid);
+  if (!running) return running.error();
+  if (running->st_dev == pinned.device && running->st_ino == pinned.inode) return Ok{};
+  auto now = current_program(pid);
+  return make_error("pid {} exec'd another program ({}) while gotrace attached; nothing was traced (gotrace attach "
+                    "{} traces the new program)",
+                    pid, now ? *now : "unknown", pid);
 }
 
 sigset_t stop_signals() {

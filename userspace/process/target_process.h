@@ -30,6 +30,21 @@ Result<Fd> open_pidfd(pid_t pid);
 // cannot be read (the process is gone, or it is not ours to look at).
 Result<std::string> current_program(pid_t pid);
 
+// The target's executable, held open from planning the probes to attaching
+// them, so that the probes go on the very file that was planned: opened
+// again by path, it could be another program's if the target exec'd in
+// between, with probes at offsets that mean nothing there.
+struct PinnedExecutable {
+  Fd fd;
+  std::string path;  // /proc/<gotrace's pid>/fd/N: opens the pinned file
+  dev_t device = 0;
+  ino_t inode = 0;
+};
+Result<PinnedExecutable> pin_executable(const ProcessExecutable& process);
+// Whether `pid` still runs the pinned file; an error that says what it runs
+// now when it exec'd another.
+Status check_still_runs(pid_t pid, const PinnedExecutable& pinned);
+
 // The signals that end a trace: SIGINT, SIGTERM, SIGHUP. They are blocked
 // from the start of `attach` and `run` (so that none cuts a check short and
 // leaves what it created), and read through a signalfd while tracing.
