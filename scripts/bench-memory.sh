@@ -50,21 +50,12 @@ small_bound=${GOTRACE_BENCH_SMALL_BOUND:-64MiB}
 require_positive GOTRACE_BENCH_SECONDS "$seconds"
 require_positive GOTRACE_BENCH_DEPTH "$depth"
 ((depth <= 24)) || die "GOTRACE_BENCH_DEPTH must be at most 24"
-[[ $(id -u) -eq 0 ]] || die "needs root (BPF uprobes)"
 
-find_go
-build_targets "$build" gotrace
-gotrace=$build/gotrace
-target=$build/bench/allocs
-mkdir -p "$build/bench"
-(cd "$root/tests/fixtures/allocs" && GOWORK=off GOFLAGS=-buildvcs=false go build -o "$target" .)
+build_gotrace_and_fixture allocs
+target=$fixture
 
 modes=(gotrace bounded)
-baseline=${GOTRACE_BENCH_BASELINE:-}
-if [[ -n $baseline ]]; then
-  [[ -x $baseline ]] || die "GOTRACE_BENCH_BASELINE: '$baseline' is not an executable"
-  modes+=(baseline)
-fi
+add_baseline_mode
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-bench-memory.XXXXXX")
 target_pid=

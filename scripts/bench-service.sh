@@ -41,24 +41,15 @@ rounds=${GOTRACE_BENCH_ROUNDS:-5}
 requests=${GOTRACE_BENCH_REQUESTS:-4000}
 require_positive GOTRACE_BENCH_ROUNDS "$rounds"
 require_positive GOTRACE_BENCH_REQUESTS "$requests"
-[[ $(id -u) -eq 0 ]] || die "needs root (BPF uprobes)"
 
-find_go
-build_targets "$build" gotrace
-gotrace=$build/gotrace
-service=$build/bench/service
-mkdir -p "$build/bench"
-(cd "$root/tests/fixtures/service" && GOWORK=off GOFLAGS=-buildvcs=false go build -o "$service" .)
+build_gotrace_and_fixture service
+service=$fixture
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-bench-service.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 modes=(untraced gotrace gotrace-sampled)
-baseline=${GOTRACE_BENCH_BASELINE:-}
-if [[ -n $baseline ]]; then
-  [[ -x $baseline ]] || die "GOTRACE_BENCH_BASELINE: '$baseline' is not an executable"
-  modes+=(baseline)
-fi
+add_baseline_mode
 declare -A results  # mode → space-separated µs per request, by round
 declare -A ratios   # mode → space-separated ratios to the round's untraced
 

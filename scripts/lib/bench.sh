@@ -34,6 +34,29 @@ build_targets() {
     { tail -n 30 "$log" >&2; die "building failed (cmake --build $build --target $*; log in $log)"; }
 }
 
+# What a benchmark of gotrace tracing a Go fixture needs: root, the
+# machine's go, gotrace built in $build, and tests/fixtures/$1 built as
+# $build/bench/$1. Sets `gotrace` and `fixture` to the two binaries.
+build_gotrace_and_fixture() {
+  [[ $(id -u) -eq 0 ]] || die "needs root (BPF uprobes)"
+  find_go
+  build_targets "$build" gotrace
+  gotrace=$build/gotrace
+  fixture=$build/bench/$1
+  mkdir -p "$build/bench"
+  (cd "$root/tests/fixtures/$1" && GOWORK=off GOFLAGS=-buildvcs=false go build -o "$fixture" .)
+}
+
+# Sets `baseline` to GOTRACE_BENCH_BASELINE, another gotrace binary (say,
+# a build of the commit before a change), and when it is set adds the mode
+# `baseline` to the array `modes`: measured in the same runs as the others.
+add_baseline_mode() {
+  baseline=${GOTRACE_BENCH_BASELINE:-}
+  [[ -n $baseline ]] || return 0
+  [[ -x $baseline ]] || die "GOTRACE_BENCH_BASELINE: '$baseline' is not an executable"
+  modes+=(baseline)
+}
+
 # The median, smallest and largest of the arguments (numbers).
 median() {
   printf '%s\n' "$@" | sort -g |

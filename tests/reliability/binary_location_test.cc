@@ -11,7 +11,6 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "tests/reliability/reliability_support.h"
 #include "tests/support/background_gotrace.h"
@@ -44,8 +43,7 @@ void expect_traced_exactly(ChurnTarget& target, const std::string& shown_path) {
   std::string stacks = folded.read();
   EXPECT_EQ(folded_count_at(stacks, "main.siteBurst"), uint64_t(kBurst)) << stacks.substr(0, 3000);
   EXPECT_NE(stacks.find("main.churnCommands;main.siteBurst "), std::string::npos) << stacks.substr(0, 3000);
-  std::vector<std::string> left = check.leftovers({target.pid()});
-  EXPECT_TRUE(left.empty()) << fmt::format("{}", fmt::join(left, "\n"));
+  EXPECT_TRUE(check.nothing_left({target.pid()}));
   EXPECT_EQ(target.finish().exit_code, 0);
 }
 

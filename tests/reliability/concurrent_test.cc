@@ -9,7 +9,6 @@
 #include <memory>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "tests/reliability/reliability_support.h"
 #include "tests/support/background_gotrace.h"
@@ -26,13 +25,6 @@ using namespace testing;
 
 constexpr int kFirstBurst = 20000;
 constexpr int kSecondBurst = 30000;
-
-bool breakpoints_at(pid_t target, const std::vector<uint64_t>& sites) {
-  CodeComparison code = compare_code_with_file(target);
-  for (uint64_t site : sites)
-    if (!code.breakpoint_at(site)) return false;
-  return !sites.empty();
-}
 
 TEST(Faults, ConcurrentGotracesEachCountEveryAllocation) {
   REQUIRE_BPF_PRIVILEGES();
@@ -57,7 +49,7 @@ TEST(Faults, ConcurrentGotracesEachCountEveryAllocation) {
   // The third leaves the hard way; the other two trace on.
   tracers[2]->signal(SIGKILL);
   EXPECT_EQ(tracers[2]->wait(), 128 + SIGKILL);
-  EXPECT_TRUE(breakpoints_at(target.pid(), sites)) << compare_code_with_file(target.pid()).describe();
+  expect_breakpoints_at(target.pid(), sites);
   ASSERT_TRUE(target.burst(kSecondBurst));
 
   for (int i = 0; i < 2; ++i) {
@@ -70,13 +62,9 @@ TEST(Faults, ConcurrentGotracesEachCountEveryAllocation) {
         << "gotrace " << i << ":\n"
         << folded[i]->read().substr(0, 3000);
   }
-  std::vector<std::string> left = check.leftovers({target.pid()});
-  EXPECT_TRUE(left.empty()) << fmt::format("{}", fmt::join(left, "\n"));
+  EXPECT_TRUE(check.nothing_left({target.pid()}));
 
-  ChurnResult result = target.finish();
-  EXPECT_EQ(result.exit_code, 0) << result.output;
-  ASSERT_EQ(result.checksums.size(), 1u) << result.output;
-  EXPECT_EQ(result.checksums.begin()->first, untraced);
+  EXPECT_TRUE(worked_as_untraced(target.finish(), untraced));
 }
 
 }  // namespace

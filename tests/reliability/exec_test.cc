@@ -14,15 +14,18 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
+#include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include "tests/reliability/probe_leftovers.h"
+#include "tests/reliability/reliability_support.h"
 #include "tests/support/fixture_builds.h"
 #include "tests/support/gotrace_command.h"
+#include "tests/support/leftovers.h"
 #include "tests/support/scratch_file.h"
+#include "tests/support/target_code.h"
 
 namespace gotrace {
 namespace {
@@ -78,26 +81,49 @@ class Watchdog {
   std::thread thread_;
 };
 
-// Allocations in a folded file whose leaf frame is `function`.
-int64_t folded_count_at(const std::string& folded, const std::string& function) {
-  int64_t total = 0;
-  std::istringstream lines(folded);
-  for (std::string line; std::getline(lines, line);) {
-    size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    std::string stack = line.substr(0, space);
-    if (stack.substr(stack.rfind(';') + 1) == function) total += std::stoll(line.substr(space + 1));
+// `gotrace attach TARGET --folded FILE`, and `more` arguments, beside the
+// test; its stderr goes to a file.
+class AttachedTracer {
+ public:
+  AttachedTracer(pid_t target, const std::string& name, const std::vector<std::string>& more = {})
+      : err_(name + ".err"), folded_(name + ".folded") {
+    std::vector<std::string> args{"attach", std::to_string(target), "--folded", folded_.path()};
+    args.insert(args.end(), more.begin(), more.end());
+    tracer_ = std::make_unique<ChildProcess>(tracer_argv(err_.path(), args));
   }
-  return total;
-}
 
-// The state letter of /proc/<pid>/stat: R, S, T (stopped), Z, ...
-char process_state(pid_t pid) {
-  std::string stat = read_file(fmt::format("/proc/{}/stat", pid));
-  size_t paren = stat.rfind(')');
-  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
-}
+  pid_t pid() const { return tracer_->pid(); }
+  bool wait_attached() { return wait_for_text(err_.path(), "gotrace: attached to pid", 60s); }
+  std::string err() const { return read_file(err_.path()); }
+  std::string folded() const { return folded_.read(); }
 
+  // Waits for gotrace to exit and returns its status; a test failure when it
+  // still runs after `limit` (it is killed then).
+  int wait(std::chrono::seconds limit) {
+    Watchdog watchdog(pid(), limit);
+    int status = tracer_->wait();
+    watchdog.disarm();
+    EXPECT_FALSE(watchdog.fired()) << "gotrace still ran after " << limit.count() << " s: " << err();
+    return status;
+  }
+
+  // Ends it with SIGINT, as Ctrl-C does: it must exit 0 within `limit`
+  // having lost nothing. Returns its stderr.
+  std::string interrupt(std::chrono::seconds limit) {
+    kill(pid(), SIGINT);
+    int status = wait(limit);
+    std::string text = err();
+    EXPECT_EQ(status, 0) << text;
+    EXPECT_NE(text.find("; 0 events lost"), std::string::npos) << text;
+    return text;
+  }
+
+ private:
+  ScratchFile err_, folded_;
+  std::unique_ptr<ChildProcess> tracer_;
+};
+
+// Waits up to 5 s for `pid` to stop (SIGSTOP).
 void wait_until_stopped(pid_t pid) {
   for (int i = 0; i < 250 && process_state(pid) != 'T'; ++i) std::this_thread::sleep_for(20ms);
   ASSERT_EQ(process_state(pid), 'T') << "pid " << pid << " did not stop";
@@ -121,32 +147,40 @@ void expect_pprof_has(const std::string& path, const std::string& function) {
   EXPECT_NE(raw.out.find(function), std::string::npos) << raw.out.substr(0, 3000);
 }
 
+// While `tracer` traces `target`: its uprobes are attached and live in the
+// target's code, and it holds the exec watcher beside them.
+void expect_tracing_with_exec_watcher(pid_t tracer, pid_t target) {
+  expect_breakpoints_at(target, probe_file_offsets(target));
+  GotraceBpfObjects held = gotrace_bpf_objects_held_by(tracer);
+  EXPECT_EQ(held.error, "");
+  EXPECT_FALSE(held.perf_events.empty()) << "bpftool shows no uprobe of gotrace's";
+  std::vector<std::string> programs;
+  for (const auto& [id, name] : held.program_names) programs.push_back(name);
+  EXPECT_NE(std::find(programs.begin(), programs.end(), "watch_exec"), programs.end())
+      << "gotrace holds no exec watcher; its programs: " << fmt::format("{}", fmt::join(programs, ", "));
+}
+
 // `traced` (a build of allocs) allocates kExecAllocations objects and execs
 // `next` in steady mode, under gotrace attach: the trace ends at the exec,
 // promptly, with those allocations and none of the new program's.
-constexpr int64_t kExecAllocations = 5000;
+constexpr uint64_t kExecAllocations = 5000;
 void expect_attach_ends_at_exec(const std::string& traced, const std::string& next) {
   ChildProcess target({traced, "exec-on-signal", std::to_string(kExecAllocations), next, "steady"});
   target.read_until("ready");
-  ScratchFile err("exec.err"), folded("exec.folded"), pprof("exec.pb.gz");
-  ChildProcess tracer(tracer_argv(err.path(), {"attach", std::to_string(target.pid()), "--folded", folded.path(),
-                                               "-o", pprof.path()}));
-  ASSERT_TRUE(wait_for_text(err.path(), "gotrace: attached to pid", 60s)) << read_file(err.path());
-  HeldByTracer held = held_by(tracer.pid());
-  ASSERT_FALSE(held.uprobes.empty()) << "bpftool shows no uprobe of gotrace's";
-  EXPECT_GE(held.prog_ids.size(), 2u) << "the allocation probe and the exec watcher";
+  LeftoverCheck check;
+  ScratchFile pprof("exec.pb.gz");
+  AttachedTracer tracer(target.pid(), "exec", {"-o", pprof.path()});
+  ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
+  expect_tracing_with_exec_watcher(tracer.pid(), target.pid());
 
-  Watchdog watchdog(tracer.pid(), 30s);
   auto signalled = std::chrono::steady_clock::now();
   kill(target.pid(), SIGUSR1);
   target.read_until("steady");  // the new program runs
-  int status = tracer.wait();
+  int status = tracer.wait(30s);
   auto took = std::chrono::steady_clock::now() - signalled;
-  watchdog.disarm();
-  std::string text = read_file(err.path());
-  EXPECT_FALSE(watchdog.fired()) << "gotrace did not end at the exec: " << text;
+  std::string text = tracer.err();
   EXPECT_EQ(status, 0) << text;
-  EXPECT_LT(took, 10s) << text;
+  EXPECT_LT(took, 10s) << "gotrace did not end promptly at the exec: " << text;
   int pid = target.pid();
   EXPECT_NE(text.find(fmt::format("gotrace: traced pid {} for ", pid)), std::string::npos) << text;
   EXPECT_NE(text.find("(until it exec'd)"), std::string::npos) << text;
@@ -156,14 +190,14 @@ void expect_attach_ends_at_exec(const std::string& traced, const std::string& ne
       << text;
   EXPECT_NE(text.find(fmt::format("`gotrace attach {}` traces the new program", pid)), std::string::npos) << text;
 
-  std::string stacks = folded.read();
+  std::string stacks = tracer.folded();
   EXPECT_EQ(folded_count_at(stacks, "main.siteBeforeExec"), kExecAllocations) << stacks.substr(0, 3000);
   EXPECT_EQ(stacks.find("main.siteSteady"), std::string::npos) << "the new program's allocations were recorded";
   expect_pprof_has(pprof.path(), "main.siteBeforeExec");
 
-  EXPECT_EQ(still_loaded(held), "");
-  // A re-exec of the same file had the breakpoints put back in its new image.
-  EXPECT_EQ(code_differing_from_file(target.pid(), held), "");
+  // The code compared is the new image's: a re-exec of the same file had the
+  // breakpoints put back in it.
+  EXPECT_TRUE(check.nothing_left({target.pid()}));
   target.close_stdin();
   EXPECT_EQ(target.wait(), 0);
 }
@@ -192,14 +226,14 @@ TEST(TargetExec, AttachEndsWhenTheTargetExecsAnotherProgram) {
 TEST(TargetExec, RunStopsTracingAtTheExecAndWaitsForTheProgram) {
   REQUIRE_BPF_PRIVILEGES();
   std::string plain = local_build("allocs", "plain"), pie = local_build("allocs", "pie");
+  LeftoverCheck check;
   ScratchFile err("run-exec.err"), folded("run-exec.folded");
   ChildProcess tracer(
       tracer_argv(err.path(), {"run", "--folded", folded.path(), "--", plain, "exec-on-signal", "3000", pie, "steady"}));
   tracer.read_until("ready");  // the program's stdout is gotrace's
   pid_t program = first_child(tracer.pid());
   ASSERT_GT(program, 0) << read_file(err.path());
-  HeldByTracer held = held_by(tracer.pid());
-  ASSERT_FALSE(held.uprobes.empty()) << "bpftool shows no uprobe of gotrace's";
+  expect_tracing_with_exec_watcher(tracer.pid(), program);
 
   Watchdog watchdog(tracer.pid(), 60s);
   kill(program, SIGUSR1);
@@ -218,9 +252,9 @@ TEST(TargetExec, RunStopsTracingAtTheExecAndWaitsForTheProgram) {
   EXPECT_EQ(status, 128 + SIGTERM) << text;
   EXPECT_NE(text.find("(until it exec'd)"), std::string::npos) << text;
   std::string stacks = folded.read();
-  EXPECT_EQ(folded_count_at(stacks, "main.siteBeforeExec"), 3000) << stacks.substr(0, 3000);
+  EXPECT_EQ(folded_count_at(stacks, "main.siteBeforeExec"), 3000u) << stacks.substr(0, 3000);
   EXPECT_EQ(stacks.find("main.siteSteady"), std::string::npos) << "the new program's allocations were recorded";
-  EXPECT_EQ(still_loaded(held), "");
+  EXPECT_TRUE(check.nothing_left({}));
 }
 
 // A panic is an exit: the summary says so, and every allocation before it is
@@ -229,23 +263,28 @@ TEST(TargetEnd, PanicEndsTheTraceWithEveryAllocationBeforeIt) {
   REQUIRE_BPF_PRIVILEGES();
   ChildProcess target({local_build("allocs", "pie"), "panic-on-signal", "4000"});
   target.read_until("ready");
-  ScratchFile err("panic.err"), folded("panic.folded");
-  ChildProcess tracer(tracer_argv(err.path(), {"attach", std::to_string(target.pid()), "--folded", folded.path()}));
-  ASSERT_TRUE(wait_for_text(err.path(), "gotrace: attached to pid", 60s)) << read_file(err.path());
-  HeldByTracer held = held_by(tracer.pid());
-  Watchdog watchdog(tracer.pid(), 30s);
+  LeftoverCheck check;
+  AttachedTracer tracer(target.pid(), "panic");
+  ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
   kill(target.pid(), SIGUSR1);
   EXPECT_EQ(target.wait(), 2);  // Go's status for a panic
-  int status = tracer.wait();
-  watchdog.disarm();
-  std::string text = read_file(err.path());
-  EXPECT_FALSE(watchdog.fired()) << text;
+  int status = tracer.wait(30s);
+  std::string text = tracer.err();
   EXPECT_EQ(status, 0) << text;
   EXPECT_NE(text.find("(until it exited)"), std::string::npos) << text;
   EXPECT_EQ(text.find("exec'd"), std::string::npos) << text;
   EXPECT_NE(text.find("; 0 events lost"), std::string::npos) << text;
-  EXPECT_EQ(folded_count_at(folded.read(), "main.siteBeforePanic"), 4000) << folded.read().substr(0, 3000);
-  EXPECT_EQ(still_loaded(held), "");
+  EXPECT_EQ(folded_count_at(tracer.folded(), "main.siteBeforePanic"), 4000u) << tracer.folded().substr(0, 3000);
+  EXPECT_TRUE(check.nothing_left({}));
+}
+
+// Lets `tracer` trace `target` for 300 ms once attached, then stops the
+// target (SIGSTOP).
+void trace_then_stop(pid_t target, AttachedTracer& tracer) {
+  ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
+  std::this_thread::sleep_for(300ms);
+  kill(target, SIGSTOP);
+  wait_until_stopped(target);
 }
 
 // steady allocates at A three times for each B: a stop and a continue in the
@@ -254,31 +293,19 @@ TEST(StoppedTarget, StopAndContinueLoseNothing) {
   REQUIRE_BPF_PRIVILEGES();
   ChildProcess target({local_build("allocs", "pie"), "steady"});
   target.read_until("steady");
-  ScratchFile err("stop.err"), folded("stop.folded");
-  ChildProcess tracer(tracer_argv(err.path(), {"attach", std::to_string(target.pid()), "--folded", folded.path()}));
-  ASSERT_TRUE(wait_for_text(err.path(), "gotrace: attached to pid", 60s)) << read_file(err.path());
-  HeldByTracer held = held_by(tracer.pid());
-  std::this_thread::sleep_for(300ms);
-  kill(target.pid(), SIGSTOP);
-  wait_until_stopped(target.pid());
+  LeftoverCheck check;
+  AttachedTracer tracer(target.pid(), "stop");
+  ASSERT_NO_FATAL_FAILURE(trace_then_stop(target.pid(), tracer));
   std::this_thread::sleep_for(500ms);
   kill(target.pid(), SIGCONT);
   std::this_thread::sleep_for(500ms);
-  Watchdog watchdog(tracer.pid(), 30s);
-  kill(tracer.pid(), SIGINT);
-  int status = tracer.wait();
-  watchdog.disarm();
-  std::string text = read_file(err.path());
-  EXPECT_FALSE(watchdog.fired()) << text;
-  EXPECT_EQ(status, 0) << text;
-  EXPECT_NE(text.find("; 0 events lost"), std::string::npos) << text;
+  std::string text = tracer.interrupt(30s);
   EXPECT_EQ(text.find("(until"), std::string::npos) << text;
-  std::string stacks = folded.read();
+  std::string stacks = tracer.folded();
   double a = double(folded_count_at(stacks, "main.siteSteadyA")), b = double(folded_count_at(stacks, "main.siteSteadyB"));
   ASSERT_GT(b, 1000) << stacks.substr(0, 3000);
   EXPECT_NEAR(a / b, 3.0, 0.01);
-  EXPECT_EQ(still_loaded(held), "");
-  EXPECT_EQ(code_differing_from_file(target.pid(), held), "");
+  EXPECT_TRUE(check.nothing_left({target.pid()}));
   target.close_stdin();
   EXPECT_EQ(target.wait(), 0);
 }
@@ -289,24 +316,12 @@ TEST(StoppedTarget, InterruptedWhileTheTargetIsStopped) {
   REQUIRE_BPF_PRIVILEGES();
   ChildProcess target({local_build("allocs", "plain"), "steady"});
   target.read_until("steady");
-  ScratchFile err("stopped.err"), folded("stopped.folded");
-  ChildProcess tracer(tracer_argv(err.path(), {"attach", std::to_string(target.pid()), "--folded", folded.path()}));
-  ASSERT_TRUE(wait_for_text(err.path(), "gotrace: attached to pid", 60s)) << read_file(err.path());
-  HeldByTracer held = held_by(tracer.pid());
-  std::this_thread::sleep_for(300ms);
-  kill(target.pid(), SIGSTOP);
-  wait_until_stopped(target.pid());
-  Watchdog watchdog(tracer.pid(), 20s);
-  kill(tracer.pid(), SIGINT);
-  int status = tracer.wait();
-  watchdog.disarm();
-  std::string text = read_file(err.path());
-  EXPECT_FALSE(watchdog.fired()) << "gotrace hung on a stopped target: " << text;
-  EXPECT_EQ(status, 0) << text;
-  EXPECT_NE(text.find("; 0 events lost"), std::string::npos) << text;
-  EXPECT_GT(folded_count_at(folded.read(), "main.siteSteadyA"), 0) << folded.read().substr(0, 3000);
-  EXPECT_EQ(still_loaded(held), "");
-  EXPECT_EQ(code_differing_from_file(target.pid(), held), "");  // read while it is still stopped
+  LeftoverCheck check;
+  AttachedTracer tracer(target.pid(), "stopped");
+  ASSERT_NO_FATAL_FAILURE(trace_then_stop(target.pid(), tracer));
+  tracer.interrupt(20s);  // a hang on a stopped target fails here
+  EXPECT_GT(folded_count_at(tracer.folded(), "main.siteSteadyA"), 0u) << tracer.folded().substr(0, 3000);
+  EXPECT_TRUE(check.nothing_left({target.pid()}));  // its code read while it is still stopped
   EXPECT_EQ(process_state(target.pid()), 'T');
   kill(target.pid(), SIGCONT);
   target.close_stdin();

@@ -59,6 +59,18 @@ ChurnResult parse_churn_output(int exit_code, const std::string& output) {
   return result;
 }
 
+::testing::AssertionResult worked_as_untraced(const ChurnResult& result, const std::string& untraced) {
+  if (result.exit_code != 0)
+    return ::testing::AssertionFailure() << "the target exited with status " << result.exit_code << ":\n" << result.output;
+  if (result.checksums.size() != 1)
+    return ::testing::AssertionFailure() << "rounds computed different checksums:\n" << result.output;
+  if (result.checksums.begin()->first != untraced)
+    return ::testing::AssertionFailure() << "the rounds computed " << result.checksums.begin()->first
+                                         << ", the untraced run " << untraced << ":\n"
+                                         << result.output;
+  return ::testing::AssertionSuccess();
+}
+
 std::string untraced_checksum(const std::string& binary) {
   CommandResult run = run_command({binary, "churn", "1"});
   ChurnResult result = parse_churn_output(run.exit_code, run.out);
@@ -74,13 +86,16 @@ ChurnTarget::ChurnTarget(const std::string& binary, const std::vector<std::strin
   lines_ = process_.read_until("churn");
 }
 
-bool ChurnTarget::running() const {
+char process_state(pid_t pid) {
   // The state is the field after the command's closing parenthesis.
-  std::ifstream stat_file(fmt::format("/proc/{}/stat", pid()));
+  std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
   std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
   size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
-  char state = stat[paren + 2];
+  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+}
+
+bool ChurnTarget::running() const {
+  char state = process_state(pid());
   return state == 'R' || state == 'S' || state == 'D';
 }
 

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -30,9 +32,17 @@ struct ChurnResult {
 // Parses the lines a churn run prints at its end.
 ChurnResult parse_churn_output(int exit_code, const std::string& output);
 
+// Whether a churn run exited 0 having computed, in every round, `untraced`
+// (the checksum of a run nothing traced): the target's work came out intact.
+::testing::AssertionResult worked_as_untraced(const ChurnResult& result, const std::string& untraced);
+
 // The checksum of one round, from a run of its own that nothing traces; a
 // test failure and "" when it cannot be had.
 std::string untraced_checksum(const std::string& binary);
+
+// The state letter of /proc/<pid>/stat: R, S, D, T (stopped), Z, ...; '?'
+// when it cannot be read.
+char process_state(pid_t pid);
 
 class ChurnTarget {
  public:

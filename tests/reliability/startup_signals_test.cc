@@ -17,7 +17,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "tests/reliability/reliability_support.h"
 #include "tests/support/background_gotrace.h"
@@ -113,8 +112,7 @@ TEST(Faults, SignalsDuringStartUpEndGotracePromptlyAndLeaveNothing) {
                              strsignal(signal), delay.count(), to_attach.count()));
     signal_during_startup(target.pid(), signal, delay, by_signal[signal]);
     if (::testing::Test::HasFatalFailure()) return;
-    std::vector<std::string> left = check.leftovers({target.pid()});
-    ASSERT_TRUE(left.empty()) << fmt::format("{}", fmt::join(left, "\n"));
+    ASSERT_TRUE(check.nothing_left({target.pid()}));
     ASSERT_TRUE(target.running());
   }
   for (auto [signal, outcomes] : by_signal)

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -19,11 +21,14 @@ namespace {
 
 using nlohmann::json;
 
-// The names in bpf/alloc_probe.bpf.c. The kernel keeps 15 characters of a
+// The names in bpf/alloc_probe.bpf.c and bpf/exec_watch.bpf.c (whose ring
+// buffer is the allocation probe's); libbpf names a global data map after
+// the first 8 characters of its object. The kernel keeps 15 characters of a
 // name; bpftool shows the whole name where the program's BTF has it.
-constexpr std::string_view kProgramNames[] = {"uprobe__go_allocator", "uprobe__empty"};
-constexpr std::string_view kMapNames[] = {"alloc_events", "probe_counters", "cpu_totals",     "sample_intervals",
-                                          "scratch",      "alloc_pr.rodata", "alloc_pr.bss"};
+constexpr std::string_view kProgramNames[] = {"uprobe__go_allocator", "uprobe__empty", "watch_exec"};
+constexpr std::string_view kMapNames[] = {"alloc_events",    "probe_counters", "cpu_totals",      "sample_intervals",
+                                          "scratch",         "alloc_pr.rodata", "alloc_pr.bss",   "exec_wat.rodata",
+                                          "exec_wat.bss"};
 
 bool is_named(const std::string& name, std::span<const std::string_view> names) {
   if (name.empty()) return false;
@@ -52,27 +57,39 @@ std::string read_line(const std::string& path) {
 
 bool runs_gotrace(int pid) { return read_line(fmt::format("/proc/{}/comm", pid)) == "gotrace"; }
 
-// The ids of BPF programs, maps and links that running gotrace processes
-// hold through a descriptor, from each descriptor's fdinfo.
-std::set<uint32_t> held_by_running_gotraces() {
-  std::set<uint32_t> held;
+// BPF object ids by kind: a program, a map and a link may have the same id.
+struct HeldIds {
+  std::set<uint32_t> programs, maps, links;
+};
+
+// Adds the ids of the BPF programs, maps and links that process `pid` holds
+// through a descriptor, from each descriptor's fdinfo.
+void add_held_by(int pid, HeldIds& held) {
+  std::string fdinfo = fmt::format("/proc/{}/fdinfo", pid);
+  DIR* fds = opendir(fdinfo.c_str());
+  if (fds == nullptr) return;
+  while (dirent* fd = readdir(fds)) {
+    std::ifstream info(fdinfo + "/" + fd->d_name);
+    std::string key;
+    uint32_t id;
+    while (info >> key) {
+      std::set<uint32_t>* ids = key == "prog_id:" ? &held.programs
+                                : key == "map_id:" ? &held.maps
+                                : key == "link_id:" ? &held.links
+                                                    : nullptr;
+      if (ids != nullptr && info >> id) ids->insert(id);
+    }
+  }
+  closedir(fds);
+}
+
+HeldIds held_by_running_gotraces() {
+  HeldIds held;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return held;
   while (dirent* entry = readdir(proc)) {
     int pid = std::atoi(entry->d_name);
-    if (pid <= 0 || !runs_gotrace(pid)) continue;
-    std::string fdinfo = fmt::format("/proc/{}/fdinfo", pid);
-    DIR* fds = opendir(fdinfo.c_str());
-    if (fds == nullptr) continue;
-    while (dirent* fd = readdir(fds)) {
-      std::ifstream info(fdinfo + "/" + fd->d_name);
-      std::string key;
-      uint64_t value;
-      while (info >> key) {
-        if ((key == "prog_id:" || key == "map_id:" || key == "link_id:") && info >> value) held.insert(value);
-      }
-    }
-    closedir(fds);
+    if (pid > 0 && runs_gotrace(pid)) add_held_by(pid, held);
   }
   closedir(proc);
   return held;
@@ -82,43 +99,63 @@ std::set<uint32_t> held_by_running_gotraces() {
 std::vector<std::string> new_unheld(const GotraceBpfObjects& before, const GotraceBpfObjects& now) {
   std::vector<std::string> out;
   if (!now.error.empty()) return {now.error};
-  std::set<uint32_t> held;
-  bool held_known = false;
-  auto report = [&](const char* kind, const std::set<uint32_t>& then, const std::set<uint32_t>& ids) {
+  std::optional<HeldIds> held;
+  auto report = [&](const char* kind, const std::set<uint32_t>& then, const std::set<uint32_t>& ids,
+                    std::set<uint32_t> HeldIds::*held_of_kind) {
     for (uint32_t id : ids) {
       if (then.contains(id)) continue;
-      if (!held_known) held = held_by_running_gotraces(), held_known = true;
-      if (!held.contains(id)) out.push_back(fmt::format("BPF {} {}", kind, id));
+      if (!held) held = held_by_running_gotraces();
+      if (!((*held).*held_of_kind).contains(id)) out.push_back(fmt::format("BPF {} {}", kind, id));
     }
   };
-  report("program", before.programs, now.programs);
-  report("map", before.maps, now.maps);
-  report("link", before.links, now.links);
+  report("program", before.programs, now.programs, &HeldIds::programs);
+  report("map", before.maps, now.maps, &HeldIds::maps);
+  report("link", before.links, now.links, &HeldIds::links);
   for (const std::string& event : now.perf_events)
     if (std::find(before.perf_events.begin(), before.perf_events.end(), event) == before.perf_events.end())
       out.push_back("perf event " + event);
   return out;
 }
 
-}  // namespace
-
-GotraceBpfObjects gotrace_bpf_objects() {
+// gotrace's BPF objects, with the perf events of the processes that `lists_perf_events_of` accepts.
+GotraceBpfObjects list_gotrace_bpf_objects(const std::function<bool(int pid)>& lists_perf_events_of) {
   GotraceBpfObjects out;
-  for (const json& program : bpftool_list("prog", &out.error))
-    if (is_named(program.value("name", ""), kProgramNames)) out.programs.insert(program.value("id", 0u));
+  for (const json& program : bpftool_list("prog", &out.error)) {
+    std::string name = program.value("name", "");
+    if (!is_named(name, kProgramNames)) continue;
+    out.programs.insert(program.value("id", 0u));
+    out.program_names[program.value("id", 0u)] = name;
+  }
   for (const json& map : bpftool_list("map", &out.error))
     if (is_named(map.value("name", ""), kMapNames)) out.maps.insert(map.value("id", 0u));
   for (const json& link : bpftool_list("link", &out.error))
     if (out.programs.contains(link.value("prog_id", 0u))) out.links.insert(link.value("id", 0u));
-  // A perf event is listed by the process that holds it: one that a running
-  // gotrace holds is a trace going on.
   for (const json& event : bpftool_list("perf", &out.error)) {
     int pid = event.value("pid", 0);
-    if (!out.programs.contains(event.value("prog_id", 0u)) || runs_gotrace(pid)) continue;
+    if (!out.programs.contains(event.value("prog_id", 0u)) || !lists_perf_events_of(pid)) continue;
     out.perf_events.push_back(fmt::format("pid {} fd {}: {} {}+{:#x} (program {})", pid, event.value("fd", 0),
                                           event.value("fd_type", "?"), event.value("filename", "?"),
                                           event.value("offset", uint64_t(0)), event.value("prog_id", 0u)));
   }
+  return out;
+}
+
+}  // namespace
+
+// A perf event is listed by the process that holds it: one that a running
+// gotrace holds is a trace going on.
+GotraceBpfObjects gotrace_bpf_objects() {
+  return list_gotrace_bpf_objects([](int pid) { return !runs_gotrace(pid); });
+}
+
+GotraceBpfObjects gotrace_bpf_objects_held_by(pid_t pid) {
+  GotraceBpfObjects out = list_gotrace_bpf_objects([pid](int holder) { return holder == pid; });
+  HeldIds held;
+  add_held_by(pid, held);
+  std::erase_if(out.programs, [&](uint32_t id) { return !held.programs.contains(id); });
+  std::erase_if(out.maps, [&](uint32_t id) { return !held.maps.contains(id); });
+  std::erase_if(out.links, [&](uint32_t id) { return !held.links.contains(id); });
+  std::erase_if(out.program_names, [&](const auto& id_name) { return !held.programs.contains(id_name.first); });
   return out;
 }
 
@@ -137,6 +174,12 @@ std::vector<std::string> LeftoverCheck::leftovers(const std::vector<pid_t>& targ
     if (left.empty() || std::chrono::steady_clock::now() >= deadline) return left;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+::testing::AssertionResult LeftoverCheck::nothing_left(const std::vector<pid_t>& targets) const {
+  std::vector<std::string> left = leftovers(targets);
+  if (left.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "gotrace left behind:\n" << fmt::format("{}", fmt::join(left, "\n"));
 }
 
 }  // namespace gotrace::testing

@@ -12,8 +12,11 @@
 
 #include <sys/types.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,16 +24,23 @@
 namespace gotrace::testing {
 
 // gotrace's BPF objects on this host, by id, as `bpftool -j` lists them:
-// its programs (named as in bpf/alloc_probe.bpf.c), their maps (by name),
-// the links and perf events that run its programs, and the processes that
-// hold each through a file descriptor.
+// its programs (the allocation probe's and the exec watcher's, named as in
+// bpf/alloc_probe.bpf.c and bpf/exec_watch.bpf.c), their maps (by name), the
+// links and perf events that run its programs, and the processes that hold
+// each through a file descriptor.
 struct GotraceBpfObjects {
   std::string error;  // why bpftool could not list them; empty when it could
   std::set<uint32_t> programs, maps, links;
+  std::map<uint32_t, std::string> program_names;  // of `programs`, by id, as bpftool shows them
   std::vector<std::string> perf_events;  // "pid 12 fd 7: uprobe FILE+0x7d24a (program 5)"
 };
 
+// All on the host but the perf events that a running gotrace holds (a trace
+// going on).
 GotraceBpfObjects gotrace_bpf_objects();
+// Those that process `pid` holds through a descriptor: what a running
+// gotrace has loaded and attached.
+GotraceBpfObjects gotrace_bpf_objects_held_by(pid_t pid);
 
 class LeftoverCheck {
  public:
@@ -44,6 +54,8 @@ class LeftoverCheck {
   // release what an exited gotrace held.
   std::vector<std::string> leftovers(const std::vector<pid_t>& targets,
                                      std::chrono::milliseconds grace = std::chrono::seconds(10)) const;
+  // The same as an assertion: success when nothing is left, else the list.
+  ::testing::AssertionResult nothing_left(const std::vector<pid_t>& targets) const;
 
  private:
   GotraceBpfObjects before_;

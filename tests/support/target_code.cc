@@ -120,6 +120,17 @@ CodeComparison compare_code_with_file(pid_t pid) {
   return out;
 }
 
+void expect_breakpoints_at(pid_t pid, const std::vector<uint64_t>& sites) {
+  EXPECT_FALSE(sites.empty()) << "no probe site to look at";
+  CodeComparison code = compare_code_with_file(pid);
+  ASSERT_EQ(code.error, "");
+  for (uint64_t site : sites) {
+    ASSERT_TRUE(code.covers(site)) << fmt::format("{:#x} is not in the code compared", site);
+    EXPECT_TRUE(code.breakpoint_at(site)) << fmt::format("no breakpoint at {:#x} while attached: ", site)
+                                          << code.describe();
+  }
+}
+
 std::vector<uint64_t> probe_file_offsets(pid_t pid) {
   CommandResult info = run_gotrace({"info", "--json", std::to_string(pid)});
   std::vector<uint64_t> offsets;

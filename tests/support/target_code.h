@@ -39,6 +39,10 @@ struct CodeComparison {
 
 CodeComparison compare_code_with_file(pid_t pid);
 
+// A test failure for each of `sites` (file offsets in the binary of process
+// `pid`) where its code shows no breakpoint: where gotrace's probes are not live.
+void expect_breakpoints_at(pid_t pid, const std::vector<uint64_t>& sites);
+
 // The file offsets where gotrace places its probes in the binary of process
 // `pid`, as `gotrace info --json PID` lists them; a test failure and none
 // when it cannot say.
