@@ -122,11 +122,16 @@ TEST_F(OutputFiles, WritesThroughAPipeAndLeavesItAPipe) {
   int reader = open(path("fifo").c_str(), O_RDONLY | O_NONBLOCK);
   ASSERT_GE(reader, 0);
   fcntl(reader, F_SETFL, 0);
+  // A writer of the test's own until gotrace's is done: a read with no writer
+  // at all is the end of the stream, and the drain would stop before it began.
+  int held_open = open(path("fifo").c_str(), O_WRONLY);
+  ASSERT_GE(held_open, 0);
   std::thread drain([&] {
     char buffer[4096];
     for (ssize_t n; (n = read(reader, buffer, sizeof(buffer))) > 0;) received.append(buffer, n);
   });
   Status written = write("fifo", std::string(300000, 'p'));
+  close(held_open);
   drain.join();
   close(reader);
   ASSERT_TRUE(written) << written.error().message;
