@@ -16,14 +16,24 @@ Location at(std::vector<std::string_view> functions) {
   return location;
 }
 
-Sample sample(std::vector<uint32_t> locations, uint64_t count, uint64_t bytes, std::string type = "main.Record") {
-  return {std::move(locations), std::move(type), false, {count, bytes}};
+struct SampleSpec {
+  std::vector<uint32_t> locations;
+  uint64_t count, bytes;
+  std::string type = "main.Record";
+};
+
+SampleSpec sample(std::vector<uint32_t> locations, uint64_t count, uint64_t bytes, std::string type = "main.Record") {
+  return {std::move(locations), count, bytes, std::move(type)};
+}
+
+void add_samples(Profile& profile, const std::vector<SampleSpec>& specs) {
+  for (const SampleSpec& spec : specs) profile.add_sample(spec.locations, spec.type, {spec.count, spec.bytes});
 }
 
 TEST(FoldedWriter, RootFirstWithInlinedFramesExpanded) {
   Profile profile;
   profile.locations = {at({"main.mkPair", "main.siteInlined"}), at({"main.main"}), at({"runtime.main"})};
-  profile.samples = {sample({0, 1, 2}, 5, 160)};
+  add_samples(profile, {sample({0, 1, 2}, 5, 160)});
   EXPECT_EQ(encode_folded(profile), "runtime.main;main.main;main.siteInlined;main.mkPair 5\n");
   EXPECT_EQ(encode_folded(profile, {.bytes = true}), "runtime.main;main.main;main.siteInlined;main.mkPair 160\n");
 }
@@ -31,7 +41,7 @@ TEST(FoldedWriter, RootFirstWithInlinedFramesExpanded) {
 TEST(FoldedWriter, StackCutShortHangsUnderATruncatedRoot) {
   Profile profile;
   profile.locations = {at({"main.leaf"}), at({"main.deep"})};
-  profile.samples = {sample({0, 1}, 2, 96)};
+  add_samples(profile, {sample({0, 1}, 2, 96)});
   profile.samples[0].truncated = true;
   EXPECT_EQ(encode_folded(profile), "[truncated];main.deep;main.leaf 2\n");
 }
@@ -40,7 +50,7 @@ TEST(FoldedWriter, SeparatorsInsideNamesAreReplaced) {
   // ';' would split a frame and ' ' end the stack.
   Profile profile;
   profile.locations = {at({"main.F[go.shape.struct { A int; B int }]"}), at({"main.main"})};
-  profile.samples = {sample({0, 1}, 1, 16, "struct { A int; B int }")};
+  add_samples(profile, {sample({0, 1}, 1, 16, "struct { A int; B int }")});
   EXPECT_EQ(encode_folded(profile), "main.main;main.F[go.shape.struct_{_A_int,_B_int_}] 1\n");
   EXPECT_EQ(encode_folded(profile, {.type_frame = true}),
             "main.main;main.F[go.shape.struct_{_A_int,_B_int_}];[struct_{_A_int,_B_int_}] 1\n");
@@ -49,7 +59,7 @@ TEST(FoldedWriter, SeparatorsInsideNamesAreReplaced) {
 TEST(FoldedWriter, TypeFrameEndsEachStack) {
   Profile profile;
   profile.locations = {at({"main.sitePlain"}), at({"main.main"})};
-  profile.samples = {sample({0, 1}, 100, 4800), sample({0, 1}, 3, 3, kRawMemory)};
+  add_samples(profile, {sample({0, 1}, 100, 4800), sample({0, 1}, 3, 3, kRawMemory)});
   EXPECT_EQ(encode_folded(profile, {.type_frame = true}),
             "main.main;main.sitePlain;[main.Record] 100\n"
             "main.main;main.sitePlain;[raw_memory] 3\n");
@@ -60,8 +70,8 @@ TEST(FoldedWriter, StacksThatFoldAlikeAreSummedAndSorted) {
   // Two locations that could not be resolved both fold to "[unknown]"; and
   // without the type frame, two types at one site are one line.
   profile.locations = {Location{0x1000, 0x1000, {}}, Location{0x2000, 0x2000, {}}, at({"main.b"}), at({"main.a"})};
-  profile.samples = {sample({2}, 1, 8), sample({0}, 2, 16), sample({1}, 4, 32), sample({3}, 8, 64),
-                     sample({2}, 16, 128, "main.Pair")};
+  add_samples(profile, {sample({2}, 1, 8), sample({0}, 2, 16), sample({1}, 4, 32), sample({3}, 8, 64),
+                        sample({2}, 16, 128, "main.Pair")});
   EXPECT_EQ(encode_folded(profile),
             "[unknown] 6\n"
             "main.a 8\n"
@@ -72,7 +82,7 @@ TEST(FoldedWriter, StacksThatFoldAlikeAreSummedAndSorted) {
 TEST(FoldedWriter, MergedStackHangsUnderAMergedRoot) {
   Profile profile;
   profile.locations = {at({"main.leaf"}), at({"main.caller"})};
-  profile.samples = {sample({0, 1}, 7, 112)};
+  add_samples(profile, {sample({0, 1}, 7, 112)});
   profile.samples[0].merged = true;
   EXPECT_EQ(encode_folded(profile), "[merged:--max-memory];main.caller;main.leaf 7\n");
 }
@@ -82,14 +92,30 @@ TEST(FoldedWriter, LinesSortAsTheirTextWhereOneNameStartsAnother) {
   // that ends sorts before one that goes on.
   Profile profile;
   profile.locations = {at({"main.a"}), at({"main.a.b"}), at({"main.a+"}), at({"main.z"})};
-  profile.samples = {sample({3, 0}, 1, 8), sample({1}, 2, 16), sample({0}, 4, 32), sample({2}, 8, 64),
-                     sample({0, 3}, 16, 128)};
+  add_samples(profile, {sample({3, 0}, 1, 8), sample({1}, 2, 16), sample({0}, 4, 32), sample({2}, 8, 64),
+                        sample({0, 3}, 16, 128)});
   EXPECT_EQ(encode_folded(profile),
             "main.a 4\n"
             "main.a+ 8\n"
             "main.a.b 2\n"
             "main.a;main.z 1\n"
             "main.z;main.a 16\n");
+}
+
+TEST(FoldedWriter, DifferentLocationsOfTheSameNamesFoldAlike) {
+  // Two return addresses in main.mid, and main.leaf inlined into main.mid
+  // at a third: three stacks with one text, sorted and summed as one line
+  // whatever locations they share from the root.
+  Profile profile;
+  profile.locations = {at({"main.leaf"}), at({"main.mid"}), at({"main.mid"}), at({"main.root"}),
+                       at({"main.leaf", "main.mid"})};
+  add_samples(profile, {sample({0, 1, 3}, 1, 8), sample({1, 3}, 8, 64), sample({0, 2, 3}, 2, 16),
+                        sample({4, 3}, 4, 32), sample({0, 1, 3}, 16, 128)});
+  profile.samples[4].truncated = true;
+  EXPECT_EQ(encode_folded(profile),
+            "[truncated];main.root;main.mid;main.leaf 16\n"
+            "main.root;main.mid 8\n"
+            "main.root;main.mid;main.leaf 7\n");
 }
 
 }  // namespace

@@ -41,11 +41,9 @@ Profile hand_made_profile() {
       {0x7f0000001000, 0, {}},
       {0x401901, 0x401901, {{"main.mkPair", "/src/main.go", 41, 38, true}, {"main.main", "/src/main.go", 91, 80}}},
   };
-  profile.samples = {
-      {{0, 1}, "main.Pair", false, {3, 48}},
-      {{3}, kRawMemory, false, {1, 8}},
-      {{2, 1}, "main.Record", false, {2, 96}},
-  };
+  profile.add_sample(std::vector<uint32_t>{0, 1}, "main.Pair", {3, 48});
+  profile.add_sample(std::vector<uint32_t>{3}, kRawMemory, {1, 8});
+  profile.add_sample(std::vector<uint32_t>{2, 1}, "main.Record", {2, 96});
   return profile;
 }
 
@@ -189,7 +187,7 @@ TEST(PprofWriter, AMergedStackEndsAtTheMergedFrame) {
 TEST(PprofWriter, StreamsManySamplesThroughSmallWrites) {
   // More than one compression chunk of samples, read back whole.
   Profile profile = hand_made_profile();
-  for (uint64_t i = 0; i < 20000; ++i) profile.samples.push_back({{0, 1, 3}, "main.Pair", false, {i, 16 * i}});
+  for (uint64_t i = 0; i < 20000; ++i) profile.add_sample(std::vector<uint32_t>{0, 1, 3}, "main.Pair", {i, 16 * i});
   pprof::Profile pb = encoded(profile, metadata());
   ASSERT_EQ(pb.sample_size(), 20003);
   EXPECT_EQ(pb.sample(20002).value(0), 19999);

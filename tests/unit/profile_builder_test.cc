@@ -69,8 +69,8 @@ TEST_F(ProfileBuilder, StacksThatDifferOnlyInTheRuntimesFramesAreOneSample) {
   const Sample& sample = profile.samples.front();
   EXPECT_EQ(sample.totals.count, 5u);
   EXPECT_EQ(sample.totals.bytes, 160u);
-  EXPECT_EQ(leaf_frame(sample.locations, profile.locations).function, "main.helper");
-  EXPECT_EQ(sample.type_name, kRawMemory);
+  EXPECT_EQ(leaf_frame(profile.locations_of(sample), profile.locations).function, "main.helper");
+  EXPECT_EQ(profile.type_name_of(sample), kRawMemory);
   EXPECT_EQ(profile.totals.count, 5u);
 }
 
@@ -82,8 +82,8 @@ TEST_F(ProfileBuilder, TypesAndTruncationKeepSamplesApart) {
   ASSERT_EQ(profile.samples.size(), 3u);
   auto name = binary_->type_name(synthetic::kTypeSlice);
   ASSERT_TRUE(name);
-  EXPECT_EQ(profile.samples[0].type_name, *name);
-  EXPECT_NE(profile.samples[1].type_name, profile.samples[0].type_name);
+  EXPECT_EQ(profile.type_name_of(profile.samples[0]), *name);
+  EXPECT_NE(profile.type_name_of(profile.samples[1]), profile.type_name_of(profile.samples[0]));
   EXPECT_FALSE(profile.samples[0].truncated);
   EXPECT_TRUE(profile.samples[2].truncated);
 }
@@ -93,12 +93,12 @@ TEST_F(ProfileBuilder, AnUnresolvedAddressIsOneUnknownFrame) {
   Profile profile = build({{0, {outside, in("main.main", 0xe0)}, false, {1, 32}}});
   ASSERT_EQ(profile.samples.size(), 1u);
   const Sample& sample = profile.samples.front();
-  ASSERT_EQ(sample.locations.size(), 2u);
-  EXPECT_TRUE(profile.locations[sample.locations[0]].frames.empty());
-  std::span<const Frame> shown = shown_frames(profile.locations[sample.locations[0]]);
+  ASSERT_EQ(sample.depth, 2u);
+  EXPECT_TRUE(profile.locations[profile.locations_of(sample)[0]].frames.empty());
+  std::span<const Frame> shown = shown_frames(profile.locations[profile.locations_of(sample)[0]]);
   ASSERT_EQ(shown.size(), 1u);
   EXPECT_EQ(shown.front().function, "[unknown]");
-  EXPECT_EQ(leaf_frame(sample.locations, profile.locations).function, "[unknown]");
+  EXPECT_EQ(leaf_frame(profile.locations_of(sample), profile.locations).function, "[unknown]");
 }
 
 TEST_F(ProfileBuilder, CallSitesSumByLeafWithTheTopTypeByBytes) {

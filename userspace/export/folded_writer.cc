@@ -30,7 +30,7 @@ class FoldedStacks {
         location_names_[i].push_back(name_id(frame->function));
     }
     if (options.type_frame)
-      for (const Sample& sample : profile.samples) type_names_.push_back(name_id("[" + sample.type_name + "]"));
+      for (const std::string& type : profile.type_names) type_names_.push_back(name_id("[" + type + "]"));
   }
 
   // The names of sample `s`'s line, root first.
@@ -41,16 +41,27 @@ class FoldedStacks {
     // than passing for a root of the program.
     if (sample.truncated) names->push_back(truncated_);
     if (sample.merged) names->push_back(merged_);
-    for (auto location = sample.locations.rbegin(); location != sample.locations.rend(); ++location)
+    std::span<const uint32_t> locations = profile_.locations_of(sample);
+    for (auto location = locations.rbegin(); location != locations.rend(); ++location)
       names->insert(names->end(), location_names_[*location].begin(), location_names_[*location].end());
-    if (options_.type_frame) names->push_back(type_names_[s]);
+    if (options_.type_frame) names->push_back(type_names_[sample.type]);
   }
 
   // Whether the line of sample `x` sorts before that of sample `y`, as
   // their texts (names joined by ';') would. Names are walked in place:
   // sorting copies nothing.
   bool before(uint32_t x, uint32_t y) const {
-    Cursor a(*this, x), b(*this, y);
+    // Locations the two share from the root have the same names: those are
+    // skipped in one step, the names compared from the first that differs.
+    const Sample& p_sample = profile_.samples[x];
+    const Sample& q_sample = profile_.samples[y];
+    size_t shared = 0;
+    if (p_sample.truncated == q_sample.truncated && p_sample.merged == q_sample.merged) {
+      std::span<const uint32_t> p = profile_.locations_of(p_sample), q = profile_.locations_of(q_sample);
+      size_t most = std::min(p.size(), q.size());
+      while (shared < most && p[p.size() - 1 - shared] == q[q.size() - 1 - shared]) ++shared;
+    }
+    Cursor a(*this, x, shared), b(*this, y, shared);
     while (!a.done() && !b.done() && a.name() == b.name()) {
       a.next();
       b.next();
@@ -76,8 +87,12 @@ class FoldedStacks {
   // The names of a sample's line, root first, one at a time.
   class Cursor {
    public:
-    Cursor(const FoldedStacks& stacks, uint32_t sample)
-        : stacks_(stacks), sample_(stacks.profile_.samples[sample]), index_(sample) {
+    // From the `location`th location from the root on, when the lines
+    // before it are the same.
+    Cursor(const FoldedStacks& stacks, uint32_t sample, size_t location)
+        : stacks_(stacks), sample_(stacks.profile_.samples[sample]),
+          locations_(stacks.profile_.locations_of(sample_)), location_(location) {
+      if (location > 0) stage_ = kLocations;
       settle();
     }
     bool done() const { return stage_ == kDone; }
@@ -86,7 +101,7 @@ class FoldedStacks {
         case kTruncated: return stacks_.truncated_;
         case kMerged: return stacks_.merged_;
         case kLocations: return location_names()[frame_];
-        default: return stacks_.type_names_[index_];
+        default: return stacks_.type_names_[sample_.type];
       }
     }
     void next() {
@@ -98,14 +113,14 @@ class FoldedStacks {
    private:
     enum Stage { kTruncated, kMerged, kLocations, kType, kDone };
     const std::vector<uint32_t>& location_names() const {
-      return stacks_.location_names_[sample_.locations[sample_.locations.size() - 1 - location_]];
+      return stacks_.location_names_[locations_[locations_.size() - 1 - location_]];
     }
     // Moves on to a name there is, or to the end.
     void settle() {
       if (stage_ == kTruncated && !sample_.truncated) stage_ = kMerged;
       if (stage_ == kMerged && !sample_.merged) stage_ = kLocations;
       while (stage_ == kLocations) {
-        if (location_ == sample_.locations.size()) {
+        if (location_ == locations_.size()) {
           stage_ = kType;
         } else if (frame_ == location_names().size()) {
           ++location_;
@@ -119,7 +134,7 @@ class FoldedStacks {
 
     const FoldedStacks& stacks_;
     const Sample& sample_;
-    uint32_t index_;
+    std::span<const uint32_t> locations_;
     Stage stage_ = kTruncated;
     size_t location_ = 0;  // counted from the root end
     size_t frame_ = 0;
@@ -136,7 +151,7 @@ class FoldedStacks {
   std::unordered_map<std::string, uint32_t> ids_;
   std::vector<std::string_view> names_;                // by id, into ids_
   std::vector<std::vector<uint32_t>> location_names_;  // by location
-  std::vector<uint32_t> type_names_;                   // by sample, with type_frame
+  std::vector<uint32_t> type_names_;                   // by type, with type_frame
   uint32_t truncated_ = 0, merged_ = 0;
 };
 

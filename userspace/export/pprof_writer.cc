@@ -150,16 +150,18 @@ class FunctionTable {
 // location, `merged_location`.
 Status write_samples(const Profile& profile, uint64_t merged_location, StringTable& strings, ProfileStream& stream) {
   int64_t type_key = strings.index("type");
+  std::vector<int64_t> type_strings;  // by type
+  for (const std::string& name : profile.type_names) type_strings.push_back(strings.index(name));
   pprof::Sample pb_sample;
   for (const Sample& sample : profile.samples) {
     pb_sample.Clear();
-    for (uint32_t location : sample.locations) pb_sample.add_location_id(location + 1);
+    for (uint32_t location : profile.locations_of(sample)) pb_sample.add_location_id(location + 1);
     if (sample.merged) pb_sample.add_location_id(merged_location);
     pb_sample.add_value(int64_t(sample.totals.count));
     pb_sample.add_value(int64_t(sample.totals.bytes));
     pprof::Label* label = pb_sample.add_label();
     label->set_key(type_key);
-    label->set_str(strings.index(sample.type_name));
+    label->set_str(type_strings[sample.type]);
     if (Status s = stream.message(kSample, pb_sample); !s) return s;
   }
   return Ok{};

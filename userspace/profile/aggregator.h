@@ -69,6 +69,8 @@ class StackAggregator {
   uint64_t max_bytes() const { return max_bytes_; }
   // What the stacks take in memory now, in bytes.
   size_t bytes() const { return store_.bytes(); }
+  // The frames of every stack, or a few more: room for their profile.
+  size_t frame_count() const { return store_.frame_count(); }
 
   // Hands every stack to `each`, in order, giving the memory back as it
   // goes: for the profile at the end of a trace. No stack is left after.

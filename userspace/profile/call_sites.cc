@@ -32,9 +32,9 @@ std::vector<CallSite> call_sites(const Profile& profile) {
   CallSiteIndex index;
   std::vector<SiteSum> sums;
   for (const Sample& sample : profile.samples) {
-    uint32_t site = index.site_of(leaf_frame(sample.locations, profile.locations));
+    uint32_t site = index.site_of(leaf_frame(profile.locations_of(sample), profile.locations));
     if (site == sums.size()) sums.emplace_back();
-    sums[site].add(sample.type_name, {double(sample.totals.count), double(sample.totals.bytes)});
+    sums[site].add(profile.type_name_of(sample), {double(sample.totals.count), double(sample.totals.bytes)});
   }
   std::vector<CallSite> sites;
   for (uint32_t id = 0; id < index.size(); ++id) {

@@ -18,7 +18,23 @@ std::span<const Frame> shown_frames(const Location& location) {
   return location.frames;
 }
 
-const Frame& leaf_frame(const std::vector<uint32_t>& locations, const std::vector<Location>& table) {
+Sample& Profile::add_sample(std::span<const uint32_t> locations, std::string_view type_name, AllocationTotals totals,
+                            bool truncated, bool merged) {
+  uint32_t type = 0;
+  while (type < type_names.size() && type_names[type] != type_name) ++type;
+  if (type == type_names.size()) type_names.emplace_back(type_name);
+  Sample& sample = samples.emplace_back();
+  sample.first = uint32_t(stack_locations.size());
+  sample.depth = uint32_t(locations.size());
+  sample.type = type;
+  sample.truncated = truncated;
+  sample.merged = merged;
+  sample.totals = totals;
+  stack_locations.insert(stack_locations.end(), locations.begin(), locations.end());
+  return sample;
+}
+
+const Frame& leaf_frame(std::span<const uint32_t> locations, const std::vector<Location>& table) {
   if (locations.empty()) return kUnknownFrame;
   return shown_frames(table[locations.front()]).front();
 }

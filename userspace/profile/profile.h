@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "symbolizer/pclntab.h"
@@ -48,18 +49,34 @@ struct Location {
   std::vector<Frame> frames;  // innermost first; empty when unresolved
 };
 
+// A sample's locations and type are kept by the profile, in one array and
+// one table of names shared by every sample: a profile holds hundreds of
+// thousands of samples, and a vector and a string of their own would cost
+// each more than its locations do.
 struct Sample {
-  std::vector<uint32_t> locations;  // indexes into Profile::locations, leaf first
-  std::string type_name;            // the Go type allocated, or kRawMemory
-  bool truncated = false;           // the stack was cut at the root end
+  uint32_t first = 0;        // where its locations start in Profile::stack_locations
+  uint32_t depth = 0;        // how many locations it has
+  uint32_t type = 0;         // index into Profile::type_names
+  bool truncated = false;    // the stack was cut at the root end
+  bool merged = false;       // cut to its leaf-most frames by the memory bound
   AllocationTotals totals;
-  bool merged = false;              // cut to its leaf-most frames by the memory bound
 };
 
 struct Profile {
   std::vector<Location> locations;
+  std::vector<uint32_t> stack_locations;  // every sample's indexes into locations, leaf first
+  std::vector<std::string> type_names;    // the Go types allocated, or kRawMemory
   std::vector<Sample> samples;
   AllocationTotals totals;
+
+  std::span<const uint32_t> locations_of(const Sample& sample) const {
+    return {stack_locations.data() + sample.first, sample.depth};
+  }
+  const std::string& type_name_of(const Sample& sample) const { return type_names[sample.type]; }
+  // Appends a sample, with its type name added to the table when new (a
+  // search: for profiles of few types, as tests build).
+  Sample& add_sample(std::span<const uint32_t> locations, std::string_view type_name, AllocationTotals totals = {},
+                     bool truncated = false, bool merged = false);
 };
 
 // The type name of memory allocated without a Go type (string bytes, for one).
@@ -75,6 +92,6 @@ std::span<const Frame> shown_frames(const Location& location);
 
 // The frame a stack is counted at: the innermost frame of its first
 // location (indexes into `table`), "[unknown]" when it did not resolve.
-const Frame& leaf_frame(const std::vector<uint32_t>& locations, const std::vector<Location>& table);
+const Frame& leaf_frame(std::span<const uint32_t> locations, const std::vector<Location>& table);
 
 }  // namespace gotrace

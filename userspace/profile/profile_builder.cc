@@ -1,44 +1,82 @@
 #include "userspace/profile/profile_builder.h"
 
+#include <algorithm>
+#include <bit>
 #include <string_view>
 
 namespace gotrace {
 
-size_t SampleMerger::KeyHash::operator()(uint32_t sample) const {
-  const Sample& s = (*samples)[sample];
-  std::string_view bytes(reinterpret_cast<const char*>(s.locations.data()), s.locations.size() * sizeof(uint32_t));
-  size_t hash = std::hash<std::string_view>()(bytes) ^ std::hash<std::string_view>()(s.type_name) * 31;
+size_t SampleMerger::hash_of(uint32_t sample) const {
+  const Sample& s = profile_.samples[sample];
+  std::span<const uint32_t> locations = profile_.locations_of(s);
+  std::string_view bytes(reinterpret_cast<const char*>(locations.data()), locations.size_bytes());
+  size_t hash = std::hash<std::string_view>()(bytes) ^ size_t(s.type) * 0x9e3779b97f4a7c15;
   return hash ^ (size_t(s.truncated) << 1 | size_t(s.merged));
 }
 
-bool SampleMerger::KeyEqual::operator()(uint32_t a, uint32_t b) const {
-  const Sample& x = (*samples)[a];
-  const Sample& y = (*samples)[b];
-  return x.locations == y.locations && x.truncated == y.truncated && x.merged == y.merged && x.type_name == y.type_name;
+bool SampleMerger::same(uint32_t a, uint32_t b) const {
+  const Sample& x = profile_.samples[a];
+  const Sample& y = profile_.samples[b];
+  if (x.type != y.type || x.truncated != y.truncated || x.merged != y.merged || x.depth != y.depth) return false;
+  std::span<const uint32_t> p = profile_.locations_of(x), q = profile_.locations_of(y);
+  return std::equal(p.begin(), p.end(), q.begin());
+}
+
+uint32_t SampleMerger::type_id(std::string_view name) {
+  auto [it, inserted] = type_ids_.emplace(name, type_views_.size());
+  if (inserted) type_views_.push_back(name);
+  return it->second;
+}
+
+void SampleMerger::grow_index() {
+  std::vector<uint32_t>().swap(index_);
+  index_.resize(std::max<size_t>(1024, std::bit_ceil(profile_.samples.size() * 2)));
+  size_t mask = index_.size() - 1;
+  for (uint32_t id = 0; id + 1 < profile_.samples.size(); ++id) {  // the candidate, last, is not in yet
+    size_t slot = hash_of(id) & mask;
+    while (index_[slot] != 0) slot = (slot + 1) & mask;
+    index_[slot] = id + 1;
+  }
+}
+
+void SampleMerger::reserve(size_t stacks, size_t frames) {
+  profile_.samples.reserve(stacks);
+  profile_.stack_locations.reserve(frames);
 }
 
 uint32_t SampleMerger::sample_of(const RawStack& stack) {
   // The candidate goes at the end, where the index's hash and equality
-  // read it; it stays only when it is new. The index holds ids, not copies.
+  // read it; it stays only when it is new.
   StackSymbolizer::Trimmed trimmed = symbolizer_.trim(stack);
-  uint32_t candidate = samples_.size();
-  samples_.push_back({std::move(trimmed.locations), std::string(trimmed.type_name), stack.truncated, {}, stack.merged});
-  auto [it, inserted] = index_.insert(candidate);
-  if (!inserted) {
-    samples_.pop_back();
-    return *it;
+  uint32_t candidate = profile_.samples.size();
+  Sample& sample = profile_.samples.emplace_back();
+  sample.first = uint32_t(profile_.stack_locations.size());
+  sample.depth = uint32_t(trimmed.locations.size());
+  sample.type = type_id(trimmed.type_name);
+  sample.truncated = stack.truncated;
+  sample.merged = stack.merged;
+  profile_.stack_locations.insert(profile_.stack_locations.end(), trimmed.locations.begin(), trimmed.locations.end());
+  if (profile_.samples.size() * 4 > index_.size() * 3) grow_index();
+  size_t mask = index_.size() - 1;
+  for (size_t slot = hash_of(candidate) & mask;; slot = (slot + 1) & mask) {
+    if (index_[slot] == 0) {
+      index_[slot] = candidate + 1;
+      return candidate;
+    }
+    if (same(index_[slot] - 1, candidate)) {
+      profile_.stack_locations.resize(profile_.samples.back().first);
+      profile_.samples.pop_back();
+      return index_[slot] - 1;
+    }
   }
-  samples_.back().locations.shrink_to_fit();
-  type_names_.push_back(trimmed.type_name);
-  return candidate;
 }
 
 Profile SampleMerger::take_profile(const std::vector<WeightedTotals>& sums, const AllocationTotals& totals) && {
-  decltype(index_)(0, KeyHash{&samples_}, KeyEqual{&samples_}).swap(index_);  // its nodes and buckets, freed
-  Profile profile;
+  std::vector<uint32_t>().swap(index_);
+  Profile profile = std::move(profile_);
   profile.totals = totals;
-  profile.samples = std::move(samples_);
   for (size_t i = 0; i < profile.samples.size() && i < sums.size(); ++i) profile.samples[i].totals = sums[i].rounded();
+  profile.type_names.assign(type_views_.begin(), type_views_.end());
   profile.locations = std::move(symbolizer_).take_locations();
   return profile;
 }
@@ -47,10 +85,10 @@ namespace {
 
 // Merges each stack `for_each_stack` hands over into its sample.
 Profile build(const std::function<void(const std::function<void(const RawStack&)>&)>& for_each_stack,
-              size_t stacks, const AllocationTotals& totals, const GoBinary& binary,
+              size_t stacks, size_t frames, const AllocationTotals& totals, const GoBinary& binary,
               const AddressTranslator& translator) {
   SampleMerger merger(StackSymbolizer(binary, translator));
-  merger.reserve(stacks);
+  merger.reserve(stacks, frames);
   std::vector<WeightedTotals> sums;
   sums.reserve(stacks);
   for_each_stack([&](const RawStack& stack) {
@@ -68,12 +106,14 @@ Profile build_profile(const std::vector<RawStack>& stacks, const AllocationTotal
   auto each = [&](const std::function<void(const RawStack&)>& use) {
     for (const RawStack& stack : stacks) use(stack);
   };
-  return build(each, stacks.size(), totals, binary, translator);
+  size_t frames = 0;
+  for (const RawStack& stack : stacks) frames += stack.pcs.size();
+  return build(each, stacks.size(), frames, totals, binary, translator);
 }
 
 Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator) {
   auto each = [&](const std::function<void(const RawStack&)>& use) { aggregator.drain(use); };
-  return build(each, aggregator.stack_count(), aggregator.totals(), binary, translator);
+  return build(each, aggregator.stack_count(), aggregator.frame_count(), aggregator.totals(), binary, translator);
 }
 
 }  // namespace gotrace

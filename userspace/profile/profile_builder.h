@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_set>
+#include <span>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "symbolizer/go_binary.h"
@@ -19,47 +21,49 @@ namespace gotrace {
 
 class SampleMerger {
  public:
-  explicit SampleMerger(StackSymbolizer symbolizer)
-      : symbolizer_(std::move(symbolizer)), index_(0, KeyHash{&samples_}, KeyEqual{&samples_}) {}
-  // The index points at samples_.
-  SampleMerger(SampleMerger&&) = delete;
+  explicit SampleMerger(StackSymbolizer symbolizer) : symbolizer_(std::move(symbolizer)) {}
 
   // The index of the sample `stack` belongs to; a new sample is appended
   // the first time a trimmed stack and type are seen.
   uint32_t sample_of(const RawStack& stack);
 
-  // Room for `stacks` samples, at most one a stack: a vector that doubles
-  // as it grows would hold up to twice what it needs, and three times while
-  // it moves.
-  void reserve(size_t stacks) { samples_.reserve(stacks); }
+  // Room for `stacks` samples of `frames` locations in all, the most they
+  // can take (trimming only removes): arrays that double as they grow would
+  // hold up to twice what they need, and three times while they move. Pages
+  // reserved and never written take no memory.
+  void reserve(size_t stacks, size_t frames);
 
-  // Samples without totals: those are the caller's to sum.
-  const std::vector<Sample>& samples() const { return samples_; }
+  size_t size() const { return profile_.samples.size(); }
+  // Without totals: those are the caller's to sum.
+  const Sample& sample(uint32_t id) const { return profile_.samples[id]; }
+  std::span<const uint32_t> locations_of(uint32_t sample) const {
+    return profile_.locations_of(profile_.samples[sample]);
+  }
   // Frames point into the binary.
   const std::vector<Location>& locations() const { return symbolizer_.locations(); }
-  // A sample's type name, valid as long as the merger (unlike a view of
-  // samples()[i].type_name, which moves as samples are added).
-  std::string_view type_name(uint32_t sample) const { return type_names_[sample]; }
+  // A sample's type name, valid as long as the merger.
+  std::string_view type_name(uint32_t sample) const { return type_views_[profile_.samples[sample].type]; }
 
   // The profile, with `sums[i]` as the totals of sample i.
   Profile take_profile(const std::vector<WeightedTotals>& sums, const AllocationTotals& totals) &&;
 
  private:
+  uint32_t type_id(std::string_view name);
   // Samples are equal when their trimmed locations, truncation, merging
   // and type are.
-  struct KeyHash {
-    const std::vector<Sample>* samples;
-    size_t operator()(uint32_t sample) const;
-  };
-  struct KeyEqual {
-    const std::vector<Sample>* samples;
-    bool operator()(uint32_t a, uint32_t b) const;
-  };
+  size_t hash_of(uint32_t sample) const;
+  bool same(uint32_t a, uint32_t b) const;
+  void grow_index();
 
   StackSymbolizer symbolizer_;
-  std::vector<Sample> samples_;
-  std::vector<std::string_view> type_names_;  // into the symbolizer's names, by sample
-  std::unordered_set<uint32_t, KeyHash, KeyEqual> index_;  // sample ids, by content
+  // Samples and their locations as they are found; type_names and locations
+  // are filled in by take_profile.
+  Profile profile_;
+  std::vector<std::string_view> type_views_;  // by type id, into the symbolizer's names
+  std::unordered_map<std::string_view, uint32_t> type_ids_;
+  // Open addressing, by content: slots of sample id + 1, 0 for empty, a
+  // power of two of them. The index holds ids, not copies.
+  std::vector<uint32_t> index_;
 };
 
 // Symbolizes and trims every stack, and merges those that trimming made equal.

@@ -88,6 +88,9 @@ class StackStore {
   // What the store holds in memory, in bytes: frames and entries in use,
   // the index and the table of return addresses.
   size_t bytes() const;
+  // The frames of every stack, counting the slots left unused at the end
+  // of segments.
+  size_t frame_count() const { return frames_end_; }
 
  private:
   uint32_t* frames_at(uint32_t first);

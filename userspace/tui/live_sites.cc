@@ -10,8 +10,7 @@ void LiveSites::add_stack(const RawStack& stack) {
   uint32_t sample = merger_.sample_of(stack);
   sample_of_stack_.push_back(sample);
   if (sample < site_of_sample_.size()) return;  // a stack that trimming made equal to an earlier one
-  const Sample& merged = merger_.samples()[sample];
-  uint32_t site = sites_.site_of(leaf_frame(merged.locations, merger_.locations()));
+  uint32_t site = sites_.site_of(leaf_frame(merger_.locations_of(sample), merger_.locations()));
   if (site == site_samples_.size()) site_samples_.emplace_back();
   site_samples_[site].push_back(sample);
   site_of_sample_.push_back(site);
@@ -58,12 +57,11 @@ SiteStacks LiveSites::stacks_at(uint32_t site_id, size_t limit) const {
     return std::pair(sample_totals_[a].bytes, b) > std::pair(sample_totals_[b].bytes, a);
   });
   for (size_t i = 0; i < shown; ++i) {
-    const Sample& sample = merger_.samples()[order[i]];
     SiteStack stack;
     stack.type_name = merger_.type_name(order[i]);
-    stack.truncated = sample.truncated;
+    stack.truncated = merger_.sample(order[i]).truncated;
     stack.totals = sample_totals_[order[i]];
-    for (uint32_t location : sample.locations) {
+    for (uint32_t location : merger_.locations_of(order[i])) {
       std::span<const Frame> frames = shown_frames(merger_.locations()[location]);
       stack.frames.insert(stack.frames.end(), frames.begin(), frames.end());
     }
