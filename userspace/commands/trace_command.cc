@@ -130,8 +130,8 @@ Result<int> run_traced_command(const RunOptions& options) {
   // A Ctrl-C from the terminal reaches the program too, and tracing goes on
   // until it exits; a signal sent to gotrace alone is passed on to it.
   pid_t pid = child->pid();
-  auto result = session.run(std::nullopt, child->pidfd(), [pid](const signalfd_siginfo& info) {
-    if (info.ssi_code != SI_KERNEL) kill(pid, info.ssi_signo);
+  auto result = session.run(std::nullopt, child->pidfd(), [&child](const signalfd_siginfo& info) {
+    child->pass_on(info);
     return false;
   });
   // Whatever ended tracing, the terminal is given back before the wait.

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "alloc_probe.skel.h"
+#include "userspace/probe/libbpf_error.h"
 
 namespace gotrace {
 namespace {
@@ -25,8 +26,6 @@ int quiet_libbpf(enum libbpf_print_level, const char*, va_list) { return 0; }
 int libbpf_to_stderr(enum libbpf_print_level, const char* format, va_list args) {
   return std::vfprintf(stderr, format, args);
 }
-
-std::string errno_text(int error) { return std::strerror(error < 0 ? -error : error); }
 
 // How many values a per-CPU map holds for each key.
 Result<size_t> possible_cpus() {

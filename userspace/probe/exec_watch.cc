@@ -6,11 +6,11 @@
 #include <cstring>
 
 #include "exec_watch.skel.h"
+#include "userspace/probe/libbpf_error.h"
 
 namespace gotrace {
 
 Result<std::unique_ptr<ExecWatch>> ExecWatch::attach(int pid, uint32_t execs_before_tracing, int ring_fd) {
-  auto errno_text = [](int error) { return std::strerror(error < 0 ? -error : error); };
   std::unique_ptr<ExecWatch> watch(new ExecWatch());
   watch->skeleton_ = exec_watch__open();
   if (watch->skeleton_ == nullptr) return make_error("cannot open the BPF exec watcher: {}", errno_text(errno));

@@ -100,6 +100,10 @@ int ChildProcess::wait() {
   return 1;
 }
 
+void ChildProcess::pass_on(const signalfd_siginfo& signal) const {
+  if (signal.ssi_code != SI_KERNEL) kill(pid_, int(signal.ssi_signo));
+}
+
 int ChildProcess::wait_passing_signals() {
   sigset_t signals = stop_signals();
   Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -109,7 +113,7 @@ int ChildProcess::wait_passing_signals() {
     if (fds[0].revents != 0) break;
     signalfd_siginfo info;
     while (read(signal_fd.get(), &info, sizeof(info)) == sizeof(info))
-      if (info.ssi_code != SI_KERNEL) kill(pid_, int(info.ssi_signo));
+      pass_on(info);
   }
   return wait();
 }

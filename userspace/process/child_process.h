@@ -2,6 +2,7 @@
 // released, so that the probes are in place before its first instruction.
 #pragma once
 
+#include <sys/signalfd.h>
 #include <sys/types.h>
 
 #include <string>
@@ -37,6 +38,9 @@ class ChildProcess {
   // SIGTERM, SIGHUP, blocked in gotrace) sent to gotrace is passed on to the
   // child, as during a trace; those the terminal sends reach it by themselves.
   int wait_passing_signals();
+  // Passes a stop signal gotrace received on to the child, unless the
+  // terminal sent it (it reaches the child by itself then).
+  void pass_on(const signalfd_siginfo& signal) const;
 
  private:
   ChildProcess(pid_t pid, std::string path, Fd go, Fd exec_status, Fd pidfd)
