@@ -20,6 +20,7 @@
 
 #include "symbolizer/elf_file.h"
 #include "symbolizer/go_binary.h"
+#include "userspace/probe/allocation_types.h"
 #include "userspace/probe/entry_points.h"
 
 namespace {
@@ -167,6 +168,22 @@ void exercise_type_names(const GoBinary& binary) {
   }
 }
 
+// Allocation types read from the code, at return addresses around the
+// sampled functions' entries and ends: a known type is always a type of the binary.
+void exercise_allocation_types(const GoBinary& binary, const std::vector<uint64_t>& entries) {
+  AllocationTypes types(binary);
+  for (uint64_t entry : entries) {
+    auto function = binary.pclntab().function_for_pc(entry);
+    uint64_t end = function ? function->end : entry + 64;
+    for (uint64_t ra : {entry + 5, entry + 9, end - 1, end, end + 5, (entry + end) / 2}) {
+      uint64_t stack[] = {ra, end, entry + 5, ra + 7, end - 3};
+      AllocationType got = types.type_of(stack, ArgumentRegister::kRbx);
+      if (got.kind == AllocationType::Kind::kKnown)
+        check(binary.type_name(got.type_vaddr).has_value(), "known type that is not one");
+    }
+  }
+}
+
 void exercise_binary(const GoBinary& binary) {
   const BuildInfo& info = binary.build_info();
   (void)info.release();
@@ -213,6 +230,7 @@ void exercise_binary(const GoBinary& binary) {
   for (uint64_t i = 0; i < 8; ++i) symbolize(binary, min_pc + (span / 8) * i, &frames);
 
   exercise_type_names(binary);
+  exercise_allocation_types(binary, entries);
   (void)binary.file_offset(min_pc);
 }
 
