@@ -1,15 +1,19 @@
-// The allocation probe: one uprobe program on every allocator entry point of
-// one Go process.
+// The allocation probe: uprobe programs on the allocator of one Go process.
 //
-// It runs on every allocation of the target, so it does O(1) work and no
-// policy: read the Go register ABI arguments (Go 1.17+: size in RAX, type in
-// RBX), take the direct caller from [RSP], walk the frame-pointer chain for
-// the rest, and hand the record to userspace through the ring buffer. Every
-// allocation it does not record, and every record it cuts short, is counted
-// (gotrace_abi.h, GOTRACE_PROBE_COUNTERS); nothing is dropped silently. It
-// never writes to the target's memory.
+// uprobe__go_allocator goes on every allocator entry point and runs on every
+// allocation of the target, so it does O(1) work and no policy: read the Go
+// register ABI arguments (Go 1.17+: size in RAX, type in RBX), take the
+// direct caller from [RSP], walk the frame-pointer chain for the rest, and
+// hand the record to userspace through the ring buffer. uprobe__heap_sample
+// and uprobe__heap_free go on the runtime's own heap profiler instead
+// (runtime.profilealloc, for the allocations it samples, and
+// runtime.freeSpecial, for the sampled objects the sweeper frees), which runs
+// once per MemProfileRate bytes: the near-free mode. Every allocation they do
+// not record, and every record cut short, is counted (gotrace_abi.h,
+// GOTRACE_PROBE_COUNTERS); nothing is dropped silently. They never write to
+// the target's memory.
 //
-// The probe sits after the function's stack-bound check (userspace chooses
+// Each probe sits after the function's stack-bound check (userspace chooses
 // the address), where RSP points at the return address and RBP still holds
 // the caller's frame pointer.
 #include <linux/bpf.h>
@@ -25,7 +29,7 @@ const volatile __u32 target_tgid = 0;
 // Link-time addresses of each probed instruction, by attach cookie. With the
 // runtime address of the probe hit they give the load bias, which is not
 // known before a PIE program started by `gotrace run` has been exec'd.
-const volatile __u64 probe_vaddrs[GOTRACE_MAX_ENTRY_POINTS] = {};
+const volatile __u64 probe_vaddrs[GOTRACE_MAX_SITES] = {};
 // Link-time range of runtime.mallocgc. A specialized entry point called from
 // inside it is the same allocation, already counted at mallocgc.
 const volatile __u64 mallocgc_start = 0;
@@ -36,6 +40,13 @@ const volatile __u64 goexit_start = 0;
 const volatile __u64 goexit_end = 0;
 // Mean bytes between sampled allocations; 0 records every allocation.
 const volatile __u64 sample_rate = 0;
+// The runtime's heap profiler, for uprobe__heap_sample and uprobe__heap_free:
+// the link-time address of runtime.MemProfileRate, and where a special
+// record keeps its kind and which kind is a heap-profile record, in this
+// release.
+const volatile __u64 mem_profile_rate_vaddr = 0;
+const volatile __u32 special_kind_offset = 0;
+const volatile __u32 special_profile_kind = 0;
 // Unread bytes in the ring buffer past which a record wakes the consumer.
 // Below it records are committed silently and userspace drains the buffer on
 // its own short timer: a wakeup per record costs the target more than the
@@ -46,6 +57,11 @@ const volatile __u64 wakeup_bytes = 1 << 22;
 // userspace, which needs it to symbolize a PIE program that `gotrace run`
 // started and that may exit before its mappings could be read.
 __u64 observed_load_bias = 0;
+
+// Whether uprobe__go_allocator records allocations; set by userspace, which
+// clears it to stop exact tracing at once when the overhead guard falls back
+// to the heap profiler's samples (the uprobes take a while to detach).
+__u32 exact_recording = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -109,129 +125,7 @@ static __always_inline void count(enum gotrace_counter counter) {
   if (value) *value += 1;  // per-CPU: no atomics needed
 }
 
-// The window of the stack held in scratch_space.stack.
-struct window {
-  __u64 base;  // user address of stack[0]
-  __u64 size;  // bytes valid; 0 when nothing is held
-};
-
-// Reads `size` bytes (rounded up to 512, at most STACK_WINDOW_BYTES) of the
-// stack from `base`. A window that runs past the top of the stack into
-// unmapped memory fails as a whole; the bytes up to the end of base's page
-// are then read instead, mapped if base is, so that the frames near the top
-// of a stack are walked from one window rather than a window per frame.
-static __always_inline struct window read_window(__u64* stack, __u64 base, __u64 size) {
-  struct window w = {base, 0};
-  size = (size + 511) & ~511ULL;
-  if (size < FIRST_WINDOW_MIN) size = FIRST_WINDOW_MIN;
-  if (size > STACK_WINDOW_BYTES) size = STACK_WINDOW_BYTES;
-  if (bpf_probe_read_user(stack, size, (void*)base) == 0) {
-    w.size = size;
-    return w;
-  }
-  __u64 to_page_end = 4096 - (base & 4095);  // 1 to 4096 bytes
-  if (to_page_end < size && to_page_end >= 16 && bpf_probe_read_user(stack, to_page_end, (void*)base) == 0)
-    w.size = to_page_end;
-  else if (bpf_probe_read_user(stack, 16, (void*)base) == 0)
-    w.size = 16;
-  return w;
-}
-
-// The frame record {saved BP, return address} at `fp`, when `w` holds it.
-static __always_inline bool frame_in_window(const __u64* stack, struct window w, __u64 fp, __u64 frame[2]) {
-  __u64 offset = fp - w.base;  // huge when fp is below base
-  if (offset + 16 > w.size || (offset & 7) != 0) return false;
-  __u32 word = (__u32)(offset / 8) & (STACK_WINDOW_WORDS - 1);  // bounds for the verifier
-  if (word + 1 >= STACK_WINDOW_WORDS) return false;
-  frame[0] = stack[word];
-  frame[1] = stack[word + 1];
-  return true;
-}
-
-// The state of one frame-pointer walk. Frame records are {saved BP, return
-// address}; the chain ends at BP 0.
-struct walk {
-  struct scratch_space* scratch;
-  struct window window;
-  __u64 rsp;
-  __u64 fp;      // the next frame record; 0 once the chain has ended
-  __u64 extent;  // bytes above RSP the walk reached
-  __u32 depth;   // return addresses in scratch->event.pcs
-  __u32 windows; // windows read
-};
-
-// One frame: takes the record at walk->fp from the window held, keeps its
-// return address and moves on to the caller's record. False when it did not
-// move: walk->fp is then 0 if the chain has ended, or else a record the
-// window does not hold.
-static __always_inline bool step_in_window(struct walk* walk) {
-  __u64 fp = walk->fp;
-  __u64 frame[2];
-  if (fp == 0 || !frame_in_window(walk->scratch->stack, walk->window, fp, frame)) return false;
-  if (frame[1] == 0) {
-    walk->fp = 0;
-    return false;
-  }
-  walk->scratch->event.pcs[walk->depth & 127] = frame[1];  // depth < 127: the mask is for the verifier
-  walk->depth++;
-  if (fp - walk->rsp + 16 > walk->extent) walk->extent = fp - walk->rsp + 16;
-  walk->fp = frame[0] == fp ? 0 : frame[0];
-  return true;
-}
-
-// The walk past the first window, one frame per bpf_loop step (a loop the
-// verifier checks once, whatever the depth), reading the next window where
-// the chain leaves the one held.
-static long walk_one_frame(__u64 index, struct walk* walk) {
-  (void)index;
-  if (walk->depth >= GOTRACE_MAX_STACK_DEPTH) return 1;
-  if (step_in_window(walk)) return 0;
-  if (walk->fp == 0 || walk->windows >= MAX_WINDOWS) return 1;
-  walk->window = read_window(walk->scratch->stack, walk->fp, STACK_WINDOW_BYTES);
-  walk->windows++;
-  if (step_in_window(walk)) return 0;
-  walk->fp = 0;  // the record is unreadable, or the chain ends there
-  return 1;
-}
-
-// Whether a walk that stopped at a frame record was cut short: not when the
-// last return address is in goexit, nor when exactly the maximum depth was
-// the whole stack.
-static __always_inline bool cut_short(const struct walk* walk, __u64 bias) {
-  if (walk->fp == 0) return false;
-  __u64 root = walk->scratch->event.pcs[(walk->depth - 1) & 127] - bias;
-  if (root >= goexit_start && root < goexit_end) return false;
-  if (walk->depth < GOTRACE_MAX_STACK_DEPTH) return true;
-  __u64 next[2];
-  return bpf_probe_read_user(next, sizeof(next), (void*)walk->fp) == 0 && next[1] != 0;
-}
-
-// Fills event.pcs from pcs[1] on (pcs[0], the caller, is [RSP]) and returns
-// the depth. The frames inside the first window, the usual case, are walked
-// inline; the rest by bpf_loop.
-static __always_inline __u32 walk_stack(struct scratch_space* scratch, struct window first_window, __u64 rsp,
-                                        __u64 rbp, __u64 bias) {
-  struct walk walk = {scratch, first_window, rsp, rbp, 16, 1, 1};
-  for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++)
-    if (!step_in_window(&walk)) break;
-  if (walk.fp != 0 && walk.depth < GOTRACE_MAX_STACK_DEPTH) bpf_loop(GOTRACE_MAX_STACK_DEPTH, walk_one_frame, &walk, 0);
-  scratch->first_window = walk.extent;
-  if (cut_short(&walk, bias)) {
-    scratch->event.flags |= GOTRACE_EVENT_TRUNCATED;
-    count(GOTRACE_COUNTER_STACK_TRUNCATED);
-  }
-  return walk.depth;
-}
-
-// Reads the first window of the stack, the caller's return address at its
-// start; false when even that is unreadable.
-static __always_inline bool read_first_window(struct scratch_space* scratch, __u64 rsp, struct window* window,
-                                              __u64* caller) {
-  *window = read_window(scratch->stack, rsp, scratch->first_window);
-  if (window->size == 0) return false;
-  *caller = scratch->stack[0];
-  return true;
-}
+#include "bpf/stack_walk.h"
 
 // The caller, at [RSP], comes with the first window of the stack; in
 // sampling mode that is read only once an allocation is chosen, and before
@@ -262,6 +156,24 @@ static __always_inline bool count_and_sample(struct gotrace_cpu_totals* totals, 
   return true;
 }
 
+// The load bias, from the probed address the uprobe reports as the
+// instruction pointer and the link-time address of site `site`.
+static __always_inline __u64 load_bias(struct pt_regs* ctx, __u32 site) {
+  __u64 bias = ctx->rip - probe_vaddrs[site & (GOTRACE_MAX_SITES - 1)];  // bounds for the verifier
+  // Stored only when it changes: a store on every hit would bounce its cache
+  // line between CPUs.
+  if (observed_load_bias != bias) observed_load_bias = bias;
+  return bias;
+}
+
+// The scratch space of this CPU; counted when missing.
+static __always_inline struct scratch_space* scratch_space_of_cpu(void) {
+  __u32 zero = 0;
+  struct scratch_space* space = bpf_map_lookup_elem(&scratch, &zero);
+  if (!space) count(GOTRACE_COUNTER_PROBE_STATE);
+  return space;
+}
+
 // Copies the record, at its real length, into the ring buffer.
 static __always_inline void send_event(struct gotrace_alloc_event* event) {
   __u64 length = GOTRACE_EVENT_HEADER_SIZE + (__u64)(event->stack_depth & 127) * 8;
@@ -276,7 +188,7 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   // Another process can hit the probe too (a child the target forked keeps
   // its breakpoints): its allocations are not the target's, and not counted.
-  if ((pid_tgid >> 32) != target_tgid) return 0;
+  if ((pid_tgid >> 32) != target_tgid || !exact_recording) return 0;
 
   __u32 entry_point = (__u32)bpf_get_attach_cookie(ctx);
   if (entry_point >= GOTRACE_MAX_ENTRY_POINTS) {
@@ -288,12 +200,8 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
     count(GOTRACE_COUNTER_ZERO_SIZE);
     return 0;
   }
-  __u32 zero = 0;
-  struct scratch_space* scratch_space = bpf_map_lookup_elem(&scratch, &zero);
-  if (!scratch_space) {
-    count(GOTRACE_COUNTER_PROBE_STATE);
-    return 0;
-  }
+  struct scratch_space* scratch_space = scratch_space_of_cpu();
+  if (!scratch_space) return 0;
 
   __u64 rsp = ctx->rsp;
   struct window window = {rsp, 0};
@@ -302,16 +210,13 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
     count(GOTRACE_COUNTER_STACK_READ);
     return 0;
   }
-  // At a uprobe the reported instruction pointer is the probed address.
-  __u64 bias = ctx->rip - probe_vaddrs[entry_point & (GOTRACE_MAX_ENTRY_POINTS - 1)];  // bounds for the verifier
-  // Stored only when it changes: a store on every hit would bounce its cache
-  // line between CPUs.
-  if (observed_load_bias != bias) observed_load_bias = bias;
+  __u64 bias = load_bias(ctx, entry_point);
   if (entry_point != GOTRACE_ENTRY_MALLOCGC && caller - bias >= mallocgc_start && caller - bias < mallocgc_end) {
     count(GOTRACE_COUNTER_NESTED_ALLOCATION);
     return 0;
   }
 
+  __u32 zero = 0;
   struct gotrace_cpu_totals* totals = bpf_map_lookup_elem(&cpu_totals, &zero);
   if (!totals) {
     count(GOTRACE_COUNTER_PROBE_STATE);
@@ -326,11 +231,87 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   struct gotrace_alloc_event* event = &scratch_space->event;
   event->size = size;
   event->type = ctx->rbx;
+  event->address = 0;
+  event->sample_rate = 0;
   event->tid = (__u32)pid_tgid;
   event->entry_point = entry_point;
   event->flags = 0;
   event->pcs[0] = caller;
   event->stack_depth = walk_stack(scratch_space, window, rsp, ctx->rbp, bias);
+  send_event(event);
+  return 0;
+}
+
+// runtime.profilealloc(mp, x, size): RAX = mp, RBX = x, RCX = size, called
+// for the allocations the runtime's heap profiler samples, from inside the
+// allocator: the allocator's own frames are at the leaf end of the stack,
+// and userspace trims them.
+SEC("uprobe")
+int uprobe__heap_sample(struct pt_regs* ctx) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if ((pid_tgid >> 32) != target_tgid) return 0;
+  struct scratch_space* scratch_space = scratch_space_of_cpu();
+  if (!scratch_space) return 0;
+  __u64 rsp = ctx->rsp;
+  struct window window = {rsp, 0};
+  __u64 caller = 0;
+  if (!read_first_window(scratch_space, rsp, &window, &caller)) {
+    count(GOTRACE_COUNTER_STACK_READ);
+    return 0;
+  }
+  __u64 bias = load_bias(ctx, GOTRACE_SITE_HEAP_SAMPLE);
+  // The rate this sample was drawn with: the runtime reads it just before.
+  __u64 rate = 0;
+  bpf_probe_read_user(&rate, sizeof(rate), (void*)(mem_profile_rate_vaddr + bias));
+
+  struct gotrace_alloc_event* event = &scratch_space->event;
+  event->size = ctx->rcx;
+  event->type = 0;
+  event->address = ctx->rbx;
+  event->sample_rate = rate;
+  event->tid = (__u32)pid_tgid;
+  event->entry_point = GOTRACE_SITE_HEAP_SAMPLE;
+  event->flags = GOTRACE_EVENT_HEAP_SAMPLE;
+  if (exact_recording) {
+    event->flags |= GOTRACE_EVENT_ALSO_EXACT;
+    count(GOTRACE_COUNTER_HEAP_SAMPLE_IN_USE_ONLY);
+  }
+  event->pcs[0] = caller;
+  event->stack_depth = walk_stack(scratch_space, window, rsp, ctx->rbp, bias);
+  send_event(event);
+  return 0;
+}
+
+// runtime.freeSpecial(s *special, p unsafe.Pointer, size uintptr): RAX = s,
+// RBX = p, RCX = size, called by the sweeper for each special record of an
+// object it frees, and for a finalizer's record of an object it keeps alive
+// to run the finalizer. Only a heap-profile record means that a sampled
+// object is gone.
+SEC("uprobe")
+int uprobe__heap_free(struct pt_regs* ctx) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if ((pid_tgid >> 32) != target_tgid) return 0;
+  __u8 kind = 0;
+  if (bpf_probe_read_user(&kind, sizeof(kind), (void*)(ctx->rax + special_kind_offset)) != 0) {
+    count(GOTRACE_COUNTER_SPECIAL_UNREADABLE);
+    return 0;
+  }
+  if (kind != special_profile_kind) {
+    count(GOTRACE_COUNTER_OTHER_SPECIAL_FREED);
+    return 0;
+  }
+  load_bias(ctx, GOTRACE_SITE_HEAP_FREE);
+  struct scratch_space* scratch_space = scratch_space_of_cpu();
+  if (!scratch_space) return 0;
+  struct gotrace_alloc_event* event = &scratch_space->event;
+  event->size = ctx->rcx;
+  event->type = 0;
+  event->address = ctx->rbx;
+  event->sample_rate = 0;
+  event->tid = (__u32)pid_tgid;
+  event->entry_point = GOTRACE_SITE_HEAP_FREE;
+  event->flags = GOTRACE_EVENT_HEAP_FREE;
+  event->stack_depth = 0;
   send_event(event);
   return 0;
 }

@@ -55,6 +55,12 @@ typedef unsigned int gotrace_u32;
   X(ZERO_SIZE, TALLY, KERNEL,   "zero-size requests (nothing is allocated)")                                     \
   /* a size-specialized entry point called by mallocgc: the same allocation, recorded at mallocgc only */       \
   X(NESTED_ALLOCATION, TALLY, KERNEL,   "calls from mallocgc on to a size-specialized allocator (counted once)") \
+  /* the runtime's heap profiler sampled an allocation while exact recording counted it already (in-use only) */ \
+  X(HEAP_SAMPLE_IN_USE_ONLY, TALLY, KERNEL, "heap-profile samples also traced exactly (kept for in-use)")         \
+  /* a special record the sweeper freed could not be read: if it was a sampled object's, in-use stays high */   \
+  X(SPECIAL_UNREADABLE, NOTICE, KERNEL, "freed special records unreadable (in-use may be high)")                \
+  /* a special record other than a heap-profile one was freed (finalizers, weak pointers): not a sampled object */ \
+  X(OTHER_SPECIAL_FREED, TALLY, KERNEL, "other special records freed (finalizers, weak pointers)")              \
   /* a ring-buffer record shorter than its header or than the stack it claims: gotrace skipped it */            \
   X(MALFORMED_RECORD, DROP, USERSPACE, "malformed record")
 
@@ -93,11 +99,22 @@ GOTRACE_STATIC_ASSERT((GOTRACE_MAX_ENTRY_POINTS & (GOTRACE_MAX_ENTRY_POINTS - 1)
                       "GOTRACE_MAX_ENTRY_POINTS must be a power of two");
 #define GOTRACE_ENTRY_MALLOCGC 0
 
-/* One allocation, as the allocator was asked for it (Go register ABI).
+/* One record of the probe's stream, of one of three kinds (flags):
+ *  - an allocation, as the allocator was asked for it (Go register ABI),
+ *    seen at an allocator entry point (exact and --sample-rate tracing);
+ *  - GOTRACE_EVENT_HEAP_SAMPLE: an allocation the runtime's own heap profiler
+ *    sampled, seen at runtime.profilealloc: its address and the size the
+ *    runtime records, no type (the call sites' code gives it), and the
+ *    allocator's own frames still at the leaf end of the stack;
+ *  - GOTRACE_EVENT_HEAP_FREE: the sweeper freed an object the heap profiler
+ *    had sampled (runtime.freeSpecial of a profile record): its address and
+ *    size, no stack.
  * Records are variable-length: only the first stack_depth pcs are sent. */
 struct gotrace_alloc_event {
-  gotrace_u64 size;        /* bytes requested (RAX) */
-  gotrace_u64 type;        /* *runtime._type (RBX) as a runtime address; 0 for untyped memory */
+  gotrace_u64 size;        /* bytes requested (RAX); for heap samples and frees the runtime's recorded size */
+  gotrace_u64 type;        /* *runtime._type (RBX) as a runtime address; 0 for untyped memory or unknown */
+  gotrace_u64 address;     /* heap samples and frees: the object's runtime address */
+  gotrace_u64 sample_rate; /* heap samples: runtime.MemProfileRate when the object was sampled */
   gotrace_u32 tid;         /* kernel thread id */
   gotrace_u32 entry_point; /* index of the probed entry point (GOTRACE_ENTRY_MALLOCGC or a specialized one) */
   gotrace_u32 stack_depth; /* valid entries in pcs */
@@ -107,9 +124,20 @@ struct gotrace_alloc_event {
   gotrace_u64 pcs[GOTRACE_MAX_STACK_DEPTH];
 };
 
-#define GOTRACE_EVENT_TRUNCATED 1u /* the stack was deeper than pcs holds */
+#define GOTRACE_EVENT_TRUNCATED 1u   /* the stack was deeper than pcs holds */
+#define GOTRACE_EVENT_HEAP_SAMPLE 2u /* a sample of the runtime's heap profiler */
+#define GOTRACE_EVENT_HEAP_FREE 4u   /* a sampled object freed */
+/* A heap sample taken while every allocation was being recorded: already
+ * counted as an allocation, it counts for the in-use figures only. */
+#define GOTRACE_EVENT_ALSO_EXACT 8u
 
-#define GOTRACE_EVENT_HEADER_SIZE 32 /* bytes before pcs */
+/* Index in probe_vaddrs of the heap profiler's two probes, after the
+ * allocator entry points (whose indexes are below GOTRACE_MAX_ENTRY_POINTS). */
+#define GOTRACE_SITE_HEAP_SAMPLE GOTRACE_MAX_ENTRY_POINTS
+#define GOTRACE_SITE_HEAP_FREE (GOTRACE_MAX_ENTRY_POINTS + 1)
+#define GOTRACE_MAX_SITES (GOTRACE_MAX_ENTRY_POINTS * 2)
+
+#define GOTRACE_EVENT_HEADER_SIZE 48 /* bytes before pcs */
 GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_alloc_event) == GOTRACE_EVENT_HEADER_SIZE + 8 * GOTRACE_MAX_STACK_DEPTH,
                       "gotrace_alloc_event layout changed: update both sides");
 

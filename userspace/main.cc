@@ -15,6 +15,7 @@
 #include "base/byte_size.h"
 #include "base/duration.h"
 #include "base/parse_integer.h"
+#include "base/percentage.h"
 #include "base/text_format.h"
 #include "userspace/commands/exit_codes.h"
 #include "userspace/commands/info_command.h"
@@ -97,8 +98,23 @@ struct TraceFlags {
   CLI::Option* sample_rate_option = nullptr;
   std::string max_memory;
   CLI::Option* max_memory_option = nullptr;
+  bool heap = false;
+  bool exact = false;
+  std::string max_overhead;
+  CLI::Option* max_overhead_option = nullptr;
+  // `attach` guards the target's overhead unless told otherwise; `run` traces exactly.
+  gotrace::TraceOptions::Mode default_mode = gotrace::TraceOptions::Mode::kExact;
 
   void add_to(CLI::App* command) {
+    command->add_flag("--heap", heap,
+                      "Record only what the runtime's own heap profiler samples (one allocation per "
+                      "MemProfileRate bytes, 512 KiB by default) and their frees: near-zero overhead, estimates, "
+                      "and in-use memory; needs a program that links runtime/pprof");
+    command->add_flag("--exact", exact, "Record every allocation, whatever it costs the program");
+    max_overhead_option = command->add_option(
+        "--max-overhead", max_overhead,
+        "What exact tracing may cost the program, in percent of its own CPU time (default 3): past it gotrace "
+        "falls back to --heap (attach's default; for run this turns the guard on)");
     command->add_option("-o,--output", trace.files.pprof_path, "Write a gzipped pprof profile");
     command->add_option("--folded", trace.files.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
     command->add_flag("--folded-types", trace.files.folded_types, "End each folded stack with the allocated type, as [type]");
@@ -118,6 +134,7 @@ struct TraceFlags {
   // The options as given, or the exit code of a usage error.
   std::optional<int> resolve(gotrace::TraceOptions* options) const {
     *options = trace;
+    if (auto usage = resolve_mode(options)) return usage;
     if (sample_rate_option->count() > 0) {
       auto rate = gotrace::parse_decimal(sample_rate, 1, kMostSampleRate);
       if (!rate) return bad_value("--sample-rate", sample_rate, "a number of bytes", rate.error());
@@ -131,6 +148,28 @@ struct TraceFlags {
       if (bytes && *bytes < gotrace::kMinMaxMemory) bytes = gotrace::Error{"below the smallest, 4MiB"};
       if (!bytes) return bad_value("--max-memory", max_memory, "a memory bound", bytes.error());
       options->max_memory = *bytes;
+    }
+    return std::nullopt;
+  }
+
+  // The mode from --heap, --exact, --sample(-rate) and --max-overhead, which
+  // exclude each other: each says how allocations are seen.
+  std::optional<int> resolve_mode(gotrace::TraceOptions* options) const {
+    bool sampled = sample || sample_rate_option->count() > 0;
+    bool guarded = max_overhead_option->count() > 0;
+    if (int(heap) + int(exact) + int(sampled) + int(guarded) > 1) {
+      std::cerr << "gotrace: error: --heap, --exact, --sample/--sample-rate and --max-overhead exclude each other: "
+                   "each says how allocations are seen\n";
+      return gotrace::kExitUsage;
+    }
+    options->mode = heap ? gotrace::TraceOptions::Mode::kHeap
+                    : exact || sampled ? gotrace::TraceOptions::Mode::kExact
+                    : guarded ? gotrace::TraceOptions::Mode::kGuarded
+                    : default_mode;
+    if (guarded) {
+      auto fraction = gotrace::parse_percentage(max_overhead, 100);
+      if (!fraction) return bad_value("--max-overhead", max_overhead, "a percentage", fraction.error());
+      options->max_overhead = *fraction;
     }
     return std::nullopt;
   }
@@ -172,9 +211,12 @@ struct AttachCommand {
 
   void add_to(CLI::App& app) {
     command = app.add_subcommand(
-        "attach", "Trace every allocation of a running Go process until Ctrl-C, the duration, or its exit");
+        "attach",
+        "Trace the allocations of a running Go process until Ctrl-C, the duration, or its exit: every one while "
+        "that costs it at most --max-overhead, else the runtime's heap-profile samples");
     command->add_option("PID", pid, "The process to trace (a thread id traces its process)")->required();
     duration_option = command->add_option("-d,--duration", duration, "How long to trace: 30s, 2m, 1h30m, 500ms");
+    flags.default_mode = gotrace::TraceOptions::Mode::kGuarded;
     flags.add_to(command);
     command->add_flag("--no-tui", no_tui,
                       "No live view: print the summary and the top call sites at the end, as when stdout is "

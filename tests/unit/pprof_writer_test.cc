@@ -67,7 +67,7 @@ PprofMetadata metadata() {
   metadata.time_nanos = 1700000000000000000;
   metadata.duration_nanos = 2000000000;
   metadata.period = 512;
-  metadata.comment = "gotrace";
+  metadata.comments = {"gotrace"};
   return metadata;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -49,11 +50,24 @@ TEST(ProbeCounters, TheProbesCounterMapHoldsEveryKernelRow) {
 // Every counter the BPF program counts is a kernel row, and every kernel
 // row is counted somewhere in it.
 TEST(ProbeCounters, TheProbeCountsEveryKernelRowAndNothingElse) {
-  std::ifstream file(GOTRACE_TEST_BPF_SOURCE);
-  ASSERT_TRUE(file) << GOTRACE_TEST_BPF_SOURCE;
-  std::stringstream source;
-  source << file.rdbuf();
-  std::string text = source.str();
+  // The probe's source, with the headers of bpf/ it includes (the stack walk).
+  std::string text;
+  std::vector<std::string> files{GOTRACE_TEST_BPF_SOURCE};
+  const std::string bpf_dir = files[0].substr(0, files[0].rfind('/') + 1);
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::ifstream file(files[i]);
+    ASSERT_TRUE(file) << files[i];
+    std::stringstream source;
+    source << file.rdbuf();
+    const std::string include = "#include \"bpf/";
+    std::string content = source.str();
+    for (size_t at = content.find(include); at != std::string::npos; at = content.find(include, at + 1)) {
+      size_t name = at + include.size(), end = content.find('"', name);
+      std::string header = bpf_dir + content.substr(name, end - name);
+      if (header.find("gotrace_abi.h") == std::string::npos) files.push_back(header);
+    }
+    text += content;
+  }
   std::set<std::string> counted;
   // Every `count(GOTRACE_COUNTER_NAME)` in the probe's source.
   const std::string use = "count(GOTRACE_COUNTER_";

@@ -14,7 +14,7 @@ namespace {
 // Profile's fields (profile.proto), written one by one.
 enum ProfileField : uint32_t {
   kSampleType = 1, kSample = 2, kMapping = 3, kLocation = 4, kFunction = 5, kStringTable = 6,
-  kTimeNanos = 9, kDurationNanos = 10, kPeriodType = 11, kPeriod = 12, kComment = 13,
+  kTimeNanos = 9, kDurationNanos = 10, kPeriodType = 11, kPeriod = 12, kComment = 13, kDefaultSampleType = 14,
 };
 
 // A gzip stream written to a sink as it is compressed. zlib fails only when
@@ -159,6 +159,10 @@ Status write_samples(const Profile& profile, uint64_t merged_location, StringTab
     if (sample.merged) pb_sample.add_location_id(merged_location);
     pb_sample.add_value(int64_t(sample.totals.count));
     pb_sample.add_value(int64_t(sample.totals.bytes));
+    if (profile.has_inuse) {
+      pb_sample.add_value(int64_t(sample.inuse.count));
+      pb_sample.add_value(int64_t(sample.inuse.bytes));
+    }
     pprof::Label* label = pb_sample.add_label();
     label->set_key(type_key);
     label->set_str(type_strings[sample.type]);
@@ -216,7 +220,8 @@ Status write_locations(const Profile& profile, const PprofMetadata& metadata, bo
 }
 
 // The scalar fields and the sample types.
-Status write_header(const PprofMetadata& metadata, StringTable& strings, ProfileStream& stream) {
+Status write_header(const Profile& profile, const PprofMetadata& metadata, StringTable& strings,
+                    ProfileStream& stream) {
   auto value_type = [&](ProfileField field, const char* name, const char* unit) {
     pprof::ValueType type;
     type.set_type(strings.index(name));
@@ -228,7 +233,13 @@ Status write_header(const PprofMetadata& metadata, StringTable& strings, Profile
                    stream.integer(kTimeNanos, metadata.time_nanos),
                    stream.integer(kDurationNanos, metadata.duration_nanos)})
     if (!s) return s;
-  if (!metadata.comment.empty()) return stream.integer(kComment, strings.index(metadata.comment));
+  if (profile.has_inuse) {
+    for (Status s : {value_type(kSampleType, "inuse_objects", "count"), value_type(kSampleType, "inuse_space", "bytes")})
+      if (!s) return s;
+  }
+  if (Status s = stream.integer(kDefaultSampleType, strings.index("alloc_space")); !s) return s;
+  for (const std::string& comment : metadata.comments)
+    if (Status s = stream.integer(kComment, strings.index(comment)); !s) return s;
   return Ok{};
 }
 
@@ -241,7 +252,7 @@ Status write_pprof(const Profile& profile, const PprofMetadata& metadata, ByteSi
   StringTable strings;
   bool any_merged = false;
   for (const Sample& sample : profile.samples) any_merged |= sample.merged;
-  if (Status s = write_header(metadata, strings, stream); !s) return s;
+  if (Status s = write_header(profile, metadata, strings, stream); !s) return s;
   if (Status s = write_samples(profile, profile.locations.size() + 1, strings, stream); !s) return s;
   if (Status s = write_mapping(profile, metadata, strings, stream); !s) return s;
   if (Status s = write_locations(profile, metadata, any_merged, strings, stream); !s) return s;

@@ -1,6 +1,9 @@
 // Writes a Profile as a gzipped pprof profile.proto, the format of
 // `go tool pprof`, Pyroscope and Grafana, with the sample types Go's own heap
-// profile uses for allocations (alloc_objects/count, alloc_space/bytes).
+// profile uses: alloc_objects/count and alloc_space/bytes, then, when the
+// profile has in-use figures, inuse_objects/count and inuse_space/bytes.
+// alloc_space is the default sample type either way: gotrace is about where
+// a program allocates (Go's own profile leaves pprof to show inuse_space).
 //
 // The profile is streamed: each sample is encoded and compressed on its
 // own, then the tables (locations, functions, strings) that samples refer
@@ -10,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/output_file.h"
 #include "base/result.h"
@@ -26,7 +30,7 @@ struct PprofMetadata {
   int64_t time_nanos = 0;      // when tracing started (Unix time)
   int64_t duration_nanos = 0;
   int64_t period = 1;          // bytes between samples; 1 when every allocation was recorded
-  std::string comment;
+  std::vector<std::string> comments;
 };
 
 // Streams the gzipped profile into `sink`.

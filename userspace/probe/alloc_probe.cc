@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "alloc_probe.skel.h"
 #include "userspace/probe/libbpf_error.h"
@@ -65,6 +66,8 @@ std::optional<std::string> missing_ptrace_privilege(int pid) {
 }
 
 Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target, AllocationHandler handler) {
+  if (!target.record_entry_points && !target.heap)
+    return make_error("pid {}: nothing to probe: neither the allocator nor its heap profiler", target.pid);
   if (target.sites.empty() || target.sites.size() > GOTRACE_MAX_ENTRY_POINTS)
     return make_error("pid {}: {} allocation entry points to probe (1 to {} supported)", target.pid,
                       target.sites.size(), GOTRACE_MAX_ENTRY_POINTS);
@@ -83,6 +86,13 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   rodata->sample_rate = target.sample_rate;
   rodata->wakeup_bytes = target.ring_buffer_bytes / 4;
   for (size_t i = 0; i < target.sites.size(); ++i) rodata->probe_vaddrs[i] = target.sites[i].vaddr;
+  if (target.heap) {
+    rodata->probe_vaddrs[GOTRACE_SITE_HEAP_SAMPLE] = target.heap->sample.vaddr;
+    rodata->probe_vaddrs[GOTRACE_SITE_HEAP_FREE] = target.heap->free.vaddr;
+    rodata->mem_profile_rate_vaddr = target.heap->mem_profile_rate;
+    rodata->special_kind_offset = target.heap->special_kind_offset;
+    rodata->special_profile_kind = target.heap->special_profile_kind;
+  }
   if (int err = bpf_map__set_max_entries(probe->skeleton_->maps.alloc_events, target.ring_buffer_bytes); err != 0)
     return make_error("cannot size the BPF ring buffer: {}", errno_text(err));
   if (int err = alloc_probe__load(probe->skeleton_); err != 0)
@@ -99,7 +109,13 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   auto watch = ExecWatch::attach(target.pid, target.execs_before_tracing, events_fd);
   if (!watch) return watch.error();
   probe->exec_watch_ = std::move(*watch);
-  if (Status s = probe->attach_links(target); !s) return s.error();
+  probe->skeleton_->bss->exact_recording = target.record_entry_points ? 1 : 0;
+  // The heap profiler's probes first: an exact trace's in-use figures then
+  // hold every object sampled while it recorded.
+  if (Status s = probe->attach_heap_links(target); !s) return s.error();
+  if (target.record_entry_points) {
+    if (Status s = probe->attach_links(target); !s) return s.error();
+  }
   probe->ring_ = ring_buffer__new(events_fd, &AllocProbe::on_event, probe.get(), nullptr);
   if (probe->ring_ == nullptr) return make_error("cannot read the BPF ring buffer: {}", errno_text(errno));
   return probe;
@@ -121,11 +137,38 @@ Status AllocProbe::attach_links(const ProbeTarget& target) {
   return Ok{};
 }
 
-AllocProbe::~AllocProbe() {
-  if (ring_ != nullptr) ring_buffer__free(ring_);
+Status AllocProbe::attach_heap_links(const ProbeTarget& target) {
+  if (!target.heap || target.program == ProbeProgram::kEmpty) return Ok{};
+  for (auto [program, site, cookie] :
+       {std::tuple{skeleton_->progs.uprobe__heap_sample, &target.heap->sample, GOTRACE_SITE_HEAP_SAMPLE},
+        std::tuple{skeleton_->progs.uprobe__heap_free, &target.heap->free, GOTRACE_SITE_HEAP_FREE}}) {
+    LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = uint64_t(cookie));
+    bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid, target.binary_path.c_str(),
+                                                     site->file_offset, &options);
+    if (link == nullptr)
+      return make_error("pid {}: cannot attach a uprobe to {} in '{}': {}", target.pid, site->function,
+                        target.binary_path, errno_text(errno));
+    heap_links_.push_back(link);
+  }
+  return Ok{};
+}
+
+void AllocProbe::stop_recording_entry_points() {
+  // The program reads the flag on every hit, through the same mapping.
+  *reinterpret_cast<volatile __u32*>(&skeleton_->bss->exact_recording) = 0;
+}
+
+void AllocProbe::detach_entry_points() {
   // Destroying a link closes its descriptor, which detaches the uprobe
   // whatever the call returns: a failure leaves nothing to undo.
   for (bpf_link* link : links_) (void)bpf_link__destroy(link);
+  links_.clear();
+}
+
+AllocProbe::~AllocProbe() {
+  if (ring_ != nullptr) ring_buffer__free(ring_);
+  detach_entry_points();
+  for (bpf_link* link : heap_links_) (void)bpf_link__destroy(link);
   exec_watch_.reset();
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);
 }

@@ -18,6 +18,7 @@
 #include "bpf/gotrace_abi.h"
 #include "base/result.h"
 #include "userspace/probe/exec_watch.h"
+#include "userspace/probe/heap_profiler_hooks.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/probe/probe_site.h"
 
@@ -38,6 +39,12 @@ struct ProbeTarget {
   ProbeProgram program = ProbeProgram::kRecord;
   std::string binary_path;        // the file the uprobes go on, e.g. /proc/<pid>/exe
   std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
+  // Whether the allocator entry points are probed: every allocation is
+  // recorded (or sampled by gotrace, with sample_rate). False for --heap.
+  bool record_entry_points = true;
+  // The runtime's heap profiler, probed when given: its samples, and its
+  // sampled objects' frees.
+  std::optional<HeapProfilerHooks> heap;
   uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
   uint64_t mallocgc_end = 0;
   uint64_t goexit_start = 0;      // link-time range of runtime.goexit, every goroutine's root
@@ -97,16 +104,24 @@ class AllocProbe {
   // for a binary that is not position independent).
   uint64_t observed_load_bias() const;
 
+  // Stops recording at the allocator entry points at once (the heap
+  // profiler's probes go on), then detaches them, which takes the kernel
+  // 70 to 400 ms a probe: for the overhead guard, from a thread of its own.
+  void stop_recording_entry_points();
+  void detach_entry_points();
+
  private:
   AllocProbe() = default;
   Status start_sampling(uint64_t rate);
   Status attach_links(const ProbeTarget& target);
+  Status attach_heap_links(const ProbeTarget& target);
   static int on_event(void* context, void* data, size_t size);
   // Whether the record is the exec watcher's; notes the exec if so.
   bool take_exec_record(const void* data, size_t size);
 
   alloc_probe* skeleton_ = nullptr;
-  std::vector<bpf_link*> links_;
+  std::vector<bpf_link*> links_;       // one per allocator entry point
+  std::vector<bpf_link*> heap_links_;  // the heap profiler's two probes
   std::unique_ptr<ExecWatch> exec_watch_;
   std::optional<ExecSeen> exec_seen_;
   ring_buffer* ring_ = nullptr;

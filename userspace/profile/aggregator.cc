@@ -7,6 +7,8 @@
 namespace gotrace {
 
 void StackAggregator::add(const gotrace_alloc_event& event) {
+  if (event.flags & GOTRACE_EVENT_HEAP_FREE) return add_free(event.address);
+  if (event.flags & GOTRACE_EVENT_HEAP_SAMPLE) return add_heap_sample(event);
   // mallocgc(0) returns a shared zero-size address without allocating; the
   // probe counts such requests and sends none.
   if (event.size == 0) return;
@@ -16,20 +18,60 @@ void StackAggregator::add(const gotrace_alloc_event& event) {
   double bytes = allocated_bytes(event.size, noscan, model_);
   double weight = 1;
   if (sample_rate_ != 0) weight = 1 / (1 - std::exp(-double(event.size) / double(sample_rate_)));
-  uint64_t hash = StackStore::hash(event.type, false, event.pcs, event.stack_depth);
-  std::optional<uint32_t> id = store_.find(hash, event.type, false, event.pcs, event.stack_depth);
-  bool added = !id;
-  if (added) {
-    uint8_t flags = (event.flags & GOTRACE_EVENT_TRUNCATED) != 0 ? StoredStack::kTruncated : 0;
-    id = store_.insert(hash, event.type, flags, event.pcs, event.stack_depth);
-  }
-  WeightedTotals& stack = store_.at(*id).totals;
+  bool added = false;
+  WeightedTotals& stack = store_.at(stack_of(event, &added)).totals;
   stack.count += weight;
   stack.bytes += weight * bytes;
   totals_.count += weight;
   totals_.bytes += weight * bytes;
   ++events_;
   if (added && max_bytes_ != 0 && store_.bytes() > std::max<uint64_t>(max_bytes_, floor_bytes_)) merge_coldest();
+}
+
+uint32_t StackAggregator::stack_of(const gotrace_alloc_event& event, bool* added) {
+  uint64_t hash = StackStore::hash(event.type, false, event.pcs, event.stack_depth);
+  std::optional<uint32_t> id = store_.find(hash, event.type, false, event.pcs, event.stack_depth);
+  *added = !id;
+  if (id) return *id;
+  uint8_t flags = (event.flags & GOTRACE_EVENT_TRUNCATED) != 0 ? StoredStack::kTruncated : 0;
+  return store_.insert(hash, event.type, flags, event.pcs, event.stack_depth);
+}
+
+void StackAggregator::add_heap_sample(const gotrace_alloc_event& event) {
+  // The runtime samples an object of size s with probability
+  // 1 - exp(-s/rate); the size is the one it records (the size class's).
+  double weight = 1;
+  if (event.sample_rate > 1) weight = 1 / (1 - std::exp(-double(event.size) / double(event.sample_rate)));
+  WeightedTotals estimate{weight, weight * double(event.size)};
+  bool added = false;
+  uint32_t id = stack_of(event, &added);
+  StoredStack& stack = store_.at(id);
+  // Traced exactly as well: the allocation is counted already.
+  if (!(event.flags & GOTRACE_EVENT_ALSO_EXACT)) {
+    stack.totals.add(estimate);
+    totals_.add(estimate);
+    ++events_;
+  }
+  stack.inuse.add(estimate);
+  inuse_.add(estimate);
+  // An address sampled again was freed unseen (its record unreadable).
+  if (live_.count(event.address) != 0) add_free(event.address);
+  live_[event.address] = {id, estimate};
+  if (added && max_bytes_ != 0 && store_.bytes() > std::max<uint64_t>(max_bytes_, floor_bytes_)) merge_coldest();
+}
+
+void StackAggregator::add_free(uint64_t address) {
+  auto it = live_.find(address);
+  if (it == live_.end()) {
+    ++earlier_frees_;  // sampled before the trace began
+    return;
+  }
+  WeightedTotals& stack = store_.at(it->second.stack).inuse;
+  stack.count -= it->second.estimate.count;
+  stack.bytes -= it->second.estimate.bytes;
+  inuse_.count -= it->second.estimate.count;
+  inuse_.bytes -= it->second.estimate.bytes;
+  live_.erase(it);
 }
 
 RawStack StackAggregator::stack(size_t id) const {
@@ -66,7 +108,8 @@ void StackAggregator::merge_coldest() {
       ++merges_.stacks;
       merges_.merged.add(stack.totals);
     }
-    store_.cut_and_combine(keep);
+    std::vector<uint32_t> renumbered = store_.cut_and_combine(keep);
+    for (auto& [address, object] : live_) object.stack = renumbered[object.stack];
     if (store_.bytes() <= target) break;
     if (merges_.kept_frames <= kMinMergedFrames) {
       // Every stack is down to its call site: what is left is the distinct

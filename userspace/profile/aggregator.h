@@ -7,6 +7,14 @@
 // map. Symbolization comes later, once per distinct address
 // (profile_builder.h).
 //
+// Besides allocations, it takes the runtime's heap-profile samples and the
+// frees of sampled objects (gotrace_abi.h): a sample is an estimated
+// allocation (scaled as Go scales its heap profile, with the target's own
+// MemProfileRate) and, until its object is freed, estimated memory in use.
+// Samples arrive with the allocator's frames already trimmed and their type
+// filled in by the caller. Only objects sampled while tracing are known:
+// in-use figures are of what was allocated since.
+//
 // The memory it holds is bounded (--max-memory): when a new stack takes it
 // over the bound, the coldest stacks (fewest bytes) are merged into their
 // call sites: cut to their leaf-most frames and marked merged, so that
@@ -55,10 +63,20 @@ class StackAggregator {
 
   void add(const gotrace_alloc_event& event);
 
+  // Whether heap-profile samples are taken, so that the in-use figures mean
+  // something; set before the first event.
+  void set_records_inuse(bool records) { records_inuse_ = records; }
+  bool records_inuse() const { return records_inuse_; }
+  AllocationTotals inuse_totals() const { return inuse_.rounded(); }
+  // Sampled objects alive now, and frees of objects sampled before tracing.
+  size_t live_objects() const { return live_.size(); }
+  uint64_t frees_of_earlier_objects() const { return earlier_frees_; }
+
   // Distinct stacks so far, by id: 0 to stack_count() - 1, in the order
   // they first appeared, until a merge renumbers them (generation()).
   size_t stack_count() const { return store_.size(); }
   const WeightedTotals& stack_totals(size_t id) const { return store_.at(uint32_t(id)).totals; }
+  const WeightedTotals& stack_inuse(size_t id) const { return store_.at(uint32_t(id)).inuse; }
   RawStack stack(size_t id) const;
   // Bumped each time merging renumbers the stacks.
   uint64_t generation() const { return merges_.rounds; }
@@ -79,6 +97,16 @@ class StackAggregator {
  private:
   // Merges the coldest stacks until the store is back under 3/4 of the bound.
   void merge_coldest();
+  // The stack of an event, added with zero totals if new.
+  uint32_t stack_of(const gotrace_alloc_event& event, bool* added);
+  void add_heap_sample(const gotrace_alloc_event& event);
+  void add_free(uint64_t address);
+
+  // A sampled object alive: its stack and what it stands for.
+  struct LiveObject {
+    uint32_t stack;
+    WeightedTotals estimate;
+  };
 
   AllocatorModel model_;
   std::function<bool(uint64_t)> noscan_;
@@ -91,6 +119,10 @@ class StackAggregator {
   MergeCounts merges_{0, 0, {}, kMergedFrames};
   // Above max_bytes_ once the stacks could not be cut below it.
   uint64_t floor_bytes_ = 0;
+  bool records_inuse_ = false;
+  WeightedTotals inuse_;
+  std::unordered_map<uint64_t, LiveObject> live_;  // by address
+  uint64_t earlier_frees_ = 0;
 };
 
 }  // namespace gotrace

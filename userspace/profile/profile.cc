@@ -1,5 +1,6 @@
 #include "userspace/profile/profile.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace gotrace {
@@ -10,7 +11,10 @@ const Frame kUnknownFrame{"[unknown]", "", 0, 0, false};
 }  // namespace
 
 AllocationTotals WeightedTotals::rounded() const {
-  return {static_cast<uint64_t>(std::llround(count)), static_cast<uint64_t>(std::llround(bytes))};
+  // In-use sums go down as well as up: rounding errors may leave them a
+  // hair below zero.
+  return {static_cast<uint64_t>(std::llround(std::max(count, 0.0))),
+          static_cast<uint64_t>(std::llround(std::max(bytes, 0.0)))};
 }
 
 std::span<const Frame> shown_frames(const Location& location) {

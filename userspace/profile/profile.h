@@ -41,6 +41,7 @@ struct RawStack {
   bool truncated = false;     // cut at the root end by the probe
   WeightedTotals totals;
   bool merged = false;        // cut to its leaf-most frames by the memory bound (--max-memory)
+  WeightedTotals inuse{};     // still in use, from the runtime's heap-profile samples
 };
 
 struct Location {
@@ -60,6 +61,7 @@ struct Sample {
   bool truncated = false;    // the stack was cut at the root end
   bool merged = false;       // cut to its leaf-most frames by the memory bound
   AllocationTotals totals;
+  AllocationTotals inuse;    // still in use when the trace ended (heap-profile samples)
 };
 
 struct Profile {
@@ -68,6 +70,10 @@ struct Profile {
   std::vector<std::string> type_names;    // the Go types allocated, or kRawMemory
   std::vector<Sample> samples;
   AllocationTotals totals;
+  AllocationTotals inuse;
+  // Whether the in-use figures were recorded (the runtime's heap profiler
+  // was on and probed): the profile then has Go's four heap sample types.
+  bool has_inuse = false;
 
   std::span<const uint32_t> locations_of(const Sample& sample) const {
     return {stack_locations.data() + sample.first, sample.depth};

@@ -71,11 +71,13 @@ uint32_t SampleMerger::sample_of(const RawStack& stack) {
   }
 }
 
-Profile SampleMerger::take_profile(const std::vector<WeightedTotals>& sums, const AllocationTotals& totals) && {
+Profile SampleMerger::take_profile(const std::vector<WeightedTotals>& sums, const std::vector<WeightedTotals>& inuse,
+                                   const AllocationTotals& totals) && {
   std::vector<uint32_t>().swap(index_);
   Profile profile = std::move(profile_);
   profile.totals = totals;
   for (size_t i = 0; i < profile.samples.size() && i < sums.size(); ++i) profile.samples[i].totals = sums[i].rounded();
+  for (size_t i = 0; i < profile.samples.size() && i < inuse.size(); ++i) profile.samples[i].inuse = inuse[i].rounded();
   profile.type_names.assign(type_views_.begin(), type_views_.end());
   profile.locations = std::move(symbolizer_).take_locations();
   return profile;
@@ -89,14 +91,19 @@ Profile build(const std::function<void(const std::function<void(const RawStack&)
               const AddressTranslator& translator) {
   SampleMerger merger(StackSymbolizer(binary, translator));
   merger.reserve(stacks, frames);
-  std::vector<WeightedTotals> sums;
+  std::vector<WeightedTotals> sums, inuse;
   sums.reserve(stacks);
+  inuse.reserve(stacks);
   for_each_stack([&](const RawStack& stack) {
     uint32_t sample = merger.sample_of(stack);
-    if (sample == sums.size()) sums.emplace_back();
+    if (sample == sums.size()) {
+      sums.emplace_back();
+      inuse.emplace_back();
+    }
     sums[sample].add(stack.totals);
+    inuse[sample].add(stack.inuse);
   });
-  return std::move(merger).take_profile(sums, totals);
+  return std::move(merger).take_profile(sums, inuse, totals);
 }
 
 }  // namespace
@@ -113,7 +120,13 @@ Profile build_profile(const std::vector<RawStack>& stacks, const AllocationTotal
 
 Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator) {
   auto each = [&](const std::function<void(const RawStack&)>& use) { aggregator.drain(use); };
-  return build(each, aggregator.stack_count(), aggregator.frame_count(), aggregator.totals(), binary, translator);
+  bool has_inuse = aggregator.records_inuse();
+  AllocationTotals inuse = aggregator.inuse_totals();
+  Profile profile =
+      build(each, aggregator.stack_count(), aggregator.frame_count(), aggregator.totals(), binary, translator);
+  profile.has_inuse = has_inuse;
+  profile.inuse = inuse;
+  return profile;
 }
 
 }  // namespace gotrace

@@ -25,7 +25,7 @@ size_t page_size() {
 // of them, far beyond any bound a trace runs with.
 constexpr uint64_t kMaxFrames = uint64_t(1) << 32;
 
-static_assert(sizeof(StoredStack) == 32);
+static_assert(sizeof(StoredStack) == 48);
 
 // An unordered_map node and its bucket, roughly, for bytes().
 constexpr size_t kNumberBytes = 48;
@@ -105,6 +105,7 @@ void StackStore::read(uint32_t id, RawStack* raw) const {
   raw->truncated = stack.flags & StoredStack::kTruncated;
   raw->merged = stack.flags & StoredStack::kMerged;
   raw->totals = stack.totals;
+  raw->inuse = stack.inuse;
 }
 
 bool StackStore::same(const StoredStack& stack, uint64_t type, bool merged, const uint64_t* pcs,
@@ -179,16 +180,17 @@ uint32_t StackStore::insert(uint64_t hash, uint64_t type, uint8_t flags, const u
   uint32_t* frames = frames_at(first);
   for (uint32_t i = 0; i < depth; ++i) frames[i] = number_of(pcs[i]);
   uint32_t id = allocate_entry();
-  at(id) = {type, first, uint16_t(depth), flags, {}};
+  at(id) = {type, first, uint16_t(depth), flags, {}, {}};
   index_insert(hash, id);
   return id;
 }
 
-void StackStore::cut_and_combine(const std::vector<uint8_t>& keep) {
+std::vector<uint32_t> StackStore::cut_and_combine(const std::vector<uint8_t>& keep) {
   // Every stack moves to an earlier place or stays, in order, so one pass
   // writing behind the reading position rebuilds the table in place; the
   // index is rebuilt as the stacks are written.
-  if (size_ == 0) return;
+  std::vector<uint32_t> renumbered(size_);
+  if (size_ == 0) return renumbered;
   std::memset(index_.data(), 0, index_slots_ * sizeof(IndexSlot));
   size_t read_size = size_;
   size_ = 0;
@@ -208,16 +210,20 @@ void StackStore::cut_and_combine(const std::vector<uint8_t>& keep) {
     uint64_t h = hash(stack.type, merged, pcs.data(), depth);
     if (auto earlier = find(h, stack.type, merged, pcs.data(), depth)) {
       at(*earlier).totals.add(stack.totals);
+      at(*earlier).inuse.add(stack.inuse);
+      renumbered[id] = *earlier;
       continue;
     }
     uint32_t first = allocate_frames(depth);
     std::memmove(frames_at(first), frames, depth * sizeof(uint32_t));
     uint32_t new_id = allocate_entry();
     uint8_t flags = merged ? StoredStack::kMerged : stack.flags;
-    at(new_id) = {stack.type, first, uint16_t(depth), flags, stack.totals};
+    at(new_id) = {stack.type, first, uint16_t(depth), flags, stack.totals, stack.inuse};
     index_insert(h, new_id);
+    renumbered[id] = new_id;
   }
   trim_segments();
+  return renumbered;
 }
 
 void StackStore::trim_segments() {

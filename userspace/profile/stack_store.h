@@ -54,6 +54,9 @@ struct StoredStack {
   uint16_t depth = 0;
   uint8_t flags = 0;
   WeightedTotals totals;
+  // What of it is still in use: estimated from the runtime's heap-profile
+  // samples, of the objects sampled while tracing.
+  WeightedTotals inuse{};
 };
 
 class StackStore {
@@ -77,9 +80,9 @@ class StackStore {
 
   // Cuts each stack `id` with keep[id] != 0 to its keep[id] leaf-most
   // frames and marks it merged; stacks that become equal are summed into
-  // the first of them. Order is kept and ids are renumbered. Works in
-  // place: memory only shrinks.
-  void cut_and_combine(const std::vector<uint8_t>& keep);
+  // the first of them. Order is kept and ids are renumbered: the result
+  // gives each old id its new one. Works in place: memory only shrinks.
+  std::vector<uint32_t> cut_and_combine(const std::vector<uint8_t>& keep);
 
   // Hands every stack to `each` in order, giving memory back as it goes;
   // the store is empty afterwards.

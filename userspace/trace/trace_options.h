@@ -14,8 +14,20 @@ inline constexpr uint64_t kDefaultMaxMemory = uint64_t(1) << 30;
 // could keep of a busy program.
 inline constexpr uint64_t kMinMaxMemory = uint64_t(4) << 20;
 
+// --max-overhead's default: what the overhead guard lets exact tracing cost
+// the target, as a fraction of the target's own CPU time.
+inline constexpr double kDefaultMaxOverhead = 0.03;
+
 struct TraceOptions {
   OutputFiles files;  // -o, --folded, --folded-types
+  // How allocations are seen.
+  enum class Mode {
+    kExact,    // --exact (`run`'s default): a probe on every allocation (or gotrace's sampling, --sample-rate)
+    kHeap,     // --heap: the runtime's own heap-profile samples and their frees only
+    kGuarded,  // `attach`'s default: exact while it costs the target at most max_overhead, then as kHeap
+  };
+  Mode mode = Mode::kExact;
+  double max_overhead = kDefaultMaxOverhead;  // --max-overhead, as a fraction
   // --allow-unverified-go: trace binaries of releases newer than the newest
   // gotrace was verified on, whose allocator may have new entry points, and
   // binaries with allocation paths gotrace does not understand (not probed).

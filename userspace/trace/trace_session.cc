@@ -223,11 +223,11 @@ PprofMetadata TraceSession::pprof_metadata(uint64_t bias) const {
   metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
   metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
   metadata.period = options_.sample_rate != 0 ? options_.sample_rate : 1;
-  metadata.comment = options_.sample_rate != 0
-                         ? fmt::format("gotrace: allocations of pid {} ({}), sampled every {} bytes on average, "
-                                       "scaled to estimates",
-                                       pid_, display_path_, options_.sample_rate)
-                         : fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_);
+  metadata.comments = {options_.sample_rate != 0
+                           ? fmt::format("gotrace: allocations of pid {} ({}), sampled every {} bytes on average, "
+                                         "scaled to estimates",
+                                         pid_, display_path_, options_.sample_rate)
+                           : fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_)};
   return metadata;
 }
 
