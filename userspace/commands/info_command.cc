@@ -7,6 +7,7 @@
 #include "symbolizer/go_binary.h"
 #include "symbolizer/process_maps.h"
 #include "userspace/probe/entry_points.h"
+#include "userspace/probe/heap_profiler_hooks.h"
 #include "userspace/probe/probe_site.h"
 #include "userspace/process/target_process.h"
 
@@ -75,6 +76,34 @@ ordered_json describe_entry_points(const GoBinary& binary, const std::vector<Ent
   return points;
 }
 
+ordered_json describe_hook(const ProbeSite& site) {
+  return {{"function", site.function},
+          {"address", fmt::format("0x{:x}", site.entry)},
+          {"probe_offset", fmt::format("0x{:x}", site.file_offset)},
+          {"probe_instruction", site.instruction}};
+}
+
+// Where --heap would watch the runtime's own heap profiler, and for a
+// process the rate its heap profiler samples at now.
+ordered_json describe_heap_profiler(const InfoTarget& target) {
+  auto hooks = find_heap_profiler_hooks(*target.binary);
+  if (!hooks) return {{"error", hooks.error().message}};
+  ordered_json heap = {{"sample", describe_hook(hooks->sample)},
+                       {"free", describe_hook(hooks->free)},
+                       {"mem_profile_rate_address", fmt::format("0x{:x}", hooks->mem_profile_rate)},
+                       {"special_kind_offset", hooks->special_kind_offset},
+                       {"special_profile_kind", hooks->special_profile_kind},
+                       {"found", hooks->how_found}};
+  if (target.pid) {
+    auto rate = read_target_word(*target.pid, hooks->mem_profile_rate + target.load_bias.value_or(0));
+    if (rate)
+      heap["mem_profile_rate"] = int64_t(*rate);  // a Go int
+    else
+      heap["mem_profile_rate_error"] = rate.error().message;
+  }
+  return heap;
+}
+
 // Everything `gotrace info` reports, as its --json output has it.
 ordered_json gather_info(const InfoTarget& target) {
   const GoBinary& binary = *target.binary;
@@ -108,6 +137,7 @@ ordered_json gather_info(const InfoTarget& target) {
   // Allocation paths gotrace does not understand: attach and run refuse the
   // binary unless --allow-unverified-go is given.
   info["unverified_entry_points"] = describe_entry_points(binary, entry_points.unverified, false);
+  info["heap_profiler"] = describe_heap_profiler(target);
   return info;
 }
 
@@ -167,6 +197,36 @@ void print_allocation_paths(const ordered_json& info, std::ostream& out) {
   }
 }
 
+// What the live MemProfileRate means for --heap.
+std::string mem_profile_rate_text(int64_t rate) {
+  if (rate == 0)
+    return "0: the program's heap profiling is off (it does not link runtime/pprof or net/http/pprof, or it set "
+           "runtime.MemProfileRate to 0); --heap would see no allocation";
+  if (rate == 1) return "1: the runtime records every allocation";
+  if (rate < 0) return fmt::format("{}: not a rate the runtime samples at", rate);
+  return fmt::format("{}: one sampled allocation per {} bytes on average", rate, rate);
+}
+
+void print_heap_profiler(const ordered_json& heap, std::ostream& out) {
+  if (heap.contains("error")) {
+    out << fmt::format("heap profiler hooks: none ({})\n", heap["error"].get<std::string>());
+    return;
+  }
+  out << "heap profiler hooks (--heap), each probed after its stack-bound check:\n";
+  for (const char* key : {"sample", "free"}) {
+    const ordered_json& hook = heap[key];
+    out << fmt::format("  {:<40} {:>10}  probe at file offset {} ({})\n", hook["function"].get<std::string>(),
+                       hook["address"].get<std::string>(), hook["probe_offset"].get<std::string>(),
+                       hook["probe_instruction"].get<std::string>());
+  }
+  out << fmt::format("  runtime.MemProfileRate at {}\n", heap["mem_profile_rate_address"].get<std::string>());
+  out << fmt::format("    {}\n", heap["found"].get<std::string>());
+  if (heap.contains("mem_profile_rate"))
+    out << fmt::format("  MemProfileRate now: {}\n", mem_profile_rate_text(heap["mem_profile_rate"].get<int64_t>()));
+  if (heap.contains("mem_profile_rate_error"))
+    out << fmt::format("  MemProfileRate now: unknown ({})\n", heap["mem_profile_rate_error"].get<std::string>());
+}
+
 }  // namespace
 
 Status run_info(const InfoOptions& options, std::ostream& out) {
@@ -179,6 +239,7 @@ Status run_info(const InfoOptions& options, std::ostream& out) {
   }
   print_binary(info, out);
   print_allocation_paths(info, out);
+  print_heap_profiler(info["heap_profiler"], out);
   return Ok{};
 }
 

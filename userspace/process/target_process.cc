@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,19 @@ Result<Fd> open_pidfd(pid_t pid) {
     return make_error("pid {}: cannot watch for its exit: {}", pid, std::strerror(errno));
   }
   return fd;
+}
+
+Result<uint64_t> read_target_word(int pid, uint64_t runtime_address) {
+  uint64_t word = 0;
+  if (runtime_address > UINTPTR_MAX - sizeof(word))
+    return make_error("pid {}: cannot read 8 bytes at 0x{:x}: not an address", pid, runtime_address);
+  struct iovec local = {&word, sizeof(word)};
+  struct iovec remote = {reinterpret_cast<void*>(static_cast<uintptr_t>(runtime_address)), sizeof(word)};
+  ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (n == ssize_t(sizeof(word))) return word;
+  if (n >= 0) return make_error("pid {}: cannot read 8 bytes at 0x{:x}: only {} readable", pid, runtime_address, n);
+  if (errno == ESRCH) return make_error("pid {}: no such process", pid);
+  return make_error("pid {}: cannot read 8 bytes at 0x{:x}: {}", pid, runtime_address, std::strerror(errno));
 }
 
 Result<std::string> current_program(pid_t pid) {

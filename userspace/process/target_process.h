@@ -45,6 +45,12 @@ Result<PinnedExecutable> pin_executable(const ProcessExecutable& process);
 // now when it exec'd another.
 Status check_still_runs(pid_t pid, const PinnedExecutable& pinned);
 
+// The 8 bytes at `runtime_address` in process `pid`'s memory (a variable of
+// its runtime, such as runtime.MemProfileRate: link-time address plus load
+// bias), read with process_vm_readv, never written. Fails with the cause
+// when the process is gone, not ours to read, or the address unmapped.
+Result<uint64_t> read_target_word(int pid, uint64_t runtime_address);
+
 // The signals that end a trace: SIGINT, SIGTERM, SIGHUP. They are blocked
 // from the start of `attach` and `run` (so that none cuts a check short and
 // leaves what it created), and read through a signalfd while tracing.
