@@ -153,6 +153,8 @@ Status AllocProbe::attach_heap_links(const ProbeTarget& target) {
   return Ok{};
 }
 
+int AllocProbe::record_program_fd() const { return bpf_program__fd(skeleton_->progs.uprobe__go_allocator); }
+
 void AllocProbe::stop_recording_entry_points() {
   // The program reads the flag on every hit, through the same mapping.
   *reinterpret_cast<volatile __u32*>(&skeleton_->bss->exact_recording) = 0;

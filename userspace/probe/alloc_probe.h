@@ -108,6 +108,8 @@ class AllocProbe {
   // profiler's probes go on), then detaches them, which takes the kernel
   // 70 to 400 ms a probe: for the overhead guard, from a thread of its own.
   void stop_recording_entry_points();
+  // The program on the entry points, whose run time the kernel's statistics give.
+  int record_program_fd() const;
   void detach_entry_points();
 
  private:

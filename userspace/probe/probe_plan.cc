@@ -80,6 +80,11 @@ Result<ProbePlan> plan_probes(const std::string& open_path, const std::string& d
     if (!site) return site.error();
     plan.sites.push_back(std::move(*site));
   }
+  // Not having them only matters to the modes that need them, which say so.
+  if (auto heap = find_heap_profiler_hooks(binary))
+    plan.heap = std::move(*heap);
+  else
+    plan.heap_missing = heap.error().message;
   return plan;
 }
 

@@ -10,6 +10,7 @@
 #include "base/result.h"
 #include "symbolizer/go_binary.h"
 #include "userspace/probe/alloc_probe.h"
+#include "userspace/probe/heap_profiler_hooks.h"
 #include "userspace/probe/probe_site.h"
 
 namespace gotrace {
@@ -19,6 +20,9 @@ struct ProbePlan {
   std::vector<ProbeSite> sites;  // runtime.mallocgc first
   FunctionInfo mallocgc;
   std::optional<FunctionInfo> goexit;  // every goroutine's root
+  // The runtime's heap profiler, when gotrace can watch it; else why not.
+  std::optional<HeapProfilerHooks> heap;
+  std::string heap_missing;
 
   // The probe for process `pid`, attached through `attach_path`.
   ProbeTarget target(int pid, const std::string& attach_path) const;

@@ -88,6 +88,12 @@ struct Profile {
 // The type name of memory allocated without a Go type (string bytes, for one).
 inline constexpr const char* kRawMemory = "raw memory";
 
+// The type of a heap-profile sample whose callers' code does not say which
+// type they allocated (a generic dictionary's, paths that disagree): the
+// runtime's probe there is not handed it (trace/heap_samples.h).
+inline constexpr uint64_t kUnknownTypeAddress = ~uint64_t(0);
+inline constexpr const char* kUnknownType = "unknown type";
+
 // The root frame every output shows for a stack merged into its call site
 // by the memory bound (--max-memory): its own root frames are gone.
 inline constexpr const char* kMergedFrame = "[merged:--max-memory]";

@@ -37,6 +37,7 @@ uint32_t StackSymbolizer::location_without(uint32_t index, uint64_t dropped_fram
 
 std::string_view StackSymbolizer::type_name(uint64_t type) {
   if (type == 0) return kRawMemory;
+  if (type == kUnknownTypeAddress) return kUnknownType;
   auto [it, inserted] = type_names_.emplace(type, "");
   if (inserted) {
     auto vaddr = translator_.to_file_vaddr(type);

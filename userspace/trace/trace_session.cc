@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <vector>
 #include <span>
 
 #include "userspace/export/trace_outputs.h"
@@ -93,20 +94,78 @@ TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, co
   aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate, options_.max_memory);
 }
 
+TraceSession::~TraceSession() {
+  if (detacher_.joinable()) detacher_.join();
+}
+
 Status TraceSession::attach(const std::string& attach_path, TargetOrigin origin) {
   origin_ = origin;
+  std::optional<uint64_t> bias;
+  if (origin == TargetOrigin::kAttached) bias = plan_.binary->elf().is_pie() ? known_bias_ : 0;
+  auto probes = choose_probes(options_, plan_, pid_, bias, display_path_);
+  if (!probes) return probes.error();
+  probes_ = std::move(*probes);
   ProbeTarget target = plan_.target(pid_, attach_path);
+  target.record_entry_points = probes_.entry_points;
+  if (probes_.heap) {
+    target.heap = plan_.heap;
+    shaper_ = std::make_unique<HeapSampleShaper>(plan_);
+  }
+  aggregator_->set_records_inuse(probes_.heap);
   // The child `run` started execs the program once the probes are in place.
   target.execs_before_tracing = origin == TargetOrigin::kStarted ? 1 : 0;
   target.program = options_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
   target.sample_rate = options_.sample_rate;
   target.verbose = options_.verbose;
-  auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { aggregator_->add(event); });
+  auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { take_event(event); });
   if (!probe) return probe.error();
   probe_ = std::move(*probe);
+  if (options_.mode == TraceOptions::Mode::kGuarded) {
+    if (Status s = start_guard(); !s) return s;
+  }
   start_ = std::chrono::steady_clock::now();
   start_wall_ = std::chrono::system_clock::now();
   return Ok{};
+}
+
+void TraceSession::take_event(const gotrace_alloc_event& event) {
+  if (!(event.flags & GOTRACE_EVENT_HEAP_SAMPLE) || !shaper_) return aggregator_->add(event);
+  ++heap_samples_;
+  heap_rate_ = event.sample_rate;
+  std::memcpy(&shaped_, &event, GOTRACE_EVENT_HEADER_SIZE + size_t(event.stack_depth) * sizeof(uint64_t));
+  shaper_->shape(shaped_, load_bias());
+  aggregator_->add(shaped_);
+}
+
+Status TraceSession::start_guard() {
+  auto guard = OverheadGuard::start(pid_, options_.max_overhead, probe_->record_program_fd(),
+                                    plan_.sites.front().instruction);
+  if (!guard) return with_context(guard.error(), "--max-overhead");
+  guard_ = std::move(*guard);
+  return Ok{};
+}
+
+bool TraceSession::fall_back(const OverheadReading& reading) {
+  // Recording stops at once; the uprobes take the kernel a while to remove,
+  // and the event loop drains the ring buffer meanwhile.
+  probe_->stop_recording_entry_points();
+  detacher_ = std::thread([probe = probe_.get()] { probe->detach_entry_points(); });
+  GuardOutcome outcome;
+  outcome.reading = reading;
+  outcome.budget = guard_->budget();
+  outcome.switched_at = std::chrono::steady_clock::now() - start_;
+  outcome.heap_took_over = probes_.heap;
+  guard_outcome_ = outcome;
+  guard_.reset();  // the kernel's BPF statistics go off with it
+  std::string then = probes_.heap ? "the runtime's heap-profile samples stand for the allocations from now on "
+                                    "(estimates)"
+                                  : "stopping, as the program's heap profiling is off";
+  std::cerr << fmt::format("gotrace: exact tracing costs pid {} {:.1f}% of its CPU ({:.0f} allocations/s at {:.2f} "
+                           "µs a probe hit), over --max-overhead {:g}%: {}; --exact records every allocation "
+                           "whatever it costs\n",
+                           pid_, reading.overhead * 100, reading.hits_per_second, reading.cost_ns / 1000,
+                           outcome.budget * 100, then);
+  return !probes_.heap;
 }
 
 uint64_t TraceSession::load_bias() const {
@@ -164,6 +223,8 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
     if (!target_gone) {
       if (auto consumed = probe_->consume(); !consumed) return consumed.error();
       if (exchange_ && exchange_->requested()) publish_snapshot(false);
+      if (guard_)
+        if (auto over = guard_->check(std::chrono::steady_clock::now())) stop |= fall_back(*over);
     }
     for (EventLoop::Source source : *ready) {
       if (source == EventLoop::kSignal) stop |= loop->read_signals(on_signal, target_gone);
@@ -211,6 +272,31 @@ void TraceSession::publish_snapshot(bool final) {
   exchange_->publish(std::move(snapshot));
 }
 
+std::vector<std::string> TraceSession::mode_comments() const {
+  std::string who = fmt::format("pid {} ({})", pid_, display_path_);
+  std::string rate = heap_rate_ != 0 ? fmt::format("MemProfileRate {}", heap_rate_) : "its MemProfileRate";
+  std::vector<std::string> comments;
+  if (options_.mode == TraceOptions::Mode::kHeap)
+    comments.push_back(fmt::format("gotrace --heap: the allocations of {} that the runtime's heap profiler sampled "
+                                   "({}), scaled to estimates as Go scales its heap profile",
+                                   who, rate));
+  else if (options_.sample_rate != 0)
+    comments.push_back(fmt::format("gotrace: allocations of {}, sampled every {} bytes on average, scaled to "
+                                   "estimates", who, options_.sample_rate));
+  else
+    comments.push_back(fmt::format("gotrace: every allocation of {}", who));
+  if (guard_outcome_ && guard_outcome_->switched_at)
+    comments.push_back(fmt::format(
+        "gotrace: exact tracing would cost the program {:.1f}% of its CPU, over --max-overhead {:g}%: from {:.2f}s "
+        "on, the runtime's heap-profile samples ({}) stand for the allocations, as estimates",
+        guard_outcome_->reading.overhead * 100, guard_outcome_->budget * 100,
+        std::chrono::duration<double>(*guard_outcome_->switched_at).count(), rate));
+  if (probes_.heap)
+    comments.push_back(fmt::format("gotrace: inuse_objects and inuse_space are of what was allocated while tracing, "
+                                   "estimated from the runtime's heap-profile samples ({})", rate));
+  return comments;
+}
+
 PprofMetadata TraceSession::pprof_metadata(uint64_t bias) const {
   const ElfFile& elf = plan_.binary->elf();
   TextMapping text = text_mapping(*plan_.binary, bias);
@@ -223,11 +309,9 @@ PprofMetadata TraceSession::pprof_metadata(uint64_t bias) const {
   metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
   metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
   metadata.period = options_.sample_rate != 0 ? options_.sample_rate : 1;
-  metadata.comments = {options_.sample_rate != 0
-                           ? fmt::format("gotrace: allocations of pid {} ({}), sampled every {} bytes on average, "
-                                         "scaled to estimates",
-                                         pid_, display_path_, options_.sample_rate)
-                           : fmt::format("gotrace: every allocation of pid {} ({})", pid_, display_path_)};
+  bool heap_estimates = options_.mode == TraceOptions::Mode::kHeap || (guard_outcome_ && guard_outcome_->switched_at);
+  if (heap_estimates && heap_rate_ != 0) metadata.period = int64_t(heap_rate_);
+  metadata.comments = mode_comments();
   return metadata;
 }
 
@@ -239,6 +323,9 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   summary.kernel = probe_->kernel_totals();
   summary.verbose = options_.verbose;
   uint64_t bias = load_bias();
+  if (guard_) guard_outcome_ = GuardOutcome{guard_->overall(), guard_->budget(), std::nullopt, false};
+  guard_.reset();
+  if (detacher_.joinable()) detacher_.join();
   probe_.reset();  // detach before the slow part
 
   summary.duration = end_ - start_;
@@ -250,6 +337,10 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   summary.distinct_stacks = aggregator_->stack_count();
   summary.merges = aggregator_->merges();
   summary.max_memory = options_.max_memory;
+  summary.guard = guard_outcome_;
+  summary.heap = {options_.mode == TraceOptions::Mode::kHeap, probes_.mem_profile_rate, heap_samples_,
+                  aggregator_->records_inuse(), probes_.no_heap_reason, aggregator_->inuse_totals(),
+                  aggregator_->live_objects()};
   // The aggregator's memory is given back as the profile takes its place,
   // and the files are streamed from the profile.
   const GoBinary& binary = *plan_.binary;

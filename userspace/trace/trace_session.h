@@ -12,12 +12,16 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 
 #include "base/result.h"
 #include "userspace/export/pprof_writer.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/probe/probe_plan.h"
 #include "userspace/profile/aggregator.h"
+#include "userspace/trace/heap_samples.h"
+#include "userspace/trace/overhead_guard.h"
+#include "userspace/trace/trace_mode.h"
 #include "userspace/trace/trace_options.h"
 #include "userspace/trace/trace_summary.h"
 #include "userspace/tui/terminal_view.h"
@@ -39,6 +43,7 @@ enum class TargetOrigin { kAttached, kStarted };
 class TraceSession {
  public:
   TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options);
+  ~TraceSession();
 
   // Loads and attaches the probes to the file at `attach_path`.
   Status attach(const std::string& attach_path, TargetOrigin origin);
@@ -75,13 +80,30 @@ class TraceSession {
   void publish_snapshot(bool final);
   // The exec the probe saw, for the summary; the trace's end is set to it.
   TargetExec note_exec(const ExecSeen& seen);
+  // An event from the probe into the aggregator; heap samples shaped first.
+  void take_event(const gotrace_alloc_event& event);
+  // Starts the overhead guard, for attach's default mode.
+  Status start_guard();
+  // The guard found exact tracing over budget: the heap profiler's samples
+  // take over, or, where it is off, tracing stops. True when it stops.
+  bool fall_back(const OverheadReading& reading);
+  // The pprof comments: how allocations were seen.
+  std::vector<std::string> mode_comments() const;
 
   ProbePlan plan_;
   int pid_;
   std::string display_path_;
   TraceOptions options_;
   std::unique_ptr<StackAggregator> aggregator_;
+  ModeProbes probes_;
+  std::unique_ptr<HeapSampleShaper> shaper_;
+  gotrace_alloc_event shaped_{};  // a heap sample being shaped
+  uint64_t heap_samples_ = 0;
+  uint64_t heap_rate_ = 0;  // MemProfileRate of the last heap sample
+  std::unique_ptr<OverheadGuard> guard_;
+  std::optional<GuardOutcome> guard_outcome_;
   std::unique_ptr<AllocProbe> probe_;
+  std::thread detacher_;  // detaches the entry points after a fall-back; joined before probe_ goes
   // The view refers to the exchange: it is declared after, to go first.
   std::unique_ptr<SnapshotExchange> exchange_;
   std::unique_ptr<TerminalView> view_;

@@ -22,6 +22,46 @@ std::string exec_line(int pid, const TargetExec& exec) {
   return line + fmt::format("; `gotrace attach {}` traces the new program\n", pid);
 }
 
+// How the runtime's heap profiler shaped the figures, and what is in use.
+std::string heap_lines(int pid, const HeapFigures& heap) {
+  std::string text;
+  std::string rate = heap.rate ? fmt::format("MemProfileRate {}", *heap.rate) : std::string("its MemProfileRate");
+  if (heap.heap_mode)
+    text += fmt::format("gotrace: --heap: {} samples of the runtime's own heap profiler ({}) stand for the "
+                        "allocations above: estimates, scaled as Go scales its heap profile\n",
+                        heap.samples, rate);
+  if (heap.heap_mode && heap.samples == 0 && !heap.rate)
+    text += fmt::format("gotrace: no heap-profile sample came: pid {}'s heap profiling may be off "
+                        "(runtime.MemProfileRate 0, as in a program that links neither runtime/pprof nor "
+                        "net/http/pprof)\n", pid);
+  if (heap.records_inuse)
+    text += fmt::format("gotrace: in use at the end: {} objects, {} ({} sampled objects alive), of what was "
+                        "allocated while tracing, estimated from the runtime's samples ({})\n",
+                        heap.inuse.count, format_bytes(heap.inuse.bytes), heap.live_objects, rate);
+  else if (!heap.no_inuse_reason.empty())
+    text += fmt::format("gotrace: no in-use figures: {}\n", heap.no_inuse_reason);
+  return text;
+}
+
+// What exact tracing cost the target, and what the guard did about it.
+std::string guard_line(int pid, const GuardOutcome& guard) {
+  const OverheadReading& r = guard.reading;
+  std::string cost = fmt::format("{:.1f}% of its CPU ({:.0f} probe hits/s at {:.2f} µs each)", r.overhead * 100,
+                                 r.hits_per_second, r.cost_ns / 1000);
+  if (!guard.switched_at)
+    return fmt::format("gotrace: exact tracing cost pid {} about {}, within --max-overhead {:g}%\n", pid, cost,
+                       guard.budget * 100);
+  double at = std::chrono::duration<double>(*guard.switched_at).count();
+  std::string then = guard.heap_took_over
+                         ? fmt::format("from {:.2f}s on, the runtime's heap-profile samples stand for the "
+                                       "allocations (estimates)", at)
+                         : fmt::format("tracing stopped at {:.2f}s with what it had, as the program's heap "
+                                       "profiling is off", at);
+  return fmt::format("gotrace: exact tracing would cost pid {} {}, over --max-overhead {:g}%: {}; --exact records "
+                     "every allocation whatever it costs\n",
+                     pid, cost, guard.budget * 100, then);
+}
+
 }  // namespace
 
 std::string format_trace_summary(const TraceSummary& s) {
@@ -31,6 +71,8 @@ std::string format_trace_summary(const TraceSummary& s) {
   std::string text = fmt::format("gotrace: traced pid {} for {:.2f}s{}: {} allocations, {}; {}\n", s.pid, seconds,
                                  until, s.totals.count, format_bytes(s.totals.bytes), lost);
   if (s.exec) text += exec_line(s.pid, *s.exec);
+  if (s.guard) text += guard_line(s.pid, *s.guard);
+  text += heap_lines(s.pid, s.heap);
   if (s.sample_rate != 0) {
     std::string recorded =
         s.kernel ? fmt::format("{} of {} allocations ({} requested, counted in the kernel)", s.events,

@@ -11,6 +11,7 @@
 #include "userspace/probe/probe_counters.h"
 #include "userspace/profile/aggregator.h"
 #include "userspace/profile/profile.h"
+#include "userspace/trace/overhead_guard.h"
 
 namespace gotrace {
 
@@ -20,6 +21,25 @@ struct TargetExec {
   Result<std::string> program = Error{"not read"};  // what it runs now, from /proc/<pid>/exe
   bool exact = true;               // false: see ExecSeen::exact
   bool started_by_gotrace = false; // `run`: gotrace waits for the program's exit
+};
+
+// What the overhead guard saw, and whether it fell back.
+struct GuardOutcome {
+  OverheadReading reading;  // at the switch, or over the whole trace
+  double budget = 0;
+  std::optional<std::chrono::nanoseconds> switched_at;  // into the trace
+  bool heap_took_over = false;  // false: the heap profiler was off, tracing stopped
+};
+
+// The runtime's heap profiler as the trace watched it.
+struct HeapFigures {
+  bool heap_mode = false;              // --heap: the samples are all the allocations seen
+  std::optional<uint64_t> rate;        // runtime.MemProfileRate, when read
+  uint64_t samples = 0;                // heap-profile samples received
+  bool records_inuse = false;
+  std::string no_inuse_reason;         // when !records_inuse
+  AllocationTotals inuse;
+  size_t live_objects = 0;             // sampled objects not freed
 };
 
 struct TraceSummary {
@@ -36,6 +56,8 @@ struct TraceSummary {
   size_t distinct_stacks = 0;  // held at the end
   MergeCounts merges;          // what --max-memory cost in detail
   uint64_t max_memory = 0;
+  HeapFigures heap;
+  std::optional<GuardOutcome> guard;  // attach's default mode
 };
 
 // The summary, one line per subject, each ending in a newline.

@@ -1,0 +1,77 @@
+#include "userspace/trace/overhead_guard.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "userspace/probe/trap_cost.h"
+
+namespace gotrace {
+
+Result<std::unique_ptr<OverheadGuard>> OverheadGuard::start(int pid, double budget, int program_fd,
+                                                            std::string_view probed_instruction) {
+  std::unique_ptr<OverheadGuard> guard(new OverheadGuard());
+  guard->budget_ = budget;
+  guard->program_fd_ = program_fd;
+  if (clock_getcpuclockid(pid, &guard->target_clock_) != 0)
+    return make_error("pid {}: cannot read its CPU time: {}", pid, std::strerror(errno));
+  auto trap = measure_trap_cost(probed_instruction);
+  if (!trap) return with_context(trap.error(), "cannot measure what a probe costs");
+  guard->trap_ns_ = *trap;
+  int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (stats < 0) return make_error("cannot time the BPF probe: {}", std::strerror(errno));
+  guard->stats_ = Fd(stats);
+  auto now = guard->read(std::chrono::steady_clock::now());
+  if (!now) return now.error();
+  guard->first_ = guard->window_start_ = guard->last_ = *now;
+  return guard;
+}
+
+Result<OverheadGuard::Counters> OverheadGuard::read(std::chrono::steady_clock::time_point now) const {
+  Counters counters;
+  counters.time = now;
+  bpf_prog_info info{};
+  uint32_t length = sizeof(info);
+  if (bpf_obj_get_info_by_fd(program_fd_, &info, &length) != 0)
+    return make_error("cannot read the BPF probe's statistics: {}", std::strerror(errno));
+  counters.runs = info.run_cnt;
+  counters.run_ns = info.run_time_ns;
+  timespec cpu{};
+  if (clock_gettime(target_clock_, &cpu) != 0) return make_error("cannot read the target's CPU time: {}", std::strerror(errno));
+  counters.target_cpu_ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+  return counters;
+}
+
+OverheadReading OverheadGuard::between(const Counters& from, const Counters& to) const {
+  OverheadReading reading;
+  double hits = double(to.runs - from.runs);
+  double seconds = std::chrono::duration<double>(to.time - from.time).count();
+  if (hits == 0 || seconds <= 0) return reading;
+  reading.hits_per_second = hits / seconds;
+  reading.cost_ns = trap_ns_ + double(to.run_ns - from.run_ns) / hits;
+  double probes_ns = hits * reading.cost_ns;
+  // The target's CPU time holds the probes' own: what is left is what it
+  // would have used untraced (at least a microsecond, for a division).
+  double untraced_ns = std::max(double(to.target_cpu_ns - from.target_cpu_ns) - probes_ns, 1000.0);
+  reading.overhead = probes_ns / untraced_ns;
+  return reading;
+}
+
+std::optional<OverheadReading> OverheadGuard::check(std::chrono::steady_clock::time_point now) {
+  if (now - last_.time < kInterval) return std::nullopt;
+  auto counters = read(now);
+  if (!counters) return std::nullopt;  // the target is gone: its exit ends the trace
+  last_ = *counters;
+  // The window grows until the target used enough CPU to judge by.
+  if (std::chrono::nanoseconds(last_.target_cpu_ns - window_start_.target_cpu_ns) < kMinTargetCpu) return std::nullopt;
+  OverheadReading reading = between(window_start_, last_);
+  window_start_ = last_;
+  if (reading.overhead > budget_) return reading;
+  return std::nullopt;
+}
+
+OverheadReading OverheadGuard::overall() const { return between(first_, last_); }
+
+}  // namespace gotrace

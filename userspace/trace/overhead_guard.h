@@ -1,0 +1,70 @@
+// What exact tracing costs the target, against a budget (--max-overhead).
+//
+// Every allocation the probe records costs the target a trap into the
+// kernel and the BPF program's run: 1 to 2 µs against an allocation of
+// 20 to 50 ns. The guard multiplies the probe's hits in an interval by the
+// cost of one hit, the trap (measured on this machine at start:
+// probe/trap_cost.h) plus the program's average run time (the kernel's BPF
+// statistics, on while the guard lives), and sets that against the CPU time
+// the target used in the same interval, less the probes' own share: the
+// fraction of CPU the target would not have spent untraced.
+#pragma once
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "base/fd.h"
+#include "base/result.h"
+
+namespace gotrace {
+
+struct OverheadReading {
+  double overhead = 0;         // probe time over the target's untraced CPU time
+  double hits_per_second = 0;
+  double cost_ns = 0;          // of one hit: the trap and the program
+};
+
+class OverheadGuard {
+ public:
+  // How often the figures are read; a decision needs at least kMinTargetCpu
+  // of the target's CPU time, so that a nearly idle program (whose few
+  // allocations cost nothing worth saving) is not judged on noise.
+  static constexpr std::chrono::milliseconds kInterval{250};
+  static constexpr std::chrono::milliseconds kMinTargetCpu{20};
+
+  // `program_fd` is the allocation probe's program; `probed_instruction`
+  // what its probes sit on. Measures the trap (about 30 ms).
+  static Result<std::unique_ptr<OverheadGuard>> start(int pid, double budget, int program_fd,
+                                                      std::string_view probed_instruction);
+
+  // Called on every turn of the event loop; reads the figures once an
+  // interval is over, and returns them when they exceed the budget.
+  std::optional<OverheadReading> check(std::chrono::steady_clock::time_point now);
+  // The figures of the whole time the guard watched, for the summary.
+  OverheadReading overall() const;
+  double trap_ns() const { return trap_ns_; }
+  double budget() const { return budget_; }
+
+ private:
+  struct Counters {
+    uint64_t runs = 0, run_ns = 0, target_cpu_ns = 0;
+    std::chrono::steady_clock::time_point time;
+  };
+  OverheadGuard() = default;
+  Result<Counters> read(std::chrono::steady_clock::time_point now) const;
+  OverheadReading between(const Counters& from, const Counters& to) const;
+
+  Fd stats_;  // holds the kernel's BPF run-time statistics on
+  int program_fd_ = -1;
+  clockid_t target_clock_{};
+  double budget_ = 0;
+  double trap_ns_ = 0;
+  Counters first_, window_start_, last_;
+};
+
+}  // namespace gotrace
