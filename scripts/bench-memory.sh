@@ -97,6 +97,8 @@ measure() {
   start_target
   local -a timed=()
   [[ -x /usr/bin/time ]] && timed=(/usr/bin/time -f 'maxrss_kib %M' -o "$work/$mode.time")
+  # Every allocation: the memory a trace takes grows with the stacks it sees.
+  [[ $binary == "$gotrace" ]] && extra+=(--exact)
   "${timed[@]}" "$binary" attach "$target_pid" -d "${seconds}s" --no-tui -o "$work/$mode.pb.gz" \
     --folded "$work/$mode.folded" "${extra[@]}" 2>"$err" >/dev/null &
   local runner=$! pid=

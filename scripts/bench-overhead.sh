@@ -11,14 +11,14 @@
 # batches. The modes:
 #
 #   untraced       no probe;
-#   gotrace        `gotrace attach PID`, the default mode (every allocation,
+#   gotrace        `gotrace attach PID --exact` (every allocation,
 #                  with its stack, through the ring buffer);
 #   gotrace-sampled `gotrace attach PID --sample-rate 524288`, included when
 #                  `gotrace attach --help` lists --sample-rate;
 #   bpftrace       bpftrace -e 'uprobe:BINARY:runtime.mallocgc /pid == PID/
 #                  { @[ustack(perf)] = count(); }' (Debian's bpftrace,
 #                  installed when missing);
-#   floor          `gotrace attach PID --empty-probe`: gotrace's probe sites
+#   floor          `gotrace attach PID --exact --empty-probe`: gotrace's probe sites
 #                  with a BPF program that does nothing, the trap alone.
 #
 # A calibration round first runs every mode once (a warm-up, and the batch
@@ -248,7 +248,7 @@ large_bin=$(command -v go)
 note "a large binary: gotrace attach to '$large_bin build -a std'"
 GOCACHE=$work/gocache GOFLAGS= GOTOOLCHAIN=local go build -a -o /dev/null std >"$work/large.out" 2>&1 &
 large_pid=$!
-"$gotrace" attach "$large_pid" -o "$work/large.pb.gz" >"$work/large-tracer.out" 2>"$work/large-tracer.err" &
+"$gotrace" attach "$large_pid" --exact -o "$work/large.pb.gz" >"$work/large-tracer.out" 2>"$work/large-tracer.err" &
 large_tracer=$!
 large_hwm=0
 while kill -0 "$large_tracer" 2>/dev/null; do

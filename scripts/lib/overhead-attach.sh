@@ -140,8 +140,9 @@ run_mode() {
       batch "$warmup"
       batch "$n"
       return 0 ;;
+    gotrace) flags=(--exact) ;;
     gotrace-sampled) flags=(--sample-rate "$sample_rate") ;;
-    floor) flags=(--empty-probe) ;;
+    floor) flags=(--exact --empty-probe) ;;
     bpftrace) sites=("${bpftrace_sites[@]}") ;;
   esac
   unprobed || die "a probe is still in place before $mode attaches"

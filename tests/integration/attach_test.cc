@@ -32,7 +32,7 @@ TEST(Tracer, AttachKeepsTheRatioBetweenTwoSites) {
   ChildProcess target({local_build("allocs", "plain"), "steady"});
   target.read_until("steady");
   ScratchFile pprof("attach.pb.gz");
-  auto result = run_gotrace({"attach", std::to_string(target.pid()), "-d", "2s", "-o", pprof.path()});
+  auto result = run_gotrace({"attach", std::to_string(target.pid()), "--exact", "-d", "2s", "-o", pprof.path()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find(fmt::format("gotrace: attached to pid {} (", target.pid())), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("1 allocation entry point probed; Ctrl-C to stop"), std::string::npos) << result.err;

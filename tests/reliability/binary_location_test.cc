@@ -33,7 +33,7 @@ constexpr int kBurst = 5000;
 void expect_traced_exactly(ChurnTarget& target, const std::string& shown_path) {
   LeftoverCheck check;
   ScratchFile folded("location.folded");
-  BackgroundGotrace tracer({"attach", std::to_string(target.pid()), "--no-tui", "--folded", folded.path()});
+  BackgroundGotrace tracer({"attach", std::to_string(target.pid()), "--exact", "--no-tui", "--folded", folded.path()});
   ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
   EXPECT_NE(tracer.err().find(fmt::format("attached to pid {} ({}, go", target.pid(), shown_path)), std::string::npos)
       << tracer.err();

@@ -41,7 +41,7 @@ TEST(Faults, ConcurrentGotracesEachCountEveryAllocation) {
   for (int i = 0; i < 3; ++i) {
     folded.push_back(std::make_unique<ScratchFile>(fmt::format("concurrent-{}.folded", i)));
     tracers.push_back(std::make_unique<BackgroundGotrace>(
-        std::vector<std::string>{"attach", std::to_string(target.pid()), "--no-tui", "--folded", folded[i]->path()}));
+        std::vector<std::string>{"attach", std::to_string(target.pid()), "--exact", "--no-tui", "--folded", folded[i]->path()}));
   }
   for (auto& tracer : tracers) ASSERT_TRUE(tracer->wait_attached()) << tracer->err();
   ASSERT_TRUE(target.burst(kFirstBurst));

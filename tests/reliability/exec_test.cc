@@ -87,7 +87,7 @@ class AttachedTracer {
  public:
   AttachedTracer(pid_t target, const std::string& name, const std::vector<std::string>& more = {})
       : err_(name + ".err"), folded_(name + ".folded") {
-    std::vector<std::string> args{"attach", std::to_string(target), "--folded", folded_.path()};
+    std::vector<std::string> args{"attach", std::to_string(target), "--exact", "--folded", folded_.path()};
     args.insert(args.end(), more.begin(), more.end());
     tracer_ = std::make_unique<ChildProcess>(tracer_argv(err_.path(), args));
   }

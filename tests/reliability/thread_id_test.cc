@@ -32,7 +32,7 @@ TEST(ThreadId, AttachTracesTheProcessOfTheThread) {
   std::string thread = other_thread(target.pid());  // a Go program runs several threads from its start
   ASSERT_NE(thread, "");
   ScratchFile folded("thread.folded");
-  auto result = run_gotrace({"attach", thread, "-d", "1s", "--no-tui", "--folded", folded.path()});
+  auto result = run_gotrace({"attach", thread, "--exact", "-d", "1s", "--no-tui", "--folded", folded.path()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(result.err.starts_with(
       fmt::format("gotrace: {} is a thread of process {}; tracing the process\n", thread, target.pid())))
