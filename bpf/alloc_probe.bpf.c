@@ -265,13 +265,22 @@ int uprobe__heap_sample(struct pt_regs* ctx) {
   bpf_probe_read_user(&rate, sizeof(rate), (void*)(mem_profile_rate_vaddr + bias));
 
   struct gotrace_alloc_event* event = &scratch_space->event;
+  // Traced exactly, the allocation's record was the last this CPU
+  // assembled, on this thread: the allocator allocates nothing else in
+  // between (it would throw "malloc deadlock"). Its type is the one the
+  // allocator was handed, which profilealloc is not.
+  __u32 type_known = 0;
+  if (exact_recording && sample_rate == 0 && event->tid == (__u32)pid_tgid &&
+      !(event->flags & (GOTRACE_EVENT_HEAP_SAMPLE | GOTRACE_EVENT_HEAP_FREE)))
+    type_known = GOTRACE_EVENT_TYPE_KNOWN;
+  else
+    event->type = 0;
   event->size = ctx->rcx;
-  event->type = 0;
   event->address = ctx->rbx;
   event->sample_rate = rate;
   event->tid = (__u32)pid_tgid;
   event->entry_point = GOTRACE_SITE_HEAP_SAMPLE;
-  event->flags = GOTRACE_EVENT_HEAP_SAMPLE;
+  event->flags = GOTRACE_EVENT_HEAP_SAMPLE | type_known;
   if (exact_recording) {
     event->flags |= GOTRACE_EVENT_ALSO_EXACT;
     count(GOTRACE_COUNTER_HEAP_SAMPLE_IN_USE_ONLY);

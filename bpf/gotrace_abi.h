@@ -130,6 +130,10 @@ struct gotrace_alloc_event {
 /* A heap sample taken while every allocation was being recorded: already
  * counted as an allocation, it counts for the in-use figures only. */
 #define GOTRACE_EVENT_ALSO_EXACT 8u
+/* A heap sample whose type field holds the type the allocator entry point
+ * was handed: the record of the same allocation this CPU sent just before,
+ * on the same thread (exact tracing). */
+#define GOTRACE_EVENT_TYPE_KNOWN 16u
 
 /* Index in probe_vaddrs of the heap profiler's two probes, after the
  * allocator entry points (whose indexes are below GOTRACE_MAX_ENTRY_POINTS). */

@@ -26,12 +26,13 @@ void HeapSampleShaper::shape(gotrace_alloc_event& event, uint64_t bias) {
       type_register = entry->second;
     }
   }
-  event.type = kUnknownTypeAddress;
+  bool type_known = event.flags & GOTRACE_EVENT_TYPE_KNOWN;
+  if (!type_known) event.type = kUnknownTypeAddress;
   if (!outermost) return;  // not called from the allocator as known: kept whole
   uint32_t cut = *outermost + 1;
   std::memmove(event.pcs, event.pcs + cut, (depth - cut) * sizeof(uint64_t));
   event.stack_depth = depth - cut;
-  if (event.stack_depth == 0) return;
+  if (event.stack_depth == 0 || type_known) return;
   std::vector<uint64_t> file_pcs(event.pcs, event.pcs + event.stack_depth);
   for (uint64_t& pc : file_pcs) pc -= bias;
   AllocationType type = types_.type_of(file_pcs, type_register);

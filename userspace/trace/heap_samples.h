@@ -27,7 +27,8 @@ class HeapSampleShaper {
   explicit HeapSampleShaper(const ProbePlan& plan);
 
   // Cuts the allocator's frames from a GOTRACE_EVENT_HEAP_SAMPLE event and
-  // fills in its type (a runtime address, 0 for none, kUnknownTypeAddress);
+  // fills in its type, unless the probe knew it (GOTRACE_EVENT_TYPE_KNOWN):
+  // a runtime address, 0 for none, kUnknownTypeAddress;
   // `bias` is the target's load bias.
   void shape(gotrace_alloc_event& event, uint64_t bias);
 
