@@ -35,7 +35,9 @@ TEST(Tracer, AttachKeepsTheRatioBetweenTwoSites) {
   auto result = run_gotrace({"attach", std::to_string(target.pid()), "--exact", "-d", "2s", "-o", pprof.path()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find(fmt::format("gotrace: attached to pid {} (", target.pid())), std::string::npos) << result.err;
-  EXPECT_NE(result.err.find("1 allocation entry point probed; Ctrl-C to stop"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("1 allocation entry point probed, and the runtime's heap profiler; Ctrl-C to stop"),
+            std::string::npos)
+      << result.err;
   PprofSites got = read_pprof_sites(pprof.path());
   double a = got.by_function["main.siteSteadyA"].objects, b = got.by_function["main.siteSteadyB"].objects;
   ASSERT_GT(b, 10000) << got.raw.substr(0, 2000);

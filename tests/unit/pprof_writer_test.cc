@@ -71,6 +71,22 @@ PprofMetadata metadata() {
   return metadata;
 }
 
+TEST(PprofWriter, InUseFiguresAddGosTwoInUseSampleTypesAfterTheAllocationOnes) {
+  Profile profile = hand_made_profile();
+  profile.has_inuse = true;
+  for (size_t i = 0; i < profile.samples.size(); ++i) profile.samples[i].inuse = {i, 100 * i};
+  pprof::Profile pb = encoded(profile, metadata());
+  auto text = [&](int64_t index) { return pb.string_table(index); };
+  std::vector<std::string> types;
+  for (const auto& type : pb.sample_type()) types.push_back(text(type.type()) + "/" + text(type.unit()));
+  EXPECT_EQ(types, (std::vector<std::string>{"alloc_objects/count", "alloc_space/bytes", "inuse_objects/count",
+                                             "inuse_space/bytes"}));
+  EXPECT_EQ(text(pb.default_sample_type()), "alloc_space");
+  ASSERT_EQ(pb.sample_size(), 3);
+  EXPECT_EQ(std::vector<int64_t>(pb.sample(2).value().begin(), pb.sample(2).value().end()),
+            (std::vector<int64_t>{2, 96, 2, 200}));
+}
+
 TEST(PprofWriter, SampleTypesPeriodAndValuesAreGosHeapProfiles) {
   pprof::Profile pb = encoded(hand_made_profile(), metadata());
   auto text = [&](int64_t index) { return pb.string_table(index); };
@@ -85,6 +101,7 @@ TEST(PprofWriter, SampleTypesPeriodAndValuesAreGosHeapProfiles) {
   EXPECT_EQ(pb.duration_nanos(), 2000000000);
   ASSERT_EQ(pb.comment_size(), 1);
   EXPECT_EQ(text(pb.comment(0)), "gotrace");
+  EXPECT_EQ(text(pb.default_sample_type()), "alloc_space");
 
   ASSERT_EQ(pb.sample_size(), 3);
   std::vector<std::vector<int64_t>> values;

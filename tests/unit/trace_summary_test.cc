@@ -49,5 +49,40 @@ TEST(TraceSummary, AnExecUnderRunSaysThatGotraceWaitsAndWhatWasNotRead) {
   EXPECT_EQ(text.find("exited"), std::string::npos) << text;
 }
 
+TEST(TraceSummary, HeapModeSaysItsFiguresAreEstimatesAndWhatIsInUse) {
+  TraceSummary summary = summary_of_pid_42();
+  summary.heap = {true, 524288, 37, true, "", {1200, 4500000}, 9};
+  EXPECT_EQ(format_trace_summary(summary),
+            "gotrace: traced pid 42 for 2.50s: 1000 allocations, 62.5 KiB; 0 events lost\n"
+            "gotrace: --heap: 37 samples of the runtime's own heap profiler (MemProfileRate 524288) stand for the "
+            "allocations above: estimates, scaled as Go scales its heap profile\n"
+            "gotrace: in use at the end: 1200 objects, 4.3 MiB (9 sampled objects alive), of what was allocated "
+            "while tracing, estimated from the runtime's samples (MemProfileRate 524288)\n");
+}
+
+TEST(TraceSummary, WithoutTheHeapProfilerThereAreNoInUseFiguresAndItSaysWhy) {
+  TraceSummary summary = summary_of_pid_42();
+  summary.heap.no_inuse_reason = "pid 42: the program's heap profiling is off";
+  EXPECT_NE(format_trace_summary(summary).find("gotrace: no in-use figures: pid 42: the program's heap profiling is "
+                                               "off\n"),
+            std::string::npos);
+}
+
+TEST(TraceSummary, TheGuardSaysWhatExactTracingCostAndWhenItFellBack) {
+  TraceSummary summary = summary_of_pid_42();
+  summary.guard = GuardOutcome{{0.012, 2100, 1710}, 0.03, std::nullopt, false};
+  EXPECT_NE(format_trace_summary(summary).find("gotrace: exact tracing cost pid 42 about 1.2% of its CPU (2100 probe "
+                                               "hits/s at 1.71 µs each), within --max-overhead 3%\n"),
+            std::string::npos);
+  summary.guard = GuardOutcome{{0.845, 111694, 3320}, 0.03, std::chrono::milliseconds(260), true};
+  EXPECT_NE(format_trace_summary(summary).find("over --max-overhead 3%: from 0.26s on, the runtime's heap-profile "
+                                               "samples stand for the allocations (estimates)"),
+            std::string::npos);
+  summary.guard->heap_took_over = false;
+  EXPECT_NE(format_trace_summary(summary).find("tracing stopped at 0.26s with what it had, as the program's heap "
+                                               "profiling is off"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gotrace

@@ -176,8 +176,17 @@ uint64_t TraceSession::load_bias() const {
 
 void TraceSession::announce() const {
   size_t n = plan_.sites.size();
-  std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {} allocation entry point{} probed; Ctrl-C to stop\n",
-                           pid_, display_path_, plan_.binary->build_info().go_version, n, n == 1 ? "" : "s");
+  std::string rate = probes_.mem_profile_rate ? fmt::format(", MemProfileRate {}", *probes_.mem_profile_rate) : "";
+  std::string what = !probes_.entry_points
+                         ? fmt::format("the runtime's heap profiler probed (--heap{})", rate)
+                         : fmt::format("{} allocation entry point{} probed{}{}", n, n == 1 ? "" : "s",
+                                       probes_.heap ? ", and the runtime's heap profiler" : "",
+                                       options_.mode == TraceOptions::Mode::kGuarded
+                                           ? fmt::format(" (exact while under --max-overhead {:g}%)",
+                                                         options_.max_overhead * 100)
+                                           : "");
+  std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {}; Ctrl-C to stop\n", pid_, display_path_,
+                           plan_.binary->build_info().go_version, what);
 }
 
 void TraceSession::open_view() {
