@@ -22,6 +22,7 @@
 #include "symbolizer/go_binary.h"
 #include "userspace/probe/allocation_types.h"
 #include "userspace/probe/entry_points.h"
+#include "userspace/probe/heap_profiler_hooks.h"
 
 namespace {
 
@@ -140,6 +141,14 @@ void exercise_entry_points(const GoBinary& binary) {
     }
   } else {
     check(!found.error().message.empty(), "empty entry point error");
+  }
+  // The heap profiler's hooks, found in the same code, and MemProfileRate among its data.
+  if (auto hooks = find_heap_profiler_hooks(binary)) {
+    check(hooks->sample.vaddr >= hooks->sample.entry && hooks->free.vaddr >= hooks->free.entry,
+          "a heap profiler probe before its function");
+    check(!hooks->how_found.empty(), "heap profiler hooks without how they were found");
+  } else {
+    check(!hooks.error().message.empty(), "empty heap profiler hooks error");
   }
   for (std::string_view name : {"runtime.mallocgc", "main.main", "runtime.goexit", ""}) {
     if (auto f = binary.find_function(name)) {
