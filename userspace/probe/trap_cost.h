@@ -20,7 +20,7 @@ namespace gotrace {
 
 // Nanoseconds a trap costs on an instruction like `probed_instruction` (as
 // ProbeSite::instruction gives it, AT&T syntax): the median of a few rounds
-// of a few thousand calls. Takes about 30 ms. Needs CAP_SYS_ADMIN.
+// of a few thousand calls, in CPU time. Takes about 30 ms. Needs CAP_SYS_ADMIN.
 Result<double> measure_trap_cost(std::string_view probed_instruction);
 
 }  // namespace gotrace

@@ -53,8 +53,11 @@ OverheadReading OverheadGuard::between(const Counters& from, const Counters& to)
   reading.cost_ns = trap_ns_ + double(to.run_ns - from.run_ns) / hits;
   double probes_ns = hits * reading.cost_ns;
   // The target's CPU time holds the probes' own: what is left is what it
-  // would have used untraced (at least a microsecond, for a division).
-  double untraced_ns = std::max(double(to.target_cpu_ns - from.target_cpu_ns) - probes_ns, 1000.0);
+  // would have used untraced. Estimated probe time above the target's own
+  // (the trap timed high on a busy machine) says no more than that the
+  // probes took nearly all of it: at most 100 times the rest, then.
+  double target_ns = double(to.target_cpu_ns - from.target_cpu_ns);
+  double untraced_ns = std::max(target_ns - probes_ns, std::max(target_ns, 1000.0) / 100);
   reading.overhead = probes_ns / untraced_ns;
   return reading;
 }

@@ -6,6 +6,18 @@
 
 namespace gotrace {
 
+namespace {
+
+// Whether the linker left the runtime's heap profiler on: it turns it off
+// (runtime.disableMemoryProfiling, and MemProfileRate 0 as the program
+// starts) when nothing reaches runtime.MemProfile, or from Go 1.23
+// runtime.memProfileInternal, so that neither is in the binary then.
+bool links_heap_profiler(const GoBinary& binary) {
+  return binary.find_function("runtime.memProfileInternal") || binary.find_function("runtime.MemProfile");
+}
+
+}  // namespace
+
 std::string heap_profiling_off(int pid) {
   return fmt::format("pid {}: the program's heap profiling is off (runtime.MemProfileRate is 0: it links neither "
                      "runtime/pprof nor net/http/pprof, or set the rate to 0), so the runtime samples nothing",
@@ -20,6 +32,17 @@ Result<ModeProbes> choose_probes(const TraceOptions& options, const ProbePlan& p
   if (!plan.heap) {
     if (heap_mode) return make_error("'{}': --heap: {}; --exact traces every allocation", display_path, plan.heap_missing);
     probes.no_heap_reason = plan.heap_missing;
+    return probes;
+  }
+  if (!bias && !links_heap_profiler(*plan.binary)) {
+    std::string off = fmt::format("'{}' links neither runtime/pprof nor net/http/pprof: its heap profiling is off "
+                                  "(the linker set runtime.disableMemoryProfiling), so the runtime samples nothing",
+                                  display_path);
+    if (heap_mode)
+      return make_error("--heap: {}; --exact or --sample trace it at a cost to the program, or build it with "
+                        "`import _ \"net/http/pprof\"` (or runtime/pprof) to have it sample its allocations",
+                        off);
+    probes.no_heap_reason = off;
     return probes;
   }
   if (bias) {

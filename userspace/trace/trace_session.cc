@@ -347,7 +347,9 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   summary.merges = aggregator_->merges();
   summary.max_memory = options_.max_memory;
   summary.guard = guard_outcome_;
-  summary.heap = {options_.mode == TraceOptions::Mode::kHeap, probes_.mem_profile_rate, heap_samples_,
+  std::optional<uint64_t> rate = probes_.mem_profile_rate;
+  if (!rate && heap_rate_ != 0) rate = heap_rate_;  // as the samples said: `run` could not read it first
+  summary.heap = {options_.mode == TraceOptions::Mode::kHeap, rate, heap_samples_,
                   aggregator_->records_inuse(), probes_.no_heap_reason, aggregator_->inuse_totals(),
                   aggregator_->live_objects()};
   // The aggregator's memory is given back as the profile takes its place,
