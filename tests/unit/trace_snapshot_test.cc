@@ -85,5 +85,53 @@ TEST(SnapshotExchange, SnapshotCopiesTotalsAndOnlyNewStacks) {
   EXPECT_EQ(s.new_stacks[0].pcs, std::vector<uint64_t>{0x20});
 }
 
+TEST(SnapshotExchange, SnapshotCopiesInuseOnlyWhenRecorded) {
+  auto sample = [](uint64_t pc, uint64_t address) {
+    gotrace_alloc_event event{};
+    event.flags = GOTRACE_EVENT_HEAP_SAMPLE;
+    event.size = 64;
+    event.sample_rate = 1;  // every object sampled: each stands for itself
+    event.address = address;
+    event.stack_depth = 1;
+    event.pcs[0] = pc;
+    return event;
+  };
+  gotrace_alloc_event free_event{};
+  free_event.flags = GOTRACE_EVENT_HEAP_FREE;
+  free_event.address = 0xa000;
+
+  StackAggregator recording(AllocatorModel{true}, [](uint64_t) { return true; });
+  recording.set_records_inuse(true);
+  gotrace_alloc_event free_other = free_event;
+  free_other.address = 0xb000;
+  for (auto event : {sample(0x10, 0xa000), sample(0x10, 0xa100), sample(0x20, 0xb000), sample(0x30, 0xc000),
+                     free_event, free_other})
+    recording.add(event);
+  TraceSnapshot s = take_snapshot(recording, 0);
+  EXPECT_TRUE(s.records_inuse);
+  ASSERT_EQ(s.stack_totals.size(), 3u);
+  EXPECT_DOUBLE_EQ(s.stack_totals[0].bytes, 128);  // allocated
+  EXPECT_DOUBLE_EQ(s.stack_totals[1].bytes, 64);
+  // Only the stacks with memory in use: 0x20's one object was freed.
+  ASSERT_EQ(s.stack_inuse.size(), 2u);
+  EXPECT_EQ(s.stack_inuse[0].first, 0u);
+  EXPECT_DOUBLE_EQ(s.stack_inuse[0].second.bytes, 64);  // of 0x10's two objects, one was freed
+  EXPECT_DOUBLE_EQ(s.stack_inuse[0].second.count, 1);
+  EXPECT_EQ(s.stack_inuse[1].first, 2u);
+  EXPECT_DOUBLE_EQ(s.stack_inuse[1].second.bytes, 64);
+
+  // A trace that records no in-use figures hands over none: not zeros.
+  StackAggregator exact(AllocatorModel{true}, [](uint64_t) { return true; });
+  gotrace_alloc_event event{};
+  event.size = 32;
+  event.stack_depth = 1;
+  event.pcs[0] = 0x10;
+  exact.add(event);
+  s = take_snapshot(exact, 0);
+  EXPECT_FALSE(s.records_inuse);
+  EXPECT_TRUE(s.stack_inuse.empty());
+  EXPECT_EQ(s.stack_totals.size(), 1u);
+}
+
 }  // namespace
 }  // namespace gotrace

@@ -15,6 +15,7 @@ void LiveSites::add_stack(const RawStack& stack) {
   site_samples_[site].push_back(sample);
   site_of_sample_.push_back(site);
   sample_totals_.emplace_back();
+  sample_inuse_.emplace_back();
 }
 
 SiteTable LiveSites::update(const TraceSnapshot& snapshot) {
@@ -30,17 +31,29 @@ SiteTable LiveSites::update(const TraceSnapshot& snapshot) {
   std::fill(sample_totals_.begin(), sample_totals_.end(), WeightedTotals{});
   size_t known = std::min(snapshot.stack_totals.size(), sample_of_stack_.size());
   for (size_t i = 0; i < known; ++i) sample_totals_[sample_of_stack_[i]].add(snapshot.stack_totals[i]);
+  std::fill(sample_inuse_.begin(), sample_inuse_.end(), WeightedTotals{});
+  for (const auto& [stack, inuse] : snapshot.stack_inuse)
+    if (stack < sample_of_stack_.size()) sample_inuse_[sample_of_stack_[stack]].add(inuse);
 
   SiteTable table;
   table.elapsed = snapshot.elapsed;
   table.probe_counts = snapshot.probe_counts;
+  table.records_inuse = snapshot.records_inuse;
+  table.mode_note = snapshot.mode_note;
   table.sites.reserve(sites_.size());
   for (uint32_t id = 0; id < sites_.size(); ++id) {
     SiteSum sum;
-    for (uint32_t sample : site_samples_[id]) sum.add(merger_.type_name(sample), sample_totals_[sample]);
+    WeightedTotals inuse;
+    for (uint32_t sample : site_samples_[id]) {
+      sum.add(merger_.type_name(sample), sample_totals_[sample]);
+      inuse.add(sample_inuse_[sample]);
+    }
+    // Sums of estimates added and taken away again can end a hair below zero.
+    inuse = {std::max(0.0, inuse.count), std::max(0.0, inuse.bytes)};
     const Frame& leaf = sites_.leaf(id);
     table.totals.add(sum.totals());
-    table.sites.push_back({id, leaf.function, leaf.file, leaf.line, sum.top_type(), sum.totals()});
+    table.inuse.add(inuse);
+    table.sites.push_back({id, leaf.function, leaf.file, leaf.line, sum.top_type(), sum.totals(), inuse});
   }
   return table;
 }

@@ -35,6 +35,7 @@ class LiveSites {
   std::vector<uint32_t> sample_of_stack_;         // by stack index
   std::vector<uint32_t> site_of_sample_;          // by sample index
   std::vector<WeightedTotals> sample_totals_;     // by sample index, as of the last update
+  std::vector<WeightedTotals> sample_inuse_;      // the same, in use
   std::vector<std::vector<uint32_t>> site_samples_;  // by site id
   CallSiteIndex sites_;
 };

@@ -1,7 +1,9 @@
 // The lines at the top of the screen: the trace, its figures, what was lost
 // and how the list is sorted, and a word when the target has exited.
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,6 +22,8 @@ const char* sort_name(SortColumn column) {
     case SortColumn::kByteRate: return "bytes/s";
     case SortColumn::kAllocs: return "total allocs";
     case SortColumn::kBytes: return "total bytes";
+    case SortColumn::kInuse: return "in use";
+    case SortColumn::kGrowth: return "growth";
   }
   return "";
 }
@@ -45,6 +49,24 @@ std::string format_elapsed(std::chrono::nanoseconds elapsed) {
   return fmt::format("{}h{:02}m{:02}s", seconds / 3600, seconds / 60 % 60, seconds % 60);
 }
 
+// "in use 48.2 MiB  +1.1 MiB/s over 30s  LEAK? 1 site only grew for 30s"
+ScreenLine ScreenModel::inuse_line(size_t width) const {
+  const Figures& f = shown_;
+  std::string text = fmt::format("in use {}  ", format_rate_bytes(std::max(0.0, f.table.inuse.bytes)));
+  if (f.inuse_growth)
+    text += fmt::format("{}/s over {}", format_signed_rate_bytes(*f.inuse_growth), format_elapsed(f.growth_span));
+  else
+    text += fmt::format("growth shown from {}", format_elapsed(InuseGrowth::kMinSpan));
+  std::vector<Span> spans{{text, Style::kNormal}};
+  if (f.sites_only_grew > 0) {
+    spans.push_back({"  ", Style::kNormal});
+    spans.push_back({fmt::format("LEAK? {} site{} only grew for {}", f.sites_only_grew,
+                                 f.sites_only_grew == 1 ? "" : "s", format_elapsed(f.growth_span)),
+                     Style::kAlert});
+  }
+  return compose(std::move(spans), {}, width);
+}
+
 std::vector<ScreenLine> ScreenModel::header(size_t width) const {
   std::vector<ScreenLine> lines;
   const Figures& f = shown_;
@@ -62,10 +84,25 @@ std::vector<ScreenLine> ScreenModel::header(size_t width) const {
   std::string figures = fmt::format("allocs {}/s  bytes {}/s  total {} allocs, {}", format_count(f.alloc_rate),
                                     format_rate_bytes(f.byte_rate), format_count(std::round(f.table.totals.count)),
                                     format_rate_bytes(f.table.totals.bytes));
-  std::vector<Span> sampled;
-  if (info_.sample_rate != 0)
-    sampled.push_back({fmt::format("estimates: sampled every {}", format_bytes(info_.sample_rate)), Style::kDim});
-  lines.push_back(compose({{figures, Style::kNormal}}, sampled, width));
+  // How the figures are taken; said in alert once it is no longer what it
+  // was at the start (tracing fell back from exact to heap samples).
+  std::vector<std::string> how;
+  if (info_.sample_rate != 0) how.push_back(fmt::format("estimates: sampled every {}", format_bytes(info_.sample_rate)));
+  if (!mode_note_.empty()) how.push_back(mode_note_);
+  std::vector<Span> mode;
+  for (std::string& part : how) {
+    if (!mode.empty()) mode.push_back({"  ", Style::kNormal});
+    mode.push_back({std::move(part), Style::kDim});
+  }
+  if (mode_note_ != info_.mode) mode.back().style = Style::kAlert;
+  // A word on how the figures are taken is worth a line of its own where it
+  // does not fit beside them.
+  size_t mode_width = 0;
+  for (const Span& span : mode) mode_width += display_width(span.text);
+  bool mode_fits = mode.empty() || display_width(figures) + 1 + mode_width <= width;
+  lines.push_back(compose({{figures, Style::kNormal}}, mode_fits ? mode : std::vector<Span>{}, width));
+  if (!mode_fits) lines.push_back(compose(std::move(mode), {}, width));
+  if (f.table.records_inuse) lines.push_back(inuse_line(width));
 
   std::string view = fmt::format("{} sites  sorted by {}", rows_.size(), sort_name(sort_));
   if (!filter_.empty()) view = fmt::format("{} of {} sites match \"{}\"  sorted by {}", rows_.size(),

@@ -54,6 +54,7 @@ Action ScreenModel::press_common(Key key) {
 
 Action ScreenModel::press_in_list(Key key) {
   auto sort_by = [&](SortColumn column) {
+    if (column > last_sort_column()) return;  // no in-use column to sort by
     sort_ = column;
     arrange_rows();
   };
@@ -84,9 +85,14 @@ Action ScreenModel::press_in_list(Key key) {
         case 'b': sort_by(SortColumn::kByteRate); break;
         case 'A': sort_by(SortColumn::kAllocs); break;
         case 'B': sort_by(SortColumn::kBytes); break;
+        case 'i': sort_by(SortColumn::kInuse); break;
+        // l for leaks: the sites whose memory in use grows fastest come first.
+        case 'l': sort_by(SortColumn::kGrowth); break;
         // < and > walk the sort column across the table, as in top.
         case '<': sort_by(static_cast<SortColumn>(std::max(0, static_cast<int>(sort_) - 1))); break;
-        case '>': sort_by(static_cast<SortColumn>(std::min(3, static_cast<int>(sort_) + 1))); break;
+        case '>':
+          sort_by(static_cast<SortColumn>(std::min(static_cast<int>(last_sort_column()), static_cast<int>(sort_) + 1)));
+          break;
         case '/': editing_filter_ = true; break;
         case '\n':
         case '\r': return press_in_list({Key::kEnter, 0});
@@ -159,7 +165,7 @@ ScreenLine ScreenModel::footer(size_t width) const {
     key("q", "Quit");
   } else {
     key("q", "Quit");
-    key("a b A B", "Sort");
+    key(shown_.table.records_inuse ? "a b A B i l" : "a b A B", "Sort");
     key("p", paused_ ? "Resume" : "Pause");
     key("j k", "Move");
     key("Enter", "Stack");
@@ -167,6 +173,13 @@ ScreenLine ScreenModel::footer(size_t width) const {
     key("+ -", refresh);
   }
   spans.back().text.resize(spans.back().text.size() - 2);
+  // Where the keys do not fit, moving goes unsaid: the arrow keys do it too.
+  size_t used = 0;
+  for (const Span& span : spans) used += display_width(span.text);
+  if (used > width && !stack_view_) {
+    auto move = std::find_if(spans.begin(), spans.end(), [](const Span& span) { return span.text == "j k"; });
+    spans.erase(move, move + 2);
+  }
   return compose(std::move(spans), {}, width);
 }
 

@@ -43,4 +43,10 @@ std::string format_rate_bytes(double bytes, bool compact) {
   return format_bytes(static_cast<uint64_t>(std::llround(bytes)), compact);
 }
 
+std::string format_signed_rate_bytes(double bytes) {
+  std::string magnitude = format_rate_bytes(std::fabs(bytes), true);
+  if (std::llround(bytes) == 0) return magnitude;
+  return (bytes < 0 ? "-" : "+") + magnitude;
+}
+
 }  // namespace gotrace

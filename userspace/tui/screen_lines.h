@@ -19,5 +19,7 @@ ScreenLine blank(size_t width);
 
 // `bytes` rounded to a whole number, then as format_bytes writes it.
 std::string format_rate_bytes(double bytes, bool compact = false);
+// The same, compact, with its sign: "+1.2 MiB", "-512 KiB", "0 B".
+std::string format_signed_rate_bytes(double bytes);
 
 }  // namespace gotrace

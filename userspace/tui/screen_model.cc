@@ -27,7 +27,8 @@ std::string lowercase(std::string_view text) {
 }  // namespace
 
 ScreenModel::ScreenModel(TraceInfo info, std::string ellipsis)
-    : info_(std::move(info)), ellipsis_(std::move(ellipsis)), interval_index_(kDefaultInterval) {}
+    : info_(std::move(info)), ellipsis_(std::move(ellipsis)), mode_note_(info_.mode),
+      interval_index_(kDefaultInterval) {}
 
 std::chrono::milliseconds ScreenModel::refresh_interval() const { return kIntervals[interval_index_]; }
 
@@ -41,13 +42,25 @@ void ScreenModel::update(const SiteTable& table) {
   figures.table = table;
   double seconds = std::chrono::duration<double>(table.elapsed - previous_elapsed_).count();
   auto rate = [&](double now, double before) { return seconds > 0 ? std::max(0.0, now - before) / seconds : 0.0; };
+  growth_.add(table);
   figures.rows.reserve(table.sites.size());
   for (const SiteTotals& site : table.sites) {
     WeightedTotals before = site.id < previous_by_site_.size() ? previous_by_site_[site.id] : WeightedTotals{};
-    figures.rows.push_back({site, rate(site.totals.count, before.count), rate(site.totals.bytes, before.bytes)});
-    figures.alloc_rate += figures.rows.back().alloc_rate;
-    figures.byte_rate += figures.rows.back().byte_rate;
+    SiteRow& row = figures.rows.emplace_back(
+        SiteRow{site, rate(site.totals.count, before.count), rate(site.totals.bytes, before.bytes)});
+    if (table.records_inuse) {
+      row.growth = growth_.site_growth(site.id);
+      row.only_grew = growth_.site_only_grew(site.id);
+      figures.sites_only_grew += row.only_grew;
+    }
+    figures.alloc_rate += row.alloc_rate;
+    figures.byte_rate += row.byte_rate;
   }
+  if (table.records_inuse) {
+    figures.inuse_growth = growth_.total_growth();
+    figures.growth_span = growth_.span();
+  }
+  if (!table.mode_note.empty()) mode_note_ = table.mode_note;
   // gotrace's CPU time before the first table went into loading the probe
   // and reading the binary: it has no interval to be a share of.
   if (previous_cpu_) figures.cpu_share = rate(table.tracer_cpu_seconds, *previous_cpu_);
@@ -65,6 +78,7 @@ void ScreenModel::update(const SiteTable& table) {
 
 void ScreenModel::show_latest() {
   shown_ = latest_;
+  if (sort_ > last_sort_column()) sort_ = SortColumn::kByteRate;  // its column is gone
   arrange_rows();
 }
 
@@ -85,6 +99,8 @@ void ScreenModel::arrange_rows() {
       case SortColumn::kByteRate: return std::pair{row.byte_rate, row.alloc_rate};
       case SortColumn::kAllocs: return std::pair{row.site.totals.count, row.site.totals.bytes};
       case SortColumn::kBytes: return std::pair{row.site.totals.bytes, row.site.totals.count};
+      case SortColumn::kInuse: return std::pair{row.site.inuse.bytes, row.growth.value_or(0)};
+      case SortColumn::kGrowth: return std::pair{row.growth.value_or(0), row.site.inuse.bytes};
     }
     return std::pair{0.0, 0.0};
   };
@@ -99,6 +115,10 @@ void ScreenModel::arrange_rows() {
   bool found = selected_ && std::any_of(rows_.begin(), rows_.end(),
                                         [&](const SiteRow& row) { return row.site.id == *selected_; });
   if (!found) selected_ = rows_.empty() ? std::nullopt : std::optional(rows_.front().site.id);
+}
+
+SortColumn ScreenModel::last_sort_column() const {
+  return shown_.table.records_inuse ? SortColumn::kGrowth : SortColumn::kBytes;
 }
 
 void ScreenModel::move_selection(int delta) {

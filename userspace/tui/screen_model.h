@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "userspace/tui/inuse_growth.h"
 #include "userspace/tui/site_table.h"
 
 namespace gotrace {
@@ -30,9 +31,14 @@ struct TraceInfo {
   std::string binary;
   std::string go_version;
   uint64_t sample_rate = 0;  // mean bytes between recorded allocations; 0: every one
+  // How the figures are taken, in a few words for the header ("exact",
+  // "estimates: heap samples every 512 KiB"); a table's mode_note, when it
+  // has one, replaces it. Empty: nothing is said.
+  std::string mode{};
 };
 
-enum class SortColumn { kAllocRate, kByteRate, kAllocs, kBytes };
+// In the order of the table's columns, which `<` and `>` walk.
+enum class SortColumn { kAllocRate, kByteRate, kAllocs, kBytes, kInuse, kGrowth };
 
 // How a span should look; the terminal maps these to colours or attributes.
 enum class Style { kNormal, kTitle, kHeading, kSortedHeading, kSelected, kKey, kAlert, kDim };
@@ -68,6 +74,10 @@ struct SiteRow {
   SiteTotals site;
   double alloc_rate = 0;  // per second
   double byte_rate = 0;
+  // In-use bytes per second over the last 30 s (InuseGrowth), once there is
+  // enough of a trend to tell; never when in-use is not recorded.
+  std::optional<double> growth{};
+  bool only_grew = false;  // in use grew all through the last 30 s: a leak?
 };
 
 class ScreenModel {
@@ -107,6 +117,9 @@ class ScreenModel {
     double alloc_rate = 0;
     double byte_rate = 0;
     std::optional<double> cpu_share;  // gotrace's CPU time per second of the interval
+    std::optional<double> inuse_growth;  // every site together, bytes per second
+    std::chrono::nanoseconds growth_span{0};  // the time the growth is measured over
+    size_t sites_only_grew = 0;
   };
 
   void show_latest();
@@ -121,6 +134,8 @@ class ScreenModel {
   ScreenLine footer(size_t width) const;
 
   std::vector<ScreenLine> header(size_t width) const;
+  ScreenLine inuse_line(size_t width) const;
+  SortColumn last_sort_column() const;
   std::vector<ScreenLine> list_body(size_t width, size_t height);
   std::vector<ScreenLine> stack_body(size_t width, size_t height);
 
@@ -130,6 +145,8 @@ class ScreenModel {
   std::vector<WeightedTotals> previous_by_site_;
   std::chrono::nanoseconds previous_elapsed_{0};
   std::optional<double> previous_cpu_;
+  InuseGrowth growth_;
+  std::string mode_note_;  // as the header says it now
   bool target_exited_ = false;
   bool paused_ = false;
   size_t interval_index_;

@@ -43,17 +43,33 @@ std::string site_label(const SiteTotals& site, size_t width, std::string_view el
 struct NumberColumn {
   const char* heading;
   std::optional<SortColumn> sorts;
-  std::vector<std::string> cells;
+  // On a terminal too narrow for every column, the order in which they give
+  // way, 1 first; 0 for the columns that stay: the bytes allocated per
+  // second and, when recorded, what is in use and how it grows.
+  int drop_rank = 0;
+  std::vector<std::string> cells{};
   size_t width = 0;
 };
-using NumberColumns = std::array<NumberColumn, 5>;
+using NumberColumns = std::vector<NumberColumn>;
 
-NumberColumns number_columns(const std::vector<SiteRow>& rows) {
-  NumberColumns numbers{{{"ALLOCS/s", SortColumn::kAllocRate, {}},
-                         {"BYTES/s", SortColumn::kByteRate, {}},
-                         {"ALLOCS", SortColumn::kAllocs, {}},
-                         {"BYTES", SortColumn::kBytes, {}},
-                         {"AVG", std::nullopt, {}}}};
+// Columns give way until the type and the call site have this much room.
+constexpr size_t kSiteRoom = 32;
+
+std::string growth_cell(const SiteRow& row) {
+  if (!row.growth) return "-";
+  return (row.only_grew ? "LEAK? " : "") + format_signed_rate_bytes(*row.growth);
+}
+
+NumberColumns number_columns(const std::vector<SiteRow>& rows, bool inuse) {
+  NumberColumns numbers{{"ALLOCS/s", SortColumn::kAllocRate, 3},
+                        {"BYTES/s", SortColumn::kByteRate, 0},
+                        {"ALLOCS", SortColumn::kAllocs, 2},
+                        {"BYTES", SortColumn::kBytes, 4},
+                        {"AVG", std::nullopt, 1}};
+  if (inuse) {
+    numbers.push_back({"INUSE", SortColumn::kInuse, 0});
+    numbers.push_back({"GROWTH/s", SortColumn::kGrowth, 0});
+  }
   for (const SiteRow& row : rows) {
     const WeightedTotals& totals = row.site.totals;
     numbers[0].cells.push_back(format_count(row.alloc_rate));
@@ -61,12 +77,35 @@ NumberColumns number_columns(const std::vector<SiteRow>& rows) {
     numbers[2].cells.push_back(format_count(std::round(totals.count)));
     numbers[3].cells.push_back(format_rate_bytes(totals.bytes, true));
     numbers[4].cells.push_back(totals.count >= 0.5 ? format_rate_bytes(totals.bytes / totals.count, true) : "-");
+    if (inuse) {
+      numbers[5].cells.push_back(format_rate_bytes(row.site.inuse.bytes, true));
+      numbers[6].cells.push_back(growth_cell(row));
+    }
   }
   for (NumberColumn& column : numbers) {
     column.width = display_width(column.heading);
     for (const std::string& cell : column.cells) column.width = std::max(column.width, display_width(cell));
   }
   return numbers;
+}
+
+size_t total_width(const NumberColumns& numbers) {
+  size_t width = 0;
+  for (const NumberColumn& column : numbers) width += column.width + kGap;
+  return width;
+}
+
+// Drops the columns least worth their room, never the one sorted by, until
+// the type and the call site have kSiteRoom columns or none may go.
+void fit_columns(NumberColumns* numbers, SortColumn sort, size_t width) {
+  while (total_width(*numbers) + kSiteRoom > width) {
+    auto first_to_go = numbers->end();
+    for (auto it = numbers->begin(); it != numbers->end(); ++it)
+      if (it->drop_rank != 0 && it->sorts != sort && (first_to_go == numbers->end() || it->drop_rank < first_to_go->drop_rank))
+        first_to_go = it;
+    if (first_to_go == numbers->end()) return;
+    numbers->erase(first_to_go);
+  }
 }
 
 // The type column's width, out of the `rest` columns the numbers leave to the
@@ -129,9 +168,9 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
   size_t rows_room = std::max<size_t>(height, 2) - 1;
   page_ = static_cast<int>(std::max<size_t>(rows_room - 1, 1));
 
-  NumberColumns numbers = number_columns(rows_);
-  size_t numbers_width = 0;
-  for (const NumberColumn& column : numbers) numbers_width += column.width + kGap;
+  NumberColumns numbers = number_columns(rows_, shown_.table.records_inuse);
+  fit_columns(&numbers, sort_, width);
+  size_t numbers_width = total_width(numbers);
   size_t rest = width > numbers_width ? width - numbers_width : 0;
   size_t type_width = type_column_width(rows_, rest, ellipsis_);
   size_t site_width = rest - (type_width > 0 ? type_width + kGap : 0);
@@ -153,7 +192,7 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
 
   for (size_t i = list_top_; i < rows_.size() && i < list_top_ + rows_room; ++i) {
     const SiteRow& row = rows_[i];
-    Style style = i == selected_index ? Style::kSelected : Style::kNormal;
+    Style style = i == selected_index ? Style::kSelected : row.only_grew ? Style::kAlert : Style::kNormal;
     std::string text;
     for (const NumberColumn& column : numbers) text += pad_left(column.cells[i], column.width) + std::string(kGap, ' ');
     if (type_width > 0)

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,14 +26,20 @@ struct SiteTotals {
   int64_t line = 0;
   std::string_view top_type;  // the type allocated most here, by bytes
   WeightedTotals totals;      // since attach; estimates when sampling
+  // Still in use now, of what was allocated while tracing: estimated from
+  // the runtime's heap-profile samples. Zero when the table does not record it.
+  WeightedTotals inuse{};
 };
 
 struct SiteTable {
   std::chrono::nanoseconds elapsed{0};  // since the probes went live
   WeightedTotals totals;                // every site together
+  bool records_inuse = false;           // whether the sites' in-use figures mean anything
+  WeightedTotals inuse;                 // every site together
   ProbeCounts probe_counts{};
   double tracer_cpu_seconds = 0;  // gotrace's own user and system time so far
   std::vector<SiteTotals> sites;
+  std::string mode_note;  // TraceSnapshot::mode_note
 };
 
 // One distinct stack that allocates at a site, for the stack view.

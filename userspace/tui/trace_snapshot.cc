@@ -11,8 +11,17 @@ TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_
   TraceSnapshot snapshot;
   size_t count = aggregator.stack_count();
   snapshot.generation = aggregator.generation();
+  snapshot.records_inuse = aggregator.records_inuse();
   snapshot.stack_totals.reserve(count);
-  for (size_t id = 0; id < count; ++id) snapshot.stack_totals.push_back(aggregator.stack_totals(id));
+  if (snapshot.records_inuse) {
+    for (size_t id = 0; id < count; ++id) {
+      snapshot.stack_totals.push_back(aggregator.stack_totals(id));
+      const WeightedTotals& inuse = aggregator.stack_inuse(id);
+      if (inuse.count != 0 || inuse.bytes != 0) snapshot.stack_inuse.emplace_back(uint32_t(id), inuse);
+    }
+  } else {
+    for (size_t id = 0; id < count; ++id) snapshot.stack_totals.push_back(aggregator.stack_totals(id));
+  }
   snapshot.first_new_stack = std::min(first_new_stack, count);
   snapshot.new_stacks.reserve(count - snapshot.first_new_stack);
   for (size_t id = snapshot.first_new_stack; id < count; ++id) snapshot.new_stacks.push_back(aggregator.stack(id));

@@ -7,12 +7,18 @@
 // then swaps the copy into a one-slot mailbox under a mutex held for a
 // pointer swap, and wakes the view through an eventfd. Rates are the view's
 // business: it subtracts one snapshot from the next.
+//
+// In-use totals are copied in the same pass over the stacks' entries (they
+// sit next to the allocation totals), and only for the stacks that have
+// memory in use: with the runtime's sampler, that is a small share of them.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "base/fd.h"
@@ -29,15 +35,26 @@ struct TraceSnapshot {
   // stack anew.
   uint64_t generation = 0;
   std::vector<WeightedTotals> stack_totals;  // by stack index, every stack so far
+  // Whether the trace records memory in use (StackAggregator::records_inuse):
+  // when it does not, the view shows no in-use figures rather than zeros.
+  bool records_inuse = false;
+  // (stack index, in use) for every stack with memory in use, by index; a
+  // stack left out has none.
+  std::vector<std::pair<uint32_t, WeightedTotals>> stack_inuse;
   // new_stacks[i] is stack first_new_stack + i. Their own totals are stale:
   // stack_totals has the figures.
   size_t first_new_stack = 0;
   std::vector<RawStack> new_stacks;
   ProbeCounts probe_counts{};
+  // How the figures are taken now, in a few words for the header ("exact",
+  // "estimates: heap samples every 512 KiB", "exact → heap samples at 12s"),
+  // filled by the session; empty: as TraceInfo::mode said at the start.
+  std::string mode_note;
   bool final = false;  // tracing has ended: no snapshot follows
 };
 
-// The stacks from `first_new_stack` on, and every stack's totals.
+// The stacks from `first_new_stack` on, and every stack's totals (and
+// in-use totals, when recorded).
 TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack);
 
 class SnapshotExchange {
