@@ -12,6 +12,7 @@
 #include <vector>
 #include <span>
 
+#include "base/text_format.h"
 #include "userspace/export/trace_outputs.h"
 #include "userspace/process/target_process.h"
 #include "userspace/profile/profile_builder.h"
@@ -195,7 +196,7 @@ void TraceSession::open_view() {
     std::cerr << fmt::format("gotrace: no live view: {}\n", exchange.error().message);
     return;
   }
-  TraceInfo info{pid_, display_path_, plan_.binary->build_info().go_version, options_.sample_rate};
+  TraceInfo info{pid_, display_path_, plan_.binary->build_info().go_version, options_.sample_rate, mode_note()};
   StackSymbolizer symbolizer(*plan_.binary, translator_for(*plan_.binary, load_bias(), display_path_));
   auto view = TerminalView::open(std::move(info), std::move(symbolizer), **exchange);
   if (!view) {
@@ -278,7 +279,21 @@ void TraceSession::publish_snapshot(bool final) {
   snapshot->elapsed = std::chrono::steady_clock::now() - start_;
   if (auto counts = probe_->counts()) snapshot->probe_counts = *counts;
   snapshot->final = final;
+  snapshot->mode_note = mode_note();
   exchange_->publish(std::move(snapshot));
+}
+
+std::string TraceSession::mode_note() const {
+  std::string rate = heap_rate_ != 0 ? format_bytes(heap_rate_) : probes_.mem_profile_rate
+                                                                      ? format_bytes(*probes_.mem_profile_rate)
+                                                                      : std::string("its rate");
+  if (options_.mode == TraceOptions::Mode::kHeap) return "estimates: heap samples every " + rate;
+  if (options_.sample_rate != 0) return "estimates: sampled every " + format_bytes(options_.sample_rate);
+  if (guard_outcome_ && guard_outcome_->switched_at)
+    return fmt::format("exact → {} at {:.1f}s", guard_outcome_->heap_took_over ? "heap samples" : "stopped",
+                       std::chrono::duration<double>(*guard_outcome_->switched_at).count());
+  if (options_.mode == TraceOptions::Mode::kGuarded) return fmt::format("exact (≤{:g}% cpu)", options_.max_overhead * 100);
+  return "exact";
 }
 
 std::vector<std::string> TraceSession::mode_comments() const {

@@ -87,6 +87,8 @@ class TraceSession {
   // The guard found exact tracing over budget: the heap profiler's samples
   // take over, or, where it is off, tracing stops. True when it stops.
   bool fall_back(const OverheadReading& reading);
+  // How allocations are seen now, for the live view's header.
+  std::string mode_note() const;
   // The pprof comments: how allocations were seen.
   std::vector<std::string> mode_comments() const;
 
