@@ -15,11 +15,13 @@ namespace {
 struct RawProfile {
   struct Sample {
     ObjectsAndBytes totals;
+    ObjectsAndBytes inuse;             // the third and fourth values, when there are four
     std::vector<uint64_t> locations;  // leaf first
     std::string type;                 // the sample's "type" label
   };
   std::vector<Sample> samples;
   std::map<uint64_t, Stack> frames_of_location;  // innermost first
+  std::string sample_types;                      // the line after "Samples:"
   std::string text;
 };
 
@@ -57,6 +59,7 @@ void parse_sample_line(const std::string& line, RawProfile* profile) {
   std::istringstream values(line.substr(0, colon)), ids(line.substr(colon + 1));
   RawProfile::Sample sample;
   if (!(values >> sample.totals.objects >> sample.totals.bytes)) return;
+  if (!(values >> sample.inuse.objects >> sample.inuse.bytes)) sample.inuse = {};
   for (uint64_t id; ids >> id;) sample.locations.push_back(id);
   profile->samples.push_back(std::move(sample));
 }
@@ -102,6 +105,7 @@ RawProfile read_raw_profile(const std::string& path, const std::vector<std::stri
   uint64_t location = 0;
   for (std::string line; std::getline(in, line);) {
     if (line == "Samples:") section = kSamples;
+    else if (section == kSamples && profile.sample_types.empty()) profile.sample_types = line;
     else if (line == "Locations") section = kLocations;
     else if (line == "Mappings") section = kOther;
     else if (section == kSamples) parse_sample_line(line, &profile);
@@ -116,6 +120,7 @@ PprofSites read_pprof_sites(const std::string& path) {
   RawProfile profile = read_raw_profile(path, {});
   PprofSites sites;
   sites.raw = profile.text;
+  sites.sample_types = profile.sample_types;
   for (const auto& sample : profile.samples) {
     SiteKey leaf;
     if (!sample.locations.empty()) {
@@ -127,23 +132,45 @@ PprofSites read_pprof_sites(const std::string& path) {
       sum->bytes += sample.totals.bytes;
     }
     sites.types_by_function[leaf.first][sample.type] += sample.totals.objects;
+    sites.inuse_by_site[leaf].objects += sample.inuse.objects;
+    sites.inuse_by_site[leaf].bytes += sample.inuse.bytes;
   }
   return sites;
 }
+
+namespace {
+
+Stack stack_of(const RawProfile& profile, const RawProfile::Sample& sample, const std::string& path) {
+  Stack stack;
+  for (uint64_t id : sample.locations) {
+    auto frames = profile.frames_of_location.find(id);
+    EXPECT_NE(frames, profile.frames_of_location.end()) << "no location " << id << " in " << path;
+    if (frames != profile.frames_of_location.end())
+      stack.insert(stack.end(), frames->second.begin(), frames->second.end());
+  }
+  return stack;
+}
+
+}  // namespace
 
 std::map<Stack, ObjectsAndBytes> read_pprof_stacks(const std::string& path) {
   RawProfile profile = read_raw_profile(path, {"-symbolize=none"});
   std::map<Stack, ObjectsAndBytes> stacks;
   for (const auto& sample : profile.samples) {
     if (sample.totals.objects == 0) continue;
-    Stack stack;
-    for (uint64_t id : sample.locations) {
-      auto frames = profile.frames_of_location.find(id);
-      EXPECT_NE(frames, profile.frames_of_location.end()) << "no location " << id << " in " << path;
-      if (frames != profile.frames_of_location.end())
-        stack.insert(stack.end(), frames->second.begin(), frames->second.end());
-    }
-    auto& sum = stacks[stack];
+    auto& sum = stacks[stack_of(profile, sample, path)];
+    sum.objects += sample.totals.objects;
+    sum.bytes += sample.totals.bytes;
+  }
+  return stacks;
+}
+
+std::map<TypedStack, ObjectsAndBytes> read_pprof_typed_stacks(const std::string& path) {
+  RawProfile profile = read_raw_profile(path, {"-symbolize=none"});
+  std::map<TypedStack, ObjectsAndBytes> stacks;
+  for (const auto& sample : profile.samples) {
+    if (sample.totals.objects == 0) continue;
+    auto& sum = stacks[{stack_of(profile, sample, path), sample.type}];
     sum.objects += sample.totals.objects;
     sum.bytes += sample.totals.bytes;
   }

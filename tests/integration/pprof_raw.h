@@ -32,7 +32,9 @@ struct PprofSites {
   std::map<SiteKey, ObjectsAndBytes> by_site;
   std::map<std::string, ObjectsAndBytes> by_function;
   std::map<std::string, std::map<std::string, int64_t>> types_by_function;  // → type label → objects
-  std::string raw;  // the text `go tool pprof -raw` printed
+  std::map<SiteKey, ObjectsAndBytes> inuse_by_site;  // inuse_objects and inuse_space, where the profile has them
+  std::string sample_types;  // "alloc_objects/count alloc_space/bytes[dflt] ...", as pprof lists them
+  std::string raw;           // the text `go tool pprof -raw` printed
 };
 PprofSites read_pprof_sites(const std::string& path);
 
@@ -40,6 +42,10 @@ PprofSites read_pprof_sites(const std::string& path);
 // same stack; samples with no allocations (the runtime's profile lists the
 // call stacks it has seen since its last snapshot with zeros) are left out.
 std::map<Stack, ObjectsAndBytes> read_pprof_stacks(const std::string& path);
+
+// The same by whole stack and type label: a sample's stack and its "type" label.
+using TypedStack = std::pair<Stack, std::string>;
+std::map<TypedStack, ObjectsAndBytes> read_pprof_typed_stacks(const std::string& path);
 
 // "main.f:12 <- main.g:20 (x59) <- runtime.main:283", leaf first, runs of one
 // frame counted.
