@@ -158,6 +158,9 @@ bool TraceSession::fall_back(const OverheadReading& reading) {
   outcome.heap_took_over = probes_.heap;
   guard_outcome_ = outcome;
   guard_.reset();  // the kernel's BPF statistics go off with it
+  // The live view owns the terminal: its header says it, and the summary
+  // after it.
+  if (view_) return !probes_.heap;
   std::string then = probes_.heap ? "the runtime's heap-profile samples stand for the allocations from now on "
                                     "(estimates)"
                                   : "stopping, as the program's heap profiling is off";
@@ -290,9 +293,9 @@ std::string TraceSession::mode_note() const {
   if (options_.mode == TraceOptions::Mode::kHeap) return "estimates: heap samples every " + rate;
   if (options_.sample_rate != 0) return "estimates: sampled every " + format_bytes(options_.sample_rate);
   if (guard_outcome_ && guard_outcome_->switched_at)
-    return fmt::format("exact → {} at {:.1f}s", guard_outcome_->heap_took_over ? "heap samples" : "stopped",
+    return fmt::format("exact, then {} at {:.1f}s", guard_outcome_->heap_took_over ? "heap samples" : "stopped",
                        std::chrono::duration<double>(*guard_outcome_->switched_at).count());
-  if (options_.mode == TraceOptions::Mode::kGuarded) return fmt::format("exact (≤{:g}% cpu)", options_.max_overhead * 100);
+  if (options_.mode == TraceOptions::Mode::kGuarded) return fmt::format("exact (guard {:g}%)", options_.max_overhead * 100);
   return "exact";
 }
 
@@ -307,6 +310,8 @@ std::vector<std::string> TraceSession::mode_comments() const {
   else if (options_.sample_rate != 0)
     comments.push_back(fmt::format("gotrace: allocations of {}, sampled every {} bytes on average, scaled to "
                                    "estimates", who, options_.sample_rate));
+  else if (guard_outcome_ && guard_outcome_->switched_at)
+    comments.push_back(fmt::format("gotrace: every allocation of {} up to the fall-back below", who));
   else
     comments.push_back(fmt::format("gotrace: every allocation of {}", who));
   if (guard_outcome_ && guard_outcome_->switched_at)
