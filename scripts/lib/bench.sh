@@ -35,8 +35,9 @@ build_targets() {
 }
 
 # What a benchmark of gotrace tracing a Go fixture needs: root, the
-# machine's go, gotrace built in $build, and tests/fixtures/$1 built as
-# $build/bench/$1. Sets `gotrace` and `fixture` to the two binaries.
+# machine's go, gotrace built in $build, and tests/fixtures/$1 (or the
+# directory $2 of the repository) built as $build/bench/$1. Sets `gotrace`
+# and `fixture` to the two binaries.
 build_gotrace_and_fixture() {
   [[ $(id -u) -eq 0 ]] || die "needs root (BPF uprobes)"
   find_go
@@ -44,7 +45,8 @@ build_gotrace_and_fixture() {
   gotrace=$build/gotrace
   fixture=$build/bench/$1
   mkdir -p "$build/bench"
-  (cd "$root/tests/fixtures/$1" && GOWORK=off GOFLAGS=-buildvcs=false go build -o "$fixture" .)
+  (cd "$root/${2:-tests/fixtures/$1}" && GOWORK=off GOFLAGS=-buildvcs=false go build -o "$fixture" .) ||
+    die "building ${2:-tests/fixtures/$1} failed"
 }
 
 # Sets `baseline` to GOTRACE_BENCH_BASELINE, another gotrace binary (say,

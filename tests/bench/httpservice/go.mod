@@ -1,0 +1,3 @@
+module gotrace.bench/httpservice
+
+go 1.19
