@@ -325,6 +325,29 @@ int uprobe__heap_free(struct pt_regs* ctx) {
   return 0;
 }
 
+// runtime.mProf_Flush(), at every collection's mark termination: the heap
+// profile's cycles, which tell userspace when a sampled object that has not
+// been freed is known to be alive.
+SEC("uprobe")
+int uprobe__heap_cycle(struct pt_regs* ctx) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if ((pid_tgid >> 32) != target_tgid) return 0;
+  load_bias(ctx, GOTRACE_SITE_HEAP_CYCLE);
+  struct scratch_space* scratch_space = scratch_space_of_cpu();
+  if (!scratch_space) return 0;
+  struct gotrace_alloc_event* event = &scratch_space->event;
+  event->size = 0;
+  event->type = 0;
+  event->address = 0;
+  event->sample_rate = 0;
+  event->tid = (__u32)pid_tgid;
+  event->entry_point = GOTRACE_SITE_HEAP_CYCLE;
+  event->flags = GOTRACE_EVENT_HEAP_CYCLE;
+  event->stack_depth = 0;
+  send_event(event);
+  return 0;
+}
+
 // The same probe site with nothing to do: what the trap alone costs, the
 // floor the overhead benchmark measures the real program against.
 SEC("uprobe")

@@ -134,11 +134,15 @@ struct gotrace_alloc_event {
  * was handed: the record of the same allocation this CPU sent just before,
  * on the same thread (exact tracing). */
 #define GOTRACE_EVENT_TYPE_KNOWN 16u
+/* A collection cycle of the heap profile ended (runtime.mProf_Flush): no
+ * address or stack. */
+#define GOTRACE_EVENT_HEAP_CYCLE 32u
 
 /* Index in probe_vaddrs of the heap profiler's two probes, after the
  * allocator entry points (whose indexes are below GOTRACE_MAX_ENTRY_POINTS). */
 #define GOTRACE_SITE_HEAP_SAMPLE GOTRACE_MAX_ENTRY_POINTS
 #define GOTRACE_SITE_HEAP_FREE (GOTRACE_MAX_ENTRY_POINTS + 1)
+#define GOTRACE_SITE_HEAP_CYCLE (GOTRACE_MAX_ENTRY_POINTS + 2)
 #define GOTRACE_MAX_SITES (GOTRACE_MAX_ENTRY_POINTS * 2)
 
 #define GOTRACE_EVENT_HEADER_SIZE 48 /* bytes before pcs */

@@ -26,6 +26,18 @@ gotrace_alloc_event sample_of(std::vector<uint64_t> pcs, uint64_t address, uint6
   return event;
 }
 
+gotrace_alloc_event cycle_end() {
+  gotrace_alloc_event event{};
+  event.flags = GOTRACE_EVENT_HEAP_CYCLE;
+  return event;
+}
+
+// Two cycles: what was sampled before is in use if not freed.
+void two_cycles(StackAggregator& a) {
+  a.add(cycle_end());
+  a.add(cycle_end());
+}
+
 gotrace_alloc_event free_of(uint64_t address) {
   gotrace_alloc_event event{};
   event.address = address;
@@ -48,6 +60,7 @@ TEST(InUse, ASampleIsAnEstimatedAllocationInUseUntilFreed) {
   ASSERT_EQ(a.stack_count(), 1u);
   EXPECT_DOUBLE_EQ(a.stack_totals(0).count, 2 * weight(1024));
   EXPECT_DOUBLE_EQ(a.stack_totals(0).bytes, 2 * weight(1024) * 1024);
+  two_cycles(a);
   EXPECT_DOUBLE_EQ(a.stack_inuse(0).bytes, 2 * weight(1024) * 1024);
   EXPECT_EQ(a.live_objects(), 2u);
   a.add(free_of(0xc000));
@@ -55,6 +68,25 @@ TEST(InUse, ASampleIsAnEstimatedAllocationInUseUntilFreed) {
   EXPECT_DOUBLE_EQ(a.stack_totals(0).count, 2 * weight(1024));  // allocated stays allocated
   EXPECT_EQ(a.inuse_totals().bytes, uint64_t(std::llround(weight(1024) * 1024)));
   EXPECT_EQ(a.live_objects(), 1u);
+}
+
+TEST(InUse, AnObjectCountsOnceTwoCollectionCyclesHaveEndedAsInGosProfile) {
+  // Garbage not swept yet is not in use: an object sampled in cycle c is
+  // known alive, or freed, once cycles c and c+1 have ended.
+  StackAggregator a = aggregator();
+  a.add(sample_of({0x10}, 0xc000, 1024));
+  a.add(cycle_end());
+  a.add(sample_of({0x10}, 0xd000, 1024));
+  EXPECT_EQ(a.inuse_totals().count, 0u);
+  EXPECT_EQ(a.pending_objects(), 2u);
+  a.add(cycle_end());
+  EXPECT_DOUBLE_EQ(a.stack_inuse(0).count, weight(1024));  // the first only
+  a.add(free_of(0xd000));  // the second was garbage: never counted
+  a.add(cycle_end());
+  EXPECT_DOUBLE_EQ(a.stack_inuse(0).count, weight(1024));
+  EXPECT_EQ(a.pending_objects(), 0u);
+  EXPECT_EQ(a.live_objects(), 1u);
+  EXPECT_EQ(a.cycles(), 3u);
 }
 
 TEST(InUse, FreesOfObjectsSampledBeforeTracingAreCountedApart) {
@@ -68,6 +100,7 @@ TEST(InUse, FreesOfObjectsSampledBeforeTracingAreCountedApart) {
 TEST(InUse, ASampleAlsoTracedExactlyCountsForInUseOnly) {
   StackAggregator a = aggregator();
   a.add(sample_of({0x10}, 0xc000, 4096, GOTRACE_EVENT_ALSO_EXACT));
+  two_cycles(a);
   EXPECT_DOUBLE_EQ(a.stack_totals(0).count, 0);
   EXPECT_EQ(a.events(), 0u);
   EXPECT_DOUBLE_EQ(a.stack_inuse(0).count, weight(4096));
@@ -76,7 +109,9 @@ TEST(InUse, ASampleAlsoTracedExactlyCountsForInUseOnly) {
 TEST(InUse, AnAddressSampledAgainWasFreedUnseen) {
   StackAggregator a = aggregator();
   a.add(sample_of({0x10}, 0xc000, 64));
+  two_cycles(a);
   a.add(sample_of({0x30}, 0xc000, 64));
+  two_cycles(a);
   EXPECT_EQ(a.live_objects(), 1u);
   EXPECT_DOUBLE_EQ(a.stack_inuse(0).count, 0);
   EXPECT_DOUBLE_EQ(a.stack_inuse(1).count, weight(64));
@@ -93,6 +128,7 @@ TEST(InUse, LiveObjectsFollowTheirStacksThroughMerges) {
     a.add(sample_of(pcs, 0xc0000000 + n * 64, 64));
   }
   ASSERT_GE(a.merges().rounds, 1u);
+  two_cycles(a);
   for (uint64_t n = 0; n < kStacks; n += 2) a.add(free_of(0xc0000000 + n * 64));
   EXPECT_EQ(a.live_objects(), kStacks / 2);
   double sum = 0;

@@ -104,8 +104,10 @@ TEST(SnapshotExchange, SnapshotCopiesInuseOnlyWhenRecorded) {
   recording.set_records_inuse(true);
   gotrace_alloc_event free_other = free_event;
   free_other.address = 0xb000;
+  gotrace_alloc_event cycle_end{};  // two of them: the objects sampled before count
+  cycle_end.flags = GOTRACE_EVENT_HEAP_CYCLE;
   for (auto event : {sample(0x10, 0xa000), sample(0x10, 0xa100), sample(0x20, 0xb000), sample(0x30, 0xc000),
-                     free_event, free_other})
+                     cycle_end, cycle_end, free_event, free_other})
     recording.add(event);
   TraceSnapshot s = take_snapshot(recording, 0);
   EXPECT_TRUE(s.records_inuse);

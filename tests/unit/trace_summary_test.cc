@@ -51,13 +51,14 @@ TEST(TraceSummary, AnExecUnderRunSaysThatGotraceWaitsAndWhatWasNotRead) {
 
 TEST(TraceSummary, HeapModeSaysItsFiguresAreEstimatesAndWhatIsInUse) {
   TraceSummary summary = summary_of_pid_42();
-  summary.heap = {true, 524288, 37, true, "", {1200, 4500000}, 9};
+  summary.heap = {true, 524288, 37, true, "", {1200, 4500000}, 9, 2, 5};
   EXPECT_EQ(format_trace_summary(summary),
             "gotrace: traced pid 42 for 2.50s: 1000 allocations, 62.5 KiB; 0 events lost\n"
             "gotrace: --heap: 37 samples of the runtime's own heap profiler (MemProfileRate 524288) stand for the "
             "allocations above: estimates, scaled as Go scales its heap profile\n"
-            "gotrace: in use at the end: 1200 objects, 4.3 MiB (9 sampled objects alive), of what was allocated "
-            "while tracing, estimated from the runtime's samples (MemProfileRate 524288)\n");
+            "gotrace: in use at the end: 1200 objects, 4.3 MiB, of what was allocated while tracing up to two "
+            "collection cycles ago (5 cycles ended while tracing; 9 sampled objects alive, 2 of them newer and not "
+            "counted yet), estimated from the runtime's samples (MemProfileRate 524288)\n");
 }
 
 TEST(TraceSummary, WithoutTheHeapProfilerThereAreNoInUseFiguresAndItSaysWhy) {

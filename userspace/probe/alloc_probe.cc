@@ -89,6 +89,7 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target
   if (target.heap) {
     rodata->probe_vaddrs[GOTRACE_SITE_HEAP_SAMPLE] = target.heap->sample.vaddr;
     rodata->probe_vaddrs[GOTRACE_SITE_HEAP_FREE] = target.heap->free.vaddr;
+    rodata->probe_vaddrs[GOTRACE_SITE_HEAP_CYCLE] = target.heap->cycle.vaddr;
     rodata->mem_profile_rate_vaddr = target.heap->mem_profile_rate;
     rodata->special_kind_offset = target.heap->special_kind_offset;
     rodata->special_profile_kind = target.heap->special_profile_kind;
@@ -141,7 +142,8 @@ Status AllocProbe::attach_heap_links(const ProbeTarget& target) {
   if (!target.heap || target.program == ProbeProgram::kEmpty) return Ok{};
   for (auto [program, site, cookie] :
        {std::tuple{skeleton_->progs.uprobe__heap_sample, &target.heap->sample, GOTRACE_SITE_HEAP_SAMPLE},
-        std::tuple{skeleton_->progs.uprobe__heap_free, &target.heap->free, GOTRACE_SITE_HEAP_FREE}}) {
+        std::tuple{skeleton_->progs.uprobe__heap_free, &target.heap->free, GOTRACE_SITE_HEAP_FREE},
+        std::tuple{skeleton_->progs.uprobe__heap_cycle, &target.heap->cycle, GOTRACE_SITE_HEAP_CYCLE}}) {
     LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = uint64_t(cookie));
     bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid, target.binary_path.c_str(),
                                                      site->file_offset, &options);

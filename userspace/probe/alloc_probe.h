@@ -123,7 +123,7 @@ class AllocProbe {
 
   alloc_probe* skeleton_ = nullptr;
   std::vector<bpf_link*> links_;       // one per allocator entry point
-  std::vector<bpf_link*> heap_links_;  // the heap profiler's two probes
+  std::vector<bpf_link*> heap_links_;  // the heap profiler's probes
   std::unique_ptr<ExecWatch> exec_watch_;
   std::optional<ExecSeen> exec_seen_;
   ring_buffer* ring_ = nullptr;

@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kProfileAlloc = "runtime.profilealloc";
 constexpr std::string_view kFreeSpecial = "runtime.freeSpecial";
+constexpr std::string_view kProfileFlush = "runtime.mProf_Flush";
 
 // runtime/mheap.go, `type special struct { next *special; offset uint16
 // (uintptr from 1.24); kind byte }` and the _KindSpecial* constants, read in
@@ -100,6 +101,8 @@ Result<HeapProfilerHooks> find_heap_profiler_hooks(const GoBinary& binary) {
   if (!sample) return sample.error();
   auto free = hook_site(binary, kFreeSpecial, "the runtime's sweeper does not free special records through it");
   if (!free) return free.error();
+  auto cycle = hook_site(binary, kProfileFlush, "the runtime does not publish its heap profile's cycles through it");
+  if (!cycle) return cycle.error();
   auto rate = find_mem_profile_rate(binary);
   if (!rate) return rate.error();
 
@@ -120,6 +123,7 @@ Result<HeapProfilerHooks> find_heap_profiler_hooks(const GoBinary& binary) {
   HeapProfilerHooks hooks;
   hooks.sample = std::move(sample->first);
   hooks.free = std::move(free->first);
+  hooks.cycle = std::move(cycle->first);
   hooks.mem_profile_rate = rate->vaddr;
   hooks.special_kind_offset = layout->kind_offset;
   hooks.special_profile_kind = layout->profile_kind;

@@ -20,6 +20,11 @@ namespace gotrace {
 struct HeapProfilerHooks {
   ProbeSite sample;  // runtime.profilealloc, after its stack-bound check (RAX mp, RBX x, RCX size)
   ProbeSite free;    // runtime.freeSpecial, the same (RAX s, RBX p, RCX size)
+  // runtime.mProf_Flush, called at every collection's mark termination (and
+  // once more where a collection swept everything at once): the heap
+  // profile's cycles, by which an object sampled two cycles ago is known to
+  // be either freed or alive.
+  ProbeSite cycle;
   uint64_t mem_profile_rate = 0;     // link-time address of runtime.MemProfileRate (an int, 8 bytes)
   uint32_t special_kind_offset = 0;  // offset of runtime.special.kind
   uint8_t special_profile_kind = 0;  // the value of _KindSpecialProfile in this release

@@ -8,6 +8,7 @@ namespace gotrace {
 
 void StackAggregator::add(const gotrace_alloc_event& event) {
   if (event.flags & GOTRACE_EVENT_HEAP_FREE) return add_free(event.address);
+  if (event.flags & GOTRACE_EVENT_HEAP_CYCLE) return end_cycle();
   if (event.flags & GOTRACE_EVENT_HEAP_SAMPLE) return add_heap_sample(event);
   // mallocgc(0) returns a shared zero-size address without allocating; the
   // probe counts such requests and sends none.
@@ -52,11 +53,10 @@ void StackAggregator::add_heap_sample(const gotrace_alloc_event& event) {
     totals_.add(estimate);
     ++events_;
   }
-  stack.inuse.add(estimate);
-  inuse_.add(estimate);
   // An address sampled again was freed unseen (its record unreadable).
   if (live_.count(event.address) != 0) add_free(event.address);
-  live_[event.address] = {id, estimate};
+  live_[event.address] = {id, estimate, cycles_, false};
+  pending_.emplace_back(event.address, cycles_);
   if (added && max_bytes_ != 0 && store_.bytes() > std::max<uint64_t>(max_bytes_, floor_bytes_)) merge_coldest();
 }
 
@@ -66,12 +66,30 @@ void StackAggregator::add_free(uint64_t address) {
     ++earlier_frees_;  // sampled before the trace began
     return;
   }
-  WeightedTotals& stack = store_.at(it->second.stack).inuse;
-  stack.count -= it->second.estimate.count;
-  stack.bytes -= it->second.estimate.bytes;
-  inuse_.count -= it->second.estimate.count;
-  inuse_.bytes -= it->second.estimate.bytes;
-  live_.erase(it);
+  if (it->second.counted) {
+    --counted_objects_;
+    WeightedTotals& stack = store_.at(it->second.stack).inuse;
+    stack.count -= it->second.estimate.count;
+    stack.bytes -= it->second.estimate.bytes;
+    inuse_.count -= it->second.estimate.count;
+    inuse_.bytes -= it->second.estimate.bytes;
+  }
+  live_.erase(it);  // a pending object's entry in pending_ finds nothing
+}
+
+void StackAggregator::end_cycle() {
+  ++cycles_;
+  while (!pending_.empty() && pending_.front().second + 2 <= cycles_) {
+    auto [address, cycle] = pending_.front();
+    pending_.pop_front();
+    auto it = live_.find(address);
+    // Freed since, or freed and sampled again in a later cycle.
+    if (it == live_.end() || it->second.cycle != cycle || it->second.counted) continue;
+    it->second.counted = true;
+    ++counted_objects_;
+    store_.at(it->second.stack).inuse.add(it->second.estimate);
+    inuse_.add(it->second.estimate);
+  }
 }
 
 RawStack StackAggregator::stack(size_t id) const {

@@ -13,7 +13,12 @@
 // MemProfileRate) and, until its object is freed, estimated memory in use.
 // Samples arrive with the allocator's frames already trimmed and their type
 // filled in by the caller. Only objects sampled while tracing are known:
-// in-use figures are of what was allocated since.
+// in-use figures are of what was allocated since. An object counts as in
+// use once two of the heap profile's collection cycles have ended since it
+// was sampled, as in Go's own profile: by then the collector has either
+// found it alive or the sweeper freed it. Before that it is pending: garbage
+// not swept yet would otherwise count as in use until the next collection,
+// which on a large heap is a long while.
 //
 // The memory it holds is bounded (--max-memory): when a new stack takes it
 // over the bound, the coldest stacks (fewest bytes) are merged into their
@@ -23,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -68,8 +74,11 @@ class StackAggregator {
   void set_records_inuse(bool records) { records_inuse_ = records; }
   bool records_inuse() const { return records_inuse_; }
   AllocationTotals inuse_totals() const { return inuse_.rounded(); }
-  // Sampled objects alive now, and frees of objects sampled before tracing.
+  // Sampled objects alive now, counted in use or pending, and frees of
+  // objects sampled before tracing.
   size_t live_objects() const { return live_.size(); }
+  size_t pending_objects() const { return live_.size() - counted_objects_; }
+  uint64_t cycles() const { return cycles_; }  // collection cycles ended while tracing
   uint64_t frees_of_earlier_objects() const { return earlier_frees_; }
 
   // Distinct stacks so far, by id: 0 to stack_count() - 1, in the order
@@ -101,11 +110,17 @@ class StackAggregator {
   uint32_t stack_of(const gotrace_alloc_event& event, bool* added);
   void add_heap_sample(const gotrace_alloc_event& event);
   void add_free(uint64_t address);
+  // A collection cycle ended: the objects sampled two cycles ago and not
+  // freed are in use.
+  void end_cycle();
 
-  // A sampled object alive: its stack and what it stands for.
+  // A sampled object alive: its stack, what it stands for, and the cycle it
+  // was sampled in.
   struct LiveObject {
     uint32_t stack;
     WeightedTotals estimate;
+    uint64_t cycle;
+    bool counted;  // in its stack's in-use figures (else pending)
   };
 
   AllocatorModel model_;
@@ -122,6 +137,9 @@ class StackAggregator {
   bool records_inuse_ = false;
   WeightedTotals inuse_;
   std::unordered_map<uint64_t, LiveObject> live_;  // by address
+  std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (address, cycle) of objects not counted yet, oldest first
+  uint64_t cycles_ = 0;
+  size_t counted_objects_ = 0;
   uint64_t earlier_frees_ = 0;
 };
 

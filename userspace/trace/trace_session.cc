@@ -371,7 +371,7 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   if (!rate && heap_rate_ != 0) rate = heap_rate_;  // as the samples said: `run` could not read it first
   summary.heap = {options_.mode == TraceOptions::Mode::kHeap, rate, heap_samples_,
                   aggregator_->records_inuse(), probes_.no_heap_reason, aggregator_->inuse_totals(),
-                  aggregator_->live_objects()};
+                  aggregator_->live_objects(), aggregator_->pending_objects(), aggregator_->cycles()};
   // The aggregator's memory is given back as the profile takes its place,
   // and the files are streamed from the profile.
   const GoBinary& binary = *plan_.binary;

@@ -34,10 +34,17 @@ std::string heap_lines(int pid, const HeapFigures& heap) {
     text += fmt::format("gotrace: no heap-profile sample came: pid {}'s heap profiling may be off "
                         "(runtime.MemProfileRate 0, as in a program that links neither runtime/pprof nor "
                         "net/http/pprof)\n", pid);
-  if (heap.records_inuse)
-    text += fmt::format("gotrace: in use at the end: {} objects, {} ({} sampled objects alive), of what was "
-                        "allocated while tracing, estimated from the runtime's samples ({})\n",
-                        heap.inuse.count, format_bytes(heap.inuse.bytes), heap.live_objects, rate);
+  if (heap.records_inuse && heap.cycles < 2)
+    text += fmt::format("gotrace: no in-use figures yet: {} collection cycle{} ended while tracing, and an object "
+                        "counts as in use once two have, as in Go's own heap profile (by then the collector found it "
+                        "alive, or it was freed)\n",
+                        heap.cycles, heap.cycles == 1 ? "" : "s");
+  else if (heap.records_inuse)
+    text += fmt::format("gotrace: in use at the end: {} objects, {}, of what was allocated while tracing up to two "
+                        "collection cycles ago ({} cycles ended while tracing; {} sampled objects alive, {} of them "
+                        "newer and not counted yet), estimated from the runtime's samples ({})\n",
+                        heap.inuse.count, format_bytes(heap.inuse.bytes), heap.cycles, heap.live_objects,
+                        heap.pending_objects, rate);
   else if (!heap.no_inuse_reason.empty())
     text += fmt::format("gotrace: no in-use figures: {}\n", heap.no_inuse_reason);
   return text;

@@ -40,6 +40,8 @@ struct HeapFigures {
   std::string no_inuse_reason;         // when !records_inuse
   AllocationTotals inuse;
   size_t live_objects = 0;             // sampled objects not freed
+  size_t pending_objects = 0;          // of those, sampled in the last two cycles: not counted yet
+  uint64_t cycles = 0;                 // the heap profile's collection cycles ended while tracing
 };
 
 struct TraceSummary {
