@@ -174,6 +174,19 @@ static __always_inline struct scratch_space* scratch_space_of_cpu(void) {
   return space;
 }
 
+// The fields of a record before its stack, which is empty until walked.
+static __always_inline void set_header(struct gotrace_alloc_event* event, __u64 size, __u64 type, __u64 address,
+                                       __u64 rate, __u64 pid_tgid, __u32 site, __u32 flags) {
+  event->size = size;
+  event->type = type;
+  event->address = address;
+  event->sample_rate = rate;
+  event->tid = (__u32)pid_tgid;
+  event->entry_point = site;
+  event->flags = flags;
+  event->stack_depth = 0;
+}
+
 // Copies the record, at its real length, into the ring buffer.
 static __always_inline void send_event(struct gotrace_alloc_event* event) {
   __u64 length = GOTRACE_EVENT_HEADER_SIZE + (__u64)(event->stack_depth & 127) * 8;
@@ -229,13 +242,7 @@ int uprobe__go_allocator(struct pt_regs* ctx) {
   }
 
   struct gotrace_alloc_event* event = &scratch_space->event;
-  event->size = size;
-  event->type = ctx->rbx;
-  event->address = 0;
-  event->sample_rate = 0;
-  event->tid = (__u32)pid_tgid;
-  event->entry_point = entry_point;
-  event->flags = 0;
+  set_header(event, size, ctx->rbx, 0, 0, pid_tgid, entry_point, 0);
   event->pcs[0] = caller;
   event->stack_depth = walk_stack(scratch_space, window, rsp, ctx->rbp, bias);
   send_event(event);
@@ -269,18 +276,10 @@ int uprobe__heap_sample(struct pt_regs* ctx) {
   // assembled, on this thread: the allocator allocates nothing else in
   // between (it would throw "malloc deadlock"). Its type is the one the
   // allocator was handed, which profilealloc is not.
-  __u32 type_known = 0;
-  if (exact_recording && sample_rate == 0 && event->tid == (__u32)pid_tgid &&
-      !(event->flags & (GOTRACE_EVENT_HEAP_SAMPLE | GOTRACE_EVENT_HEAP_FREE)))
-    type_known = GOTRACE_EVENT_TYPE_KNOWN;
-  else
-    event->type = 0;
-  event->size = ctx->rcx;
-  event->address = ctx->rbx;
-  event->sample_rate = rate;
-  event->tid = (__u32)pid_tgid;
-  event->entry_point = GOTRACE_SITE_HEAP_SAMPLE;
-  event->flags = GOTRACE_EVENT_HEAP_SAMPLE | type_known;
+  bool type_known = exact_recording && sample_rate == 0 && event->tid == (__u32)pid_tgid &&
+                    !(event->flags & (GOTRACE_EVENT_HEAP_SAMPLE | GOTRACE_EVENT_HEAP_FREE | GOTRACE_EVENT_HEAP_CYCLE));
+  set_header(event, ctx->rcx, type_known ? event->type : 0, ctx->rbx, rate, pid_tgid, GOTRACE_SITE_HEAP_SAMPLE,
+             GOTRACE_EVENT_HEAP_SAMPLE | (type_known ? GOTRACE_EVENT_TYPE_KNOWN : 0));
   if (exact_recording) {
     event->flags |= GOTRACE_EVENT_ALSO_EXACT;
     count(GOTRACE_COUNTER_HEAP_SAMPLE_IN_USE_ONLY);
@@ -313,14 +312,7 @@ int uprobe__heap_free(struct pt_regs* ctx) {
   struct scratch_space* scratch_space = scratch_space_of_cpu();
   if (!scratch_space) return 0;
   struct gotrace_alloc_event* event = &scratch_space->event;
-  event->size = ctx->rcx;
-  event->type = 0;
-  event->address = ctx->rbx;
-  event->sample_rate = 0;
-  event->tid = (__u32)pid_tgid;
-  event->entry_point = GOTRACE_SITE_HEAP_FREE;
-  event->flags = GOTRACE_EVENT_HEAP_FREE;
-  event->stack_depth = 0;
+  set_header(event, ctx->rcx, 0, ctx->rbx, 0, pid_tgid, GOTRACE_SITE_HEAP_FREE, GOTRACE_EVENT_HEAP_FREE);
   send_event(event);
   return 0;
 }
@@ -336,14 +328,7 @@ int uprobe__heap_cycle(struct pt_regs* ctx) {
   struct scratch_space* scratch_space = scratch_space_of_cpu();
   if (!scratch_space) return 0;
   struct gotrace_alloc_event* event = &scratch_space->event;
-  event->size = 0;
-  event->type = 0;
-  event->address = 0;
-  event->sample_rate = 0;
-  event->tid = (__u32)pid_tgid;
-  event->entry_point = GOTRACE_SITE_HEAP_CYCLE;
-  event->flags = GOTRACE_EVENT_HEAP_CYCLE;
-  event->stack_depth = 0;
+  set_header(event, 0, 0, 0, 0, pid_tgid, GOTRACE_SITE_HEAP_CYCLE, GOTRACE_EVENT_HEAP_CYCLE);
   send_event(event);
   return 0;
 }

@@ -53,12 +53,13 @@ source "$root/scripts/lib/bench.sh"
 
 # The modes, each `untraced`, `bpftrace` (the one-liner of
 # scripts/bench-overhead.sh: uprobe on runtime.mallocgc, a count per user
-# stack) or `gotrace ARGS`: `gotrace attach PID ARGS`. As issue 12 lands:
-# "gotrace --heap" and "gotrace --exact" are added, and "gotrace" becomes
-# the overhead guard's default.
+# stack) or `gotrace ARGS`: `gotrace attach PID ARGS`; "gotrace" alone is
+# attach's default, exact under the overhead guard.
 MODES=(
   "untraced"
+  "gotrace --heap"
   "gotrace"
+  "gotrace --exact"
   "gotrace --sample"
   "bpftrace"
 )

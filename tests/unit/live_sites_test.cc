@@ -8,35 +8,15 @@
 #include <memory>
 #include <string>
 
-#include "tests/fuzz/synthetic_go.h"
+#include "tests/unit/synthetic_binary_test.h"
 #include "userspace/process/target_process.h"
 #include "userspace/tui/live_sites.h"
 
 namespace gotrace {
 namespace {
 
-namespace synthetic = gotrace::fuzz;
-
-class LiveSitesTest : public ::testing::Test {
+class LiveSitesTest : public SyntheticBinaryTest {
  protected:
-  void SetUp() override {
-    synthetic::Spec spec{"live-sites", "go1.26.8", synthetic::Format::kGo120, true, false, false, false,
-                         296, 304, 320};
-    synthetic::Bytes bytes = synthetic::make_go_binary(spec);
-    path_ = (std::filesystem::temp_directory_path() / fmt::format("gotrace-live-sites-{}", getpid())).string();
-    std::ofstream(path_, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    auto opened = GoBinary::open(path_);
-    ASSERT_TRUE(opened) << opened.error().message;
-    binary_ = std::move(*opened);
-  }
-  void TearDown() override { std::filesystem::remove(path_); }
-
-  static uint64_t in(std::string_view function, uint32_t offset) {
-    for (const synthetic::Function& f : synthetic::kFunctions)
-      if (f.name == function) return synthetic::kText + f.start + offset;
-    ADD_FAILURE() << "no synthetic function " << function;
-    return 0;
-  }
   LiveSites sites() const { return LiveSites(StackSymbolizer(*binary_, translator_for(*binary_, 0, path_))); }
 
   // Two stacks at main.helper (they differ in the runtime's frames only)
@@ -55,9 +35,6 @@ class LiveSitesTest : public ::testing::Test {
     ADD_FAILURE() << "no site " << function;
     return table.sites.front();
   }
-
-  std::string path_;
-  std::unique_ptr<GoBinary> binary_;
 };
 
 TEST_F(LiveSitesTest, SumsMemoryInUseBySite) {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/fuzz/synthetic_go.h"
+#include "tests/unit/synthetic_binary_test.h"
 #include "userspace/process/target_process.h"
 #include "userspace/profile/call_sites.h"
 #include "userspace/profile/profile_builder.h"
@@ -21,28 +21,8 @@ namespace {
 
 namespace synthetic = gotrace::fuzz;
 
-class ProfileBuilder : public ::testing::Test {
+class ProfileBuilder : public SyntheticBinaryTest {
  protected:
-  void SetUp() override {
-    // Go 1.26: the runtime's profile keeps the frame that called mallocgc.
-    synthetic::Spec spec{"profile-builder", "go1.26.8", synthetic::Format::kGo120, true, false, false, false,
-                         296, 304, 320};
-    synthetic::Bytes bytes = synthetic::make_go_binary(spec);
-    path_ = (std::filesystem::temp_directory_path() / fmt::format("gotrace-profile-builder-{}", getpid())).string();
-    std::ofstream(path_, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    auto opened = GoBinary::open(path_);
-    ASSERT_TRUE(opened) << opened.error().message;
-    binary_ = std::move(*opened);
-  }
-  void TearDown() override { std::filesystem::remove(path_); }
-
-  // A return address inside `function`, `offset` bytes from its start.
-  static uint64_t in(std::string_view function, uint32_t offset) {
-    for (const synthetic::Function& f : synthetic::kFunctions)
-      if (f.name == function) return synthetic::kText + f.start + offset;
-    ADD_FAILURE() << "no synthetic function " << function;
-    return 0;
-  }
   // The innermost frame the symbolizer gives for a return address.
   std::string leaf_function(uint64_t pc) const {
     std::vector<Frame> frames;
@@ -55,9 +35,6 @@ class ProfileBuilder : public ::testing::Test {
                                                    totals.bytes + uint64_t(stack.totals.bytes)};
     return build_profile(stacks, totals, *binary_, translator_for(*binary_, 0, path_));
   }
-
-  std::string path_;
-  std::unique_ptr<GoBinary> binary_;
 };
 
 TEST_F(ProfileBuilder, StacksThatDifferOnlyInTheRuntimesFramesAreOneSample) {
