@@ -28,7 +28,4 @@ struct ModeProbes {
 Result<ModeProbes> choose_probes(const TraceOptions& options, const ProbePlan& plan, int pid,
                                  std::optional<uint64_t> bias, const std::string& display_path);
 
-// The words a heap-profiling rate of 0 earns, for errors and the summary.
-std::string heap_profiling_off(int pid);
-
 }  // namespace gotrace
