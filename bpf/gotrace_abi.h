@@ -1,6 +1,6 @@
 /* The contract between the BPF programs (alloc_probe.bpf.c, the allocation
- * probe, and exec_watch.bpf.c, which marks the target's exec in the probe's
- * stream) and userspace.
+ * probe, and process_watch.bpf.c, which follows the traced processes' forks
+ * and execs and marks them in the probe's stream) and userspace.
  *
  * This is the only header both sides include. It compiles as BPF C and as
  * C++, holds plain data only, and every name carries a GOTRACE_ prefix so it
@@ -79,12 +79,38 @@ enum { GOTRACE_KERNEL_COUNTER_COUNT = 0 GOTRACE_PROBE_COUNTERS(GOTRACE_COUNT_IF_
  * as meant, counted for the record (-v shows them). */
 enum gotrace_counter_kind { GOTRACE_COUNTER_KIND_DROP, GOTRACE_COUNTER_KIND_NOTICE, GOTRACE_COUNTER_KIND_TALLY };
 
-/* Per-CPU counters kept for every allocation, sampled or not. */
-struct gotrace_cpu_totals {
+/* The processes of a trace, each an image of a process (an exec starts a
+ * new one), are numbered by userspace from 0: a process's slot. The probe's
+ * attach cookies carry it (GOTRACE_COOKIE), so that a hit knows whose it is
+ * without a lookup, and the kernel keeps per slot: */
+
+/* per CPU, what was counted for the process: every allocation, sampled or
+ * not, and the KERNEL rows of GOTRACE_PROBE_COUNTERS, by index; */
+struct gotrace_process_stats {
   gotrace_u64 allocations;     /* calls into the allocator (size > 0), counted once each */
   gotrace_u64 requested_bytes; /* their requested sizes, summed */
-  long long bytes_until_sample; /* sampling countdown (bytes); unused when exact */
+  gotrace_u64 counters[GOTRACE_KERNEL_COUNTER_COUNT];
 };
+
+/* and what the probe must know of the process's image, as runtime
+ * addresses (userspace adds the load bias, known before the probes go in). */
+struct gotrace_process_image {
+  gotrace_u64 mallocgc_start; /* runtime.mallocgc: a specialized entry point called from inside it is the
+                                 same allocation, already counted there */
+  gotrace_u64 mallocgc_end;
+  gotrace_u64 goexit_start;   /* runtime.goexit, every goroutine's root: a walk that reached it has the
+                                 whole stack, whatever the chain holds beyond */
+  gotrace_u64 goexit_end;
+  gotrace_u64 mem_profile_rate; /* the address of runtime.MemProfileRate, for the heap profiler's probes */
+  gotrace_u32 special_kind_offset;  /* where a special record keeps its kind, and which kind is a */
+  gotrace_u32 special_profile_kind; /* heap-profile record, in this release */
+};
+
+/* An attach cookie: the slot of the process, and the index of the probed
+ * site (an allocator entry point, or GOTRACE_SITE_HEAP_*). */
+#define GOTRACE_COOKIE(slot, site) (((gotrace_u64)(slot) << 32) | (gotrace_u64)(site))
+#define GOTRACE_COOKIE_SLOT(cookie) ((gotrace_u32)((cookie) >> 32))
+#define GOTRACE_COOKIE_SITE(cookie) ((gotrace_u32)(cookie))
 
 /* Entries of the table of exponentially distributed sampling intervals that
  * userspace fills for --sample-rate (quantiles of the distribution). */
@@ -119,6 +145,8 @@ struct gotrace_alloc_event {
   gotrace_u32 entry_point; /* index of the probed entry point (GOTRACE_ENTRY_MALLOCGC or a specialized one) */
   gotrace_u32 stack_depth; /* valid entries in pcs */
   gotrace_u32 flags;       /* GOTRACE_EVENT_* */
+  gotrace_u32 slot;        /* the process's slot */
+  gotrace_u32 reserved;    /* zero */
   /* Return addresses, leaf first: pcs[0] is the allocator's caller ([RSP]),
    * the rest come from the frame-pointer chain. Runtime addresses. */
   gotrace_u64 pcs[GOTRACE_MAX_STACK_DEPTH];
@@ -138,27 +166,37 @@ struct gotrace_alloc_event {
  * address or stack. */
 #define GOTRACE_EVENT_HEAP_CYCLE 32u
 
-/* Index in probe_vaddrs of the heap profiler's two probes, after the
- * allocator entry points (whose indexes are below GOTRACE_MAX_ENTRY_POINTS). */
+/* The site indexes of the heap profiler's probes, after the allocator entry
+ * points (whose indexes are below GOTRACE_MAX_ENTRY_POINTS). */
 #define GOTRACE_SITE_HEAP_SAMPLE GOTRACE_MAX_ENTRY_POINTS
 #define GOTRACE_SITE_HEAP_FREE (GOTRACE_MAX_ENTRY_POINTS + 1)
 #define GOTRACE_SITE_HEAP_CYCLE (GOTRACE_MAX_ENTRY_POINTS + 2)
-#define GOTRACE_MAX_SITES (GOTRACE_MAX_ENTRY_POINTS * 2)
 
-#define GOTRACE_EVENT_HEADER_SIZE 48 /* bytes before pcs */
+#define GOTRACE_EVENT_HEADER_SIZE 56 /* bytes before pcs */
 GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_alloc_event) == GOTRACE_EVENT_HEADER_SIZE + 8 * GOTRACE_MAX_STACK_DEPTH,
                       "gotrace_alloc_event layout changed: update both sides");
 
-/* The target exec'd: written by the exec watcher (exec_watch.bpf.c) into the
- * allocation probe's ring buffer, where every allocation record of the traced
- * image comes before it and none after. Shorter than any allocation record
+/* The processes the process watcher (process_watch.bpf.c) watches, by
+ * thread-group id, with what it does for each (GOTRACE_WATCH_*): a map
+ * userspace fills, and the watcher itself for the children of a process it
+ * follows. */
+#define GOTRACE_WATCH_EXEC 1u     /* at an exec, stop the process (SIGSTOP) for userspace to probe its new image */
+#define GOTRACE_WATCH_CHILDREN 2u /* a child the process forks is watched as it is */
+#define GOTRACE_MAX_WATCHED 65536
+
+/* A watched process exec'd (or, when the watcher watches every process, any
+ * process did): written by the process watcher into the allocation probe's ring
+ * buffer, where every allocation record of the image the process left comes
+ * before it and none after. Shorter than any allocation record
  * (GOTRACE_EVENT_HEADER_SIZE and at least one pc), and marked besides. */
 #define GOTRACE_EXEC_EVENT_MAGIC 0x676f74726163650aULL /* "gotrace\n" */
 struct gotrace_exec_event {
   gotrace_u64 magic;      /* GOTRACE_EXEC_EVENT_MAGIC */
   gotrace_u64 time_ns;    /* when, on CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+  gotrace_u32 tgid;       /* the process */
+  gotrace_u32 stopped;    /* 1: stopped for userspace (GOTRACE_WATCH_EXEC), which must send it SIGCONT */
 };
-GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_exec_event) == 16, "gotrace_exec_event layout changed: update both sides");
+GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_exec_event) == 24, "gotrace_exec_event layout changed: update both sides");
 GOTRACE_STATIC_ASSERT(sizeof(struct gotrace_exec_event) < GOTRACE_EVENT_HEADER_SIZE + 8,
                       "an exec record must be shorter than any allocation record");
 

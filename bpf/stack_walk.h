@@ -1,7 +1,8 @@
 // The frame-pointer walk of a Go stack, for the programs of
 // alloc_probe.bpf.c, which includes this after defining what it uses: the
-// per-CPU scratch_space (the record and a window of the stack), count() for
-// the probe's counters, and runtime.goexit's link-time range.
+// per-CPU scratch_space (the record and a window of the stack), and the
+// probe hit (struct hit: the process's counters, for count(), and its
+// image, for runtime.goexit's range).
 //
 // At a probe after a function's stack-bound check [RSP] is the return
 // address into the caller, and RBP the caller's frame pointer; Go keeps a
@@ -97,10 +98,10 @@ static long walk_one_frame(__u64 index, struct walk* walk) {
 // Whether a walk that stopped at a frame record was cut short: not when the
 // last return address is in goexit, nor when exactly the maximum depth was
 // the whole stack.
-static __always_inline bool cut_short(const struct walk* walk, __u64 bias) {
+static __always_inline bool cut_short(const struct hit* hit, const struct walk* walk) {
   if (walk->fp == 0) return false;
-  __u64 root = walk->scratch->event.pcs[(walk->depth - 1) & 127] - bias;
-  if (root >= goexit_start && root < goexit_end) return false;
+  __u64 root = walk->scratch->event.pcs[(walk->depth - 1) & 127];
+  if (root >= hit->image->goexit_start && root < hit->image->goexit_end) return false;
   if (walk->depth < GOTRACE_MAX_STACK_DEPTH) return true;
   __u64 next[2];
   return bpf_probe_read_user(next, sizeof(next), (void*)walk->fp) == 0 && next[1] != 0;
@@ -109,16 +110,16 @@ static __always_inline bool cut_short(const struct walk* walk, __u64 bias) {
 // Fills event.pcs from pcs[1] on (pcs[0], the caller, is [RSP]) and returns
 // the depth. The frames inside the first window, the usual case, are walked
 // inline; the rest by bpf_loop.
-static __always_inline __u32 walk_stack(struct scratch_space* scratch, struct window first_window, __u64 rsp,
-                                        __u64 rbp, __u64 bias) {
+static __always_inline __u32 walk_stack(struct hit* hit, struct scratch_space* scratch, struct window first_window,
+                                        __u64 rsp, __u64 rbp) {
   struct walk walk = {scratch, first_window, rsp, rbp, 16, 1, 1};
   for (__u32 i = 1; i < GOTRACE_MAX_STACK_DEPTH; i++)
     if (!step_in_window(&walk)) break;
   if (walk.fp != 0 && walk.depth < GOTRACE_MAX_STACK_DEPTH) bpf_loop(GOTRACE_MAX_STACK_DEPTH, walk_one_frame, &walk, 0);
   scratch->first_window = walk.extent;
-  if (cut_short(&walk, bias)) {
+  if (cut_short(hit, &walk)) {
     scratch->event.flags |= GOTRACE_EVENT_TRUNCATED;
-    count(GOTRACE_COUNTER_STACK_TRUNCATED);
+    count(hit, GOTRACE_COUNTER_STACK_TRUNCATED);
   }
   return walk.depth;
 }

@@ -38,12 +38,14 @@ TEST(ProbeCounters, TheKernelsCountersAreTheFirstRows) {
   EXPECT_FALSE(kProbeCounters[GOTRACE_COUNTER_MALFORMED_RECORD].counted_by_kernel);
 }
 
-// The probe's counter map, as built into gotrace, has a slot for every
-// kernel row and no more. Opening the object needs no privileges.
+// The probe's map of counts no process can be charged with, as built into
+// gotrace, has a slot for every kernel row and no more (a process's counts
+// are an array of them: gotrace_abi.h). Opening the object needs no
+// privileges.
 TEST(ProbeCounters, TheProbesCounterMapHoldsEveryKernelRow) {
   alloc_probe* skeleton = alloc_probe__open();
   ASSERT_NE(skeleton, nullptr);
-  EXPECT_EQ(bpf_map__max_entries(skeleton->maps.probe_counters), uint32_t(GOTRACE_KERNEL_COUNTER_COUNT));
+  EXPECT_EQ(bpf_map__max_entries(skeleton->maps.unattributed_counters), uint32_t(GOTRACE_KERNEL_COUNTER_COUNT));
   alloc_probe__destroy(skeleton);
 }
 
@@ -69,9 +71,12 @@ TEST(ProbeCounters, TheProbeCountsEveryKernelRowAndNothingElse) {
     text += content;
   }
   std::set<std::string> counted;
-  // Every `count(GOTRACE_COUNTER_NAME)` in the probe's source.
-  const std::string use = "count(GOTRACE_COUNTER_";
+  // Every `count(hit, GOTRACE_COUNTER_NAME)` and
+  // `count_unattributed(GOTRACE_COUNTER_NAME)` in the probe's source.
+  const std::string use = "GOTRACE_COUNTER_";
   for (size_t at = text.find(use); at != std::string::npos; at = text.find(use, at + 1)) {
+    size_t call = text.rfind("count", at);
+    if (call == std::string::npos || text.find_first_of(";{}", call) < at) continue;
     size_t name = at + use.size(), end = text.find(')', name);
     if (end != std::string::npos) counted.insert(text.substr(name, end - name));
   }

@@ -10,11 +10,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <random>
 #include <tuple>
 
 #include "alloc_probe.skel.h"
 #include "userspace/probe/libbpf_error.h"
+#include "userspace/probe/uprobe_multi_link.h"
 
 namespace gotrace {
 namespace {
@@ -65,95 +67,128 @@ std::optional<std::string> missing_ptrace_privilege(int pid) {
                      pid, process.st_uid);
 }
 
-Result<std::unique_ptr<AllocProbe>> AllocProbe::attach(const ProbeTarget& target, AllocationHandler handler) {
-  if (!target.record_entry_points && !target.heap)
-    return make_error("pid {}: nothing to probe: neither the allocator nor its heap profiler", target.pid);
-  if (target.sites.empty() || target.sites.size() > GOTRACE_MAX_ENTRY_POINTS)
-    return make_error("pid {}: {} allocation entry points to probe (1 to {} supported)", target.pid,
-                      target.sites.size(), GOTRACE_MAX_ENTRY_POINTS);
-  libbpf_set_print(target.verbose ? libbpf_to_stderr : quiet_libbpf);
+Result<std::unique_ptr<AllocProbe>> AllocProbe::load(const ProbeConfig& config, AllocationHandler on_allocation,
+                                                     ExecHandler on_exec) {
+  libbpf_set_print(config.verbose ? libbpf_to_stderr : quiet_libbpf);
   std::unique_ptr<AllocProbe> probe(new AllocProbe());
-  probe->handler_ = std::move(handler);
+  probe->config_ = config;
+  probe->on_allocation_ = std::move(on_allocation);
+  probe->on_exec_ = std::move(on_exec);
 
   probe->skeleton_ = alloc_probe__open();
   if (probe->skeleton_ == nullptr) return make_error("cannot open the BPF probe: {}", errno_text(errno));
-  auto* rodata = probe->skeleton_->rodata;
-  rodata->target_tgid = target.pid;
-  rodata->mallocgc_start = target.mallocgc_start;
-  rodata->mallocgc_end = target.mallocgc_end;
-  rodata->goexit_start = target.goexit_start;
-  rodata->goexit_end = target.goexit_end;
-  rodata->sample_rate = target.sample_rate;
-  rodata->wakeup_bytes = target.ring_buffer_bytes / 4;
-  for (size_t i = 0; i < target.sites.size(); ++i) rodata->probe_vaddrs[i] = target.sites[i].vaddr;
-  if (target.heap) {
-    rodata->probe_vaddrs[GOTRACE_SITE_HEAP_SAMPLE] = target.heap->sample.vaddr;
-    rodata->probe_vaddrs[GOTRACE_SITE_HEAP_FREE] = target.heap->free.vaddr;
-    rodata->probe_vaddrs[GOTRACE_SITE_HEAP_CYCLE] = target.heap->cycle.vaddr;
-    rodata->mem_profile_rate_vaddr = target.heap->mem_profile_rate;
-    rodata->special_kind_offset = target.heap->special_kind_offset;
-    rodata->special_profile_kind = target.heap->special_profile_kind;
-  }
-  if (int err = bpf_map__set_max_entries(probe->skeleton_->maps.alloc_events, target.ring_buffer_bytes); err != 0)
+  probe->skeleton_->rodata->sample_rate = config.sample_rate;
+  probe->skeleton_->rodata->wakeup_bytes = config.ring_buffer_bytes / 4;
+  auto& maps = probe->skeleton_->maps;
+  if (int err = bpf_map__set_max_entries(maps.alloc_events, config.ring_buffer_bytes); err != 0)
     return make_error("cannot size the BPF ring buffer: {}", errno_text(err));
+  for (bpf_map* map : {maps.process_stats, maps.process_images})
+    if (int err = bpf_map__set_max_entries(map, std::max<uint32_t>(config.max_processes, 1)); err != 0)
+      return make_error("cannot size the BPF probe's process tables: {}", errno_text(err));
+  // Multi-uprobe links: libbpf 1.1 does not know the attach type by its
+  // section name, so it is set by hand.
+  for (bpf_program* program : {probe->skeleton_->progs.uprobe__go_allocator, probe->skeleton_->progs.uprobe__heap_sample,
+                               probe->skeleton_->progs.uprobe__heap_free, probe->skeleton_->progs.uprobe__heap_cycle,
+                               probe->skeleton_->progs.uprobe__empty})
+    bpf_program__set_expected_attach_type(program, bpf_attach_type(kUprobeMultiAttachType));
   if (int err = alloc_probe__load(probe->skeleton_); err != 0)
     return make_error("cannot load the BPF probe: {}{}", errno_text(err),
-                      target.verbose ? "" : " (-v shows the verifier's log)");
-
-  if (target.sample_rate != 0) {
-    if (Status s = probe->start_sampling(target.sample_rate); !s) return s.error();
+                      config.verbose ? "" : " (-v shows the verifier's log)");
+  if (config.sample_rate != 0) {
+    if (Status s = probe->start_sampling(config.sample_rate); !s) return s.error();
   }
-  int events_fd = bpf_map__fd(probe->skeleton_->maps.alloc_events);
+  probe->skeleton_->bss->exact_recording = config.record_entry_points ? 1 : 0;
+  int events_fd = bpf_map__fd(maps.alloc_events);
   if (events_fd < 0) return make_error("cannot find the BPF ring buffer: {}", errno_text(events_fd));
-  // The watcher goes first: an exec while the uprobes are being attached is
-  // then in the stream too.
-  auto watch = ExecWatch::attach(target.pid, target.execs_before_tracing, events_fd);
+  auto watch = ProcessWatch::attach(events_fd, config.report_every_exec);
   if (!watch) return watch.error();
-  probe->exec_watch_ = std::move(*watch);
-  probe->skeleton_->bss->exact_recording = target.record_entry_points ? 1 : 0;
-  // The heap profiler's probes first: an exact trace's in-use figures then
-  // hold every object sampled while it recorded.
-  if (Status s = probe->attach_heap_links(target); !s) return s.error();
-  if (target.record_entry_points) {
-    if (Status s = probe->attach_links(target); !s) return s.error();
-  }
+  probe->watch_ = std::move(*watch);
   probe->ring_ = ring_buffer__new(events_fd, &AllocProbe::on_event, probe.get(), nullptr);
   if (probe->ring_ == nullptr) return make_error("cannot read the BPF ring buffer: {}", errno_text(errno));
   return probe;
 }
 
-// One uprobe per site, its index as the attach cookie.
-Status AllocProbe::attach_links(const ProbeTarget& target) {
-  bpf_program* program = target.program == ProbeProgram::kEmpty ? skeleton_->progs.uprobe__empty
-                                                                 : skeleton_->progs.uprobe__go_allocator;
-  for (size_t i = 0; i < target.sites.size(); ++i) {
-    LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = i);
-    bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid, target.binary_path.c_str(),
-                                                     target.sites[i].file_offset, &options);
-    if (link == nullptr)
-      return make_error("pid {}: cannot attach a uprobe to {} in '{}': {}", target.pid, target.sites[i].function,
-                        target.binary_path, errno_text(errno));
-    links_.push_back(link);
+Status AllocProbe::add_process(const ProcessProbe& process) {
+  if (process.slot >= config_.max_processes)
+    return make_error("pid {}: more processes than the trace has room for ({})", process.pid, config_.max_processes);
+  if (process.sites.empty() || process.sites.size() > GOTRACE_MAX_ENTRY_POINTS)
+    return make_error("pid {}: {} allocation entry points to probe (1 to {} supported)", process.pid,
+                      process.sites.size(), GOTRACE_MAX_ENTRY_POINTS);
+  if (processes_.size() <= process.slot) processes_.resize(process.slot + 1);
+  // The process's counters start at zero, and its image is in place before
+  // the first hit.
+  uint32_t slot = process.slot;
+  if (Status s = reset_stats(slot); !s) return s;
+  if (int err = bpf_map__update_elem(skeleton_->maps.process_images, &slot, sizeof(slot), &process.image,
+                                     sizeof(process.image), 0);
+      err != 0)
+    return make_error("pid {}: cannot hand the BPF probe the process's image: {}", process.pid, errno_text(err));
+  Attached attached;
+  attached.pid = process.pid;
+  // The heap profiler's probes first: an exact trace's in-use figures then
+  // hold every object sampled while it recorded.
+  if (process.heap && config_.program == ProbeProgram::kRecord) {
+    for (auto [program, site, index] :
+         {std::tuple{skeleton_->progs.uprobe__heap_sample, &process.heap->sample, GOTRACE_SITE_HEAP_SAMPLE},
+          std::tuple{skeleton_->progs.uprobe__heap_free, &process.heap->free, GOTRACE_SITE_HEAP_FREE},
+          std::tuple{skeleton_->progs.uprobe__heap_cycle, &process.heap->cycle, GOTRACE_SITE_HEAP_CYCLE}}) {
+      auto link = attach_sites(program, process, {{site->file_offset, uint32_t(index)}});
+      if (!link) {
+        detach(attached);
+        return link.error();
+      }
+      attached.heap.push_back(*link);
+    }
   }
+  if (process.record_entry_points) {
+    std::vector<std::pair<uint64_t, uint32_t>> sites;
+    for (size_t i = 0; i < process.sites.size(); ++i) sites.emplace_back(process.sites[i].file_offset, uint32_t(i));
+    bpf_program* program = config_.program == ProbeProgram::kEmpty ? skeleton_->progs.uprobe__empty
+                                                                    : skeleton_->progs.uprobe__go_allocator;
+    auto link = attach_sites(program, process, sites);
+    if (!link) {
+      detach(attached);
+      return link.error();
+    }
+    attached.entry_points = *link;
+  }
+  processes_[slot] = std::move(attached);
   return Ok{};
 }
 
-Status AllocProbe::attach_heap_links(const ProbeTarget& target) {
-  if (!target.heap || target.program == ProbeProgram::kEmpty) return Ok{};
-  for (auto [program, site, cookie] :
-       {std::tuple{skeleton_->progs.uprobe__heap_sample, &target.heap->sample, GOTRACE_SITE_HEAP_SAMPLE},
-        std::tuple{skeleton_->progs.uprobe__heap_free, &target.heap->free, GOTRACE_SITE_HEAP_FREE},
-        std::tuple{skeleton_->progs.uprobe__heap_cycle, &target.heap->cycle, GOTRACE_SITE_HEAP_CYCLE}}) {
-    LIBBPF_OPTS(bpf_uprobe_opts, options, .bpf_cookie = uint64_t(cookie));
-    bpf_link* link = bpf_program__attach_uprobe_opts(program, target.pid, target.binary_path.c_str(),
-                                                     site->file_offset, &options);
-    if (link == nullptr)
-      return make_error("pid {}: cannot attach a uprobe to {} in '{}': {}", target.pid, site->function,
-                        target.binary_path, errno_text(errno));
-    heap_links_.push_back(link);
+// One multi-uprobe link for `pid` alone: the kernel puts its breakpoints
+// into that process's memory only. Each site's cookie is the process's slot
+// and the site's index.
+Result<int> AllocProbe::attach_sites(bpf_program* program, const ProcessProbe& process,
+                                     const std::vector<std::pair<uint64_t, uint32_t>>& offsets_and_sites) {
+  std::vector<uint64_t> offsets, cookies;
+  for (auto [offset, site] : offsets_and_sites) {
+    offsets.push_back(offset);
+    cookies.push_back(GOTRACE_COOKIE(process.slot, site));
   }
-  return Ok{};
+  int fd = create_uprobe_multi_link(bpf_program__fd(program), process.binary_path, offsets, cookies, process.pid);
+  if (fd < 0)
+    return make_error("pid {}: cannot attach uprobes to '{}': {}", process.pid, process.binary_path,
+                      std::strerror(errno));
+  return fd;
 }
+
+void AllocProbe::detach(Attached& attached) {
+  // Closing a link's descriptor detaches its uprobes: a failure leaves
+  // nothing to undo.
+  if (attached.entry_points >= 0) close(attached.entry_points);
+  for (int link : attached.heap) close(link);
+  attached.entry_points = -1;
+  attached.heap.clear();
+}
+
+void AllocProbe::remove_process(uint32_t slot) {
+  if (slot < processes_.size()) detach(processes_[slot]);
+}
+
+Status AllocProbe::watch(int pid, uint32_t flags) { return watch_->watch(pid, flags); }
+
+void AllocProbe::resume(int pid) { watch_->resume(pid); }
 
 int AllocProbe::record_program_fd() const { return bpf_program__fd(skeleton_->progs.uprobe__go_allocator); }
 
@@ -163,17 +198,17 @@ void AllocProbe::stop_recording_entry_points() {
 }
 
 void AllocProbe::detach_entry_points() {
-  // Destroying a link closes its descriptor, which detaches the uprobe
-  // whatever the call returns: a failure leaves nothing to undo.
-  for (bpf_link* link : links_) (void)bpf_link__destroy(link);
-  links_.clear();
+  for (Attached& attached : processes_)
+    if (attached.entry_points >= 0) {
+      close(attached.entry_points);
+      attached.entry_points = -1;
+    }
 }
 
 AllocProbe::~AllocProbe() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
-  detach_entry_points();
-  for (bpf_link* link : heap_links_) (void)bpf_link__destroy(link);
-  exec_watch_.reset();
+  for (Attached& attached : processes_) detach(attached);
+  watch_.reset();
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);
 }
 
@@ -181,28 +216,35 @@ bool AllocProbe::take_exec_record(const void* data, size_t size) {
   if (size != sizeof(gotrace_exec_event)) return false;
   const auto* exec = static_cast<const gotrace_exec_event*>(data);
   if (exec->magic != GOTRACE_EXEC_EVENT_MAGIC) return false;
+  ExecSeen seen;
+  seen.pid = int(exec->tgid);
   // bpf_ktime_get_ns() is CLOCK_MONOTONIC, as steady_clock is.
-  if (!exec_seen_) exec_seen_ = ExecSeen{std::chrono::steady_clock::time_point(std::chrono::nanoseconds(exec->time_ns))};
+  seen.time = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(exec->time_ns));
+  seen.stopped = exec->stopped != 0;
+  for (Attached& attached : processes_)
+    if (attached.pid == seen.pid) attached.ended = true;
+  on_exec_(seen);
   return true;
 }
 
 int AllocProbe::on_event(void* context, void* data, size_t size) {
   auto* probe = static_cast<AllocProbe*>(context);
   if (probe->take_exec_record(data, size)) return 0;
-  // Past the exec the records are another image's (the same binary, re-exec'd,
-  // keeps its uprobes), whose addresses the traced image's cannot explain.
-  if (probe->exec_seen_) return 0;
   if (size < GOTRACE_EVENT_HEADER_SIZE) {
     ++probe->malformed_records_;
     return 0;
   }
   const auto* event = static_cast<const gotrace_alloc_event*>(data);
   if (event->stack_depth > GOTRACE_MAX_STACK_DEPTH ||
-      size < GOTRACE_EVENT_HEADER_SIZE + uint64_t(event->stack_depth) * 8) {
+      size < GOTRACE_EVENT_HEADER_SIZE + uint64_t(event->stack_depth) * 8 || event->slot >= probe->processes_.size()) {
     ++probe->malformed_records_;
     return 0;
   }
-  probe->handler_(*event);
+  // Past its exec the records of a slot are another image's (the same
+  // binary, re-exec'd, keeps its uprobes), whose addresses the traced
+  // image's cannot explain.
+  if (probe->processes_[event->slot].ended) return 0;
+  probe->on_allocation_(*event);
   return 0;
 }
 
@@ -211,7 +253,16 @@ int AllocProbe::event_fd() const { return ring_buffer__epoll_fd(ring_); }
 Result<uint64_t> AllocProbe::consume() {
   int consumed = ring_buffer__consume(ring_);
   if (consumed < 0 && consumed != -EINTR) return make_error("reading the BPF ring buffer: {}", errno_text(consumed));
-  if (!exec_seen_ && exec_watch_->record_lost()) exec_seen_ = ExecSeen{std::chrono::steady_clock::now(), false};
+  if (!exec_record_lost_ && watch_->record_lost()) {
+    // Which process exec'd is not known: every traced one is treated as
+    // having done so, which ends them all where gotrace noticed.
+    exec_record_lost_ = true;
+    for (Attached& attached : processes_)
+      if (!attached.ended) {
+        attached.ended = true;
+        on_exec_(ExecSeen{attached.pid, std::chrono::steady_clock::now(), false, false});
+      }
+  }
   return uint64_t(consumed < 0 ? 0 : consumed);
 }
 
@@ -231,50 +282,67 @@ Status AllocProbe::start_sampling(uint64_t rate) {
   // Each CPU starts its countdown at a random interval too, not at zero.
   auto cpus = possible_cpus();
   if (!cpus) return with_context(cpus.error(), "cannot start the sampling countdown");
-  std::vector<gotrace_cpu_totals> start(*cpus);
+  std::vector<long long> start(*cpus);
   std::mt19937_64 random(std::random_device{}());
-  for (auto& cpu : start) cpu.bytes_until_sample = intervals[random() % GOTRACE_SAMPLE_INTERVALS];
+  for (auto& cpu : start) cpu = (long long)intervals[random() % GOTRACE_SAMPLE_INTERVALS];
   uint32_t zero = 0;
-  if (int err = bpf_map__update_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), start.data(),
-                                     start.size() * sizeof(gotrace_cpu_totals), 0);
+  if (int err = bpf_map__update_elem(skeleton_->maps.bytes_until_sample, &zero, sizeof(zero), start.data(),
+                                     start.size() * sizeof(long long), 0);
       err != 0)
     return make_error("cannot start the sampling countdown: {}", errno_text(err));
   return Ok{};
 }
 
-Result<KernelTotals> AllocProbe::kernel_totals() const {
+// A per-CPU map's values for `key`, one per possible CPU.
+template <typename Value>
+Result<std::vector<Value>> AllocProbe::per_cpu(bpf_map* map, uint32_t key) const {
   auto cpus = possible_cpus();
-  if (!cpus) return with_context(cpus.error(), "cannot read the kernel's allocation totals");
-  std::vector<gotrace_cpu_totals> values(*cpus);
-  uint32_t zero = 0;
-  if (int err = bpf_map__lookup_elem(skeleton_->maps.cpu_totals, &zero, sizeof(zero), values.data(),
-                                     values.size() * sizeof(gotrace_cpu_totals), 0);
+  if (!cpus) return cpus.error();
+  std::vector<Value> values(*cpus);
+  if (int err = bpf_map__lookup_elem(map, &key, sizeof(key), values.data(), values.size() * sizeof(Value), 0);
       err != 0)
-    return make_error("cannot read the kernel's allocation totals: {}", errno_text(err));
+    return make_error("{}", errno_text(err));
+  return values;
+}
+
+Status AllocProbe::reset_stats(uint32_t slot) {
+  auto cpus = possible_cpus();
+  if (!cpus) return cpus.error();
+  std::vector<gotrace_process_stats> zeros(*cpus);
+  if (int err = bpf_map__update_elem(skeleton_->maps.process_stats, &slot, sizeof(slot), zeros.data(),
+                                     zeros.size() * sizeof(gotrace_process_stats), 0);
+      err != 0)
+    return make_error("cannot reset the probe's counters: {}", errno_text(err));
+  return Ok{};
+}
+
+Result<KernelTotals> AllocProbe::kernel_totals(uint32_t slot) const {
+  auto values = per_cpu<gotrace_process_stats>(skeleton_->maps.process_stats, slot);
+  if (!values) return with_context(values.error(), "cannot read the kernel's allocation totals");
   KernelTotals totals;
-  for (const auto& cpu : values) {
+  for (const auto& cpu : *values) {
     totals.allocations += cpu.allocations;
     totals.requested_bytes += cpu.requested_bytes;
   }
   return totals;
 }
 
-uint64_t AllocProbe::observed_load_bias() const {
-  // Written by the BPF program at every hit; read through the mmapped .bss.
-  return *reinterpret_cast<volatile __u64*>(&skeleton_->bss->observed_load_bias);
+Result<ProbeCounts> AllocProbe::counts(uint32_t slot) const {
+  auto values = per_cpu<gotrace_process_stats>(skeleton_->maps.process_stats, slot);
+  if (!values) return with_context(values.error(), "cannot read the probe's counters");
+  ProbeCounts counts{};
+  for (const auto& cpu : *values)
+    for (uint32_t counter = 0; counter < GOTRACE_KERNEL_COUNTER_COUNT; ++counter) counts[counter] += cpu.counters[counter];
+  return counts;
 }
 
-Result<ProbeCounts> AllocProbe::counts() const {
-  auto cpus = possible_cpus();
-  if (!cpus) return with_context(cpus.error(), "cannot read the probe's counters");
+Result<ProbeCounts> AllocProbe::unattributed_counts() const {
   ProbeCounts counts{};
-  std::vector<uint64_t> values(*cpus);
   for (uint32_t counter = 0; counter < GOTRACE_KERNEL_COUNTER_COUNT; ++counter) {
-    if (int err = bpf_map__lookup_elem(skeleton_->maps.probe_counters, &counter, sizeof(counter), values.data(),
-                                       values.size() * sizeof(uint64_t), 0);
-        err != 0)
-      return make_error("cannot read the probe's counter {}: {}", kProbeCounters[counter].name, errno_text(err));
-    for (uint64_t v : values) counts[counter] += v;
+    auto values = per_cpu<uint64_t>(skeleton_->maps.unattributed_counters, counter);
+    if (!values)
+      return with_context(values.error(), fmt::format("cannot read the probe's counter {}", kProbeCounters[counter].name));
+    for (uint64_t v : *values) counts[counter] += v;
   }
   counts[GOTRACE_COUNTER_MALFORMED_RECORD] = malformed_records_;
   return counts;

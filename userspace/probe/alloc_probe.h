@@ -1,10 +1,14 @@
 // The loaded and attached allocation probe (bpf/alloc_probe.bpf.c).
 //
-// Owns the BPF skeleton, one uprobe link per allocator entry point, the
-// exec watcher that marks the target's exec in the same ring buffer, and the
-// ring-buffer consumer. Everything is file-descriptor based (perf uprobe
-// links), so the kernel removes the probes when gotrace exits, however it
-// exits: no probe is ever left behind in the target.
+// Owns the BPF skeleton, loaded once for the whole trace, the attachments
+// of each traced process (multi-uprobe links, one for the allocator's entry
+// points and one per heap-profiler hook), the process watcher that marks
+// the traced processes' execs in the same ring buffer, and the ring-buffer
+// consumer. Everything is file-descriptor based, so the kernel removes the
+// probes when gotrace exits, however it exits: no probe is ever left behind.
+// A multi-uprobe link rather than a perf uprobe per site: the kernel
+// detaches a link's uprobes at once, where each perf uprobe takes it about
+// 100 ms (40 sites: 4 s against 40 ms).
 #pragma once
 
 #include <chrono>
@@ -17,7 +21,7 @@
 
 #include "bpf/gotrace_abi.h"
 #include "base/result.h"
-#include "userspace/probe/exec_watch.h"
+#include "userspace/probe/process_watch.h"
 #include "userspace/probe/heap_profiler_hooks.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/probe/probe_site.h"
@@ -25,6 +29,8 @@
 struct alloc_probe;  // the bpftool skeleton
 struct ring_buffer;
 struct bpf_link;
+struct bpf_program;
+struct bpf_map;
 
 namespace gotrace {
 
@@ -34,41 +40,51 @@ enum class ProbeProgram {
   kEmpty,   // returns at once: measures the cost of the trap alone
 };
 
-struct ProbeTarget {
-  int pid = 0;
+// What the whole trace loads once, whatever processes it comes to probe.
+struct ProbeConfig {
   ProbeProgram program = ProbeProgram::kRecord;
-  std::string binary_path;        // the file the uprobes go on, e.g. /proc/<pid>/exe
-  std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
-  // Whether the allocator entry points are probed: every allocation is
-  // recorded (or sampled by gotrace, with sample_rate). False for --heap.
+  // How many processes (images: an exec starts a new one) the trace can
+  // probe, from slot 0 on; the kernel keeps counters for each.
+  uint32_t max_processes = 1;
+  // Whether allocator entry points record allocations (else only the heap
+  // profiler's probes do): false for --heap.
   bool record_entry_points = true;
-  // The runtime's heap profiler, probed when given: its samples, and its
-  // sampled objects' frees.
-  std::optional<HeapProfilerHooks> heap;
-  uint64_t mallocgc_start = 0;    // link-time range of runtime.mallocgc
-  uint64_t mallocgc_end = 0;
-  uint64_t goexit_start = 0;      // link-time range of runtime.goexit, every goroutine's root
-  uint64_t goexit_end = 0;
   // A power of two. Its pages are mapped into gotrace twice (the ring's
   // wrap-around), so it counts twice in gotrace's resident memory.
   uint64_t ring_buffer_bytes = 16 << 20;
   uint64_t sample_rate = 0;       // mean bytes between recorded allocations; 0: every one
+  bool report_every_exec = false; // every exec on the host is reported (attach --all)
   bool verbose = false;           // libbpf's messages and the verifier's log go to stderr
-  // Execs of pid that start the trace rather than end it: 1 under `run`,
-  // whose child is watched before it execs the program.
-  uint32_t execs_before_tracing = 0;
 };
 
-// The target exec'd: the stream of allocations ended there.
+// One process's image to probe, in slot `slot`.
+struct ProcessProbe {
+  int pid = 0;
+  uint32_t slot = 0;
+  std::string binary_path;        // the file the uprobes go on, e.g. /proc/<pid>/exe
+  std::vector<ProbeSite> sites;   // sites[0] must be runtime.mallocgc
+  bool record_entry_points = true;  // the allocator entry points are probed
+  // The runtime's heap profiler, probed when given: its samples, and its
+  // sampled objects' frees.
+  std::optional<HeapProfilerHooks> heap;
+  gotrace_process_image image{};  // runtime addresses, for the probe
+};
+
+// A watched process exec'd (process_watch.h): the stream of allocations of
+// the image it left ended there.
 struct ExecSeen {
+  int pid = 0;
   std::chrono::steady_clock::time_point time;  // when the kernel ran the exec, or else when gotrace saw it had
+  // Stopped before its first instruction, for userspace to probe: it runs
+  // on once resumed (AllocProbe::resume).
+  bool stopped = false;
   // False when the exec's record found the ring buffer full: gotrace learnt
   // of it later, and allocations of the new image may have been read as the
-  // traced one's in between.
+  // old one's in between.
   bool exact = true;
 };
 
-// What the kernel counted for every allocation, recorded or not.
+// What the kernel counted for every allocation of a process, recorded or not.
 struct KernelTotals {
   uint64_t allocations = 0;
   uint64_t requested_bytes = 0;
@@ -77,58 +93,83 @@ struct KernelTotals {
 // Called for each allocation, from consume(). Only the first
 // event.stack_depth entries of event.pcs are valid.
 using AllocationHandler = std::function<void(const gotrace_alloc_event& event)>;
+// Called for each exec of a watched process, from consume(), in order with
+// the allocations: after it, none of the image the process left.
+using ExecHandler = std::function<void(const ExecSeen& exec)>;
 
 class AllocProbe {
  public:
-  // Loads the BPF program and attaches it. Nothing stays attached on failure.
-  static Result<std::unique_ptr<AllocProbe>> attach(const ProbeTarget& target, AllocationHandler handler);
+  // Loads the BPF programs and the process watcher. Nothing is attached to
+  // any process yet.
+  static Result<std::unique_ptr<AllocProbe>> load(const ProbeConfig& config, AllocationHandler on_allocation,
+                                                  ExecHandler on_exec);
   ~AllocProbe();
   AllocProbe(const AllocProbe&) = delete;
   AllocProbe& operator=(const AllocProbe&) = delete;
+
+  // Probes a process's image: one attachment of the allocator's entry points
+  // and one per heap-profiler hook, each for this process alone, so that no
+  // other process running the same binary ever hits them. Nothing stays
+  // attached on failure.
+  Status add_process(const ProcessProbe& process);
+  // Detaches the probes of a process's image (one that exited or exec'd).
+  void remove_process(uint32_t slot);
+  // Watches a process's forks and execs (GOTRACE_WATCH_* flags; 0: its
+  // execs alone, which end its image).
+  Status watch(int pid, uint32_t flags);
+  // Lets a process stopped at its exec run on.
+  void resume(int pid);
 
   // An epoll descriptor that becomes readable when the ring buffer is a
   // quarter full. Below that the probe does not wake the consumer, which must
   // call consume() at least every kDrainInterval as well.
   int event_fd() const;
   static constexpr std::chrono::milliseconds kDrainInterval{10};
-  // Hands every waiting event to the handler; returns how many there were.
+  // Hands every waiting event to the handlers; returns how many there were.
   Result<uint64_t> consume();
-  // Every counter of GOTRACE_PROBE_COUNTERS: the kernel's per CPU, summed,
-  // and those gotrace keeps itself.
-  Result<ProbeCounts> counts() const;
-  Result<KernelTotals> kernel_totals() const;
-  // The target's first exec since tracing started, once consume() has
-  // reached it; from there on consume() hands no event to the handler.
-  const std::optional<ExecSeen>& exec_seen() const { return exec_seen_; }
-  // The target's load bias as the probe saw it (0 before the first hit, and
-  // for a binary that is not position independent).
-  uint64_t observed_load_bias() const;
+  // Every counter of GOTRACE_PROBE_COUNTERS of a process: the kernel's per
+  // CPU, summed, and those gotrace keeps itself.
+  Result<ProbeCounts> counts(uint32_t slot) const;
+  Result<KernelTotals> kernel_totals(uint32_t slot) const;
+  // What the probe counted without knowing whose it was, and gotrace's own
+  // counts of records it could not read.
+  Result<ProbeCounts> unattributed_counts() const;
 
   // Stops recording at the allocator entry points at once (the heap
-  // profiler's probes go on), then detaches them, which takes the kernel
-  // 70 to 400 ms a probe: for the overhead guard, from a thread of its own.
+  // profiler's probes go on), then detaches them: for the overhead guard.
   void stop_recording_entry_points();
   // The program on the entry points, whose run time the kernel's statistics give.
   int record_program_fd() const;
   void detach_entry_points();
 
  private:
+  struct Attached {
+    int pid = 0;
+    int entry_points = -1;           // the link of the allocator's entry points
+    std::vector<int> heap;           // the heap profiler's, one a hook
+    bool ended = false;              // exec'd: its later records are another image's
+  };
   AllocProbe() = default;
   Status start_sampling(uint64_t rate);
-  Status attach_links(const ProbeTarget& target);
-  Status attach_heap_links(const ProbeTarget& target);
+  Status reset_stats(uint32_t slot);
+  void detach(Attached& attached);
+  Result<int> attach_sites(bpf_program* program, const ProcessProbe& process,
+                           const std::vector<std::pair<uint64_t, uint32_t>>& offsets_and_sites);
   static int on_event(void* context, void* data, size_t size);
-  // Whether the record is the exec watcher's; notes the exec if so.
+  // Whether the record is the process watcher's; hands it on if so.
   bool take_exec_record(const void* data, size_t size);
+  template <typename Value>
+  Result<std::vector<Value>> per_cpu(bpf_map* map, uint32_t key) const;
 
   alloc_probe* skeleton_ = nullptr;
-  std::vector<bpf_link*> links_;       // one per allocator entry point
-  std::vector<bpf_link*> heap_links_;  // the heap profiler's probes
-  std::unique_ptr<ExecWatch> exec_watch_;
-  std::optional<ExecSeen> exec_seen_;
+  ProbeConfig config_;
+  std::vector<Attached> processes_;  // by slot
+  std::unique_ptr<ProcessWatch> watch_;
   ring_buffer* ring_ = nullptr;
-  AllocationHandler handler_;
+  AllocationHandler on_allocation_;
+  ExecHandler on_exec_;
   uint64_t malformed_records_ = 0;
+  bool exec_record_lost_ = false;
 };
 
 // Why this process cannot load and attach the probe, or nullopt when it

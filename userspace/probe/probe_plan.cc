@@ -49,20 +49,6 @@ Status check_unverified(const std::vector<EntryPoint>& unverified, const std::st
 
 }  // namespace
 
-ProbeTarget ProbePlan::target(int pid, const std::string& attach_path) const {
-  ProbeTarget target;
-  target.pid = pid;
-  target.binary_path = attach_path;
-  target.sites = sites;
-  target.mallocgc_start = mallocgc.entry;
-  target.mallocgc_end = mallocgc.end;
-  if (goexit) {
-    target.goexit_start = goexit->entry;
-    target.goexit_end = goexit->end;
-  }
-  return target;
-}
-
 Result<ProbePlan> plan_probes(const std::string& open_path, const std::string& display_path, bool allow_unverified) {
   auto opened = GoBinary::open(open_path, display_path);
   if (!opened) return opened.error();

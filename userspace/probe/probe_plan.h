@@ -23,9 +23,6 @@ struct ProbePlan {
   // The runtime's heap profiler, when gotrace can watch it; else why not.
   std::optional<HeapProfilerHooks> heap;
   std::string heap_missing;
-
-  // The probe for process `pid`, attached through `attach_path`.
-  ProbeTarget target(int pid, const std::string& attach_path) const;
 };
 
 // Opens the binary at `open_path` (named `display_path` in errors) and plans

@@ -1,0 +1,113 @@
+// The process watcher: follows the traced processes' forks and execs.
+//
+// An exec ends an image: after it the allocation probe's uprobes may keep
+// firing (a program that re-execs its own binary gets them back, at a new
+// load bias when it is position independent), and addresses of two images
+// cannot be symbolized against one. At every exec of a watched process this
+// writes a small record into the allocation probe's own ring buffer
+// (userspace hands it the same map). The ring buffer keeps records in the
+// order they were reserved, and by the time the exec tracepoint fires the
+// kernel has ended every other thread of the old image while the exec'ing
+// thread is still in the kernel, so the record divides the stream exactly:
+// every allocation of the old image before it, none after. It wakes the
+// consumer at once.
+//
+// To trace a new image from its first instruction (`gotrace run`, and the
+// children of a followed process), the watcher stops the process there with
+// SIGSTOP, before it returns to user mode; userspace probes the new image
+// and sends SIGCONT. The stopped processes are listed in a map as well, so
+// that whatever happens to gotrace, none is left stopped (the resumer,
+// userspace/probe/process_watch.h). It never stops a process nobody asked
+// to follow.
+//
+// BTF-typed tracepoints: they need the kernel's BTF, not tracefs. The
+// allocation probe is left as it is; these programs are not on its path.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <stdbool.h>
+
+#include "bpf/gotrace_abi.h"
+
+#define SIGSTOP 19
+
+// The fields read of the kernel's task_struct, found by name in its BTF.
+struct task_struct {
+  int pid;
+  int tgid;
+} __attribute__((preserve_access_index));
+
+// Whether every exec on the host is reported (attach --all): a new process
+// of any program may be a Go program to trace. Set by userspace before load.
+const volatile __u32 report_every_exec = 0;
+
+// Set when the record of an exec found no room in the ring buffer.
+__u32 exec_record_lost = 0;
+
+// The watched processes: thread-group id to GOTRACE_WATCH_* flags.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, GOTRACE_MAX_WATCHED);
+  __type(key, __u32);
+  __type(value, __u32);
+} watched SEC(".maps");
+
+// The processes stopped at an exec and not resumed yet, by thread-group id.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u32);
+} stopped SEC(".maps");
+
+// The allocation probe's ring buffer: userspace replaces this definition
+// with that map (bpf_map__reuse_fd) before load.
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4096);
+} alloc_events SEC(".maps");
+
+// The tracepoints' arguments, as BTF-typed pointers in ctx.
+SEC("tp_btf/sched_process_fork")
+int watch_fork(unsigned long long* ctx) {
+  struct task_struct* parent = (struct task_struct*)ctx[0];
+  struct task_struct* child = (struct task_struct*)ctx[1];
+  if (child->tgid == parent->tgid) return 0;  // a thread, not a process
+  __u32 parent_tgid = parent->tgid;
+  __u32* flags = bpf_map_lookup_elem(&watched, &parent_tgid);
+  if (!flags || !(*flags & GOTRACE_WATCH_CHILDREN)) return 0;
+  __u32 child_tgid = child->tgid, inherited = *flags;
+  bpf_map_update_elem(&watched, &child_tgid, &inherited, BPF_ANY);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int watch_exec(unsigned long long* ctx) {
+  (void)ctx;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  __u32* flags = bpf_map_lookup_elem(&watched, &tgid);
+  if (!flags && !report_every_exec) return 0;
+  bool stop = flags && (*flags & GOTRACE_WATCH_EXEC);
+  struct gotrace_exec_event event = {GOTRACE_EXEC_EVENT_MAGIC, bpf_ktime_get_ns(), tgid, stop ? 1 : 0};
+  // A full ring buffer loses this record: userspace then learns of the exec
+  // from this flag at its next drain, and the process runs on unstopped.
+  if (bpf_ringbuf_output(&alloc_events, &event, sizeof(event), BPF_RB_FORCE_WAKEUP) != 0) {
+    exec_record_lost = 1;
+    return 0;
+  }
+  if (!stop) return 0;
+  __u32 one = 1;
+  if (bpf_map_update_elem(&stopped, &tgid, &one, BPF_ANY) != 0) return 0;  // none stopped unlisted
+  bpf_send_signal(SIGSTOP);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int watch_exit(unsigned long long* ctx) {
+  struct task_struct* task = (struct task_struct*)ctx[0];
+  if (task->pid != task->tgid) return 0;  // a thread; the process goes on
+  __u32 tgid = task->tgid;
+  bpf_map_delete_elem(&watched, &tgid);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,55 @@
+// The process watcher (bpf/process_watch.bpf.c), loaded beside the
+// allocation probe: it follows the watched processes' forks, and at each of
+// their execs writes a record into the probe's own ring buffer, which
+// divides the probe's stream exactly between the image that was traced and
+// the one that replaced it; a process to follow into its new image it stops
+// there. AllocProbe owns it and reads the records.
+//
+// A stopped process must never stay stopped because gotrace is gone: a
+// resumer, a process forked from gotrace that holds the map of stopped
+// processes, waits for gotrace's end, however it ends (even SIGKILL), and
+// then sends SIGCONT to every process still listed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "base/fd.h"
+#include "base/result.h"
+
+struct process_watch;  // the bpftool skeleton
+struct bpf_link;
+
+namespace gotrace {
+
+class ProcessWatch {
+ public:
+  // Writes into the ring buffer map `ring_fd`; with `report_every_exec`,
+  // reports the execs of every process on the host. Nothing stays attached
+  // on failure.
+  static Result<std::unique_ptr<ProcessWatch>> attach(int ring_fd, bool report_every_exec);
+  ~ProcessWatch();
+  ProcessWatch(const ProcessWatch&) = delete;
+  ProcessWatch& operator=(const ProcessWatch&) = delete;
+
+  // Watches a process (GOTRACE_WATCH_* flags). Before the first process to
+  // be stopped is watched, the resumer starts.
+  Status watch(int pid, uint32_t flags);
+  // Sends SIGCONT to a process stopped at its exec, and forgets it.
+  void resume(int pid);
+  // Whether an exec happened whose record found the ring buffer full.
+  bool record_lost() const;
+
+ private:
+  ProcessWatch() = default;
+  Status start_resumer();
+
+  process_watch* skeleton_ = nullptr;
+  bpf_link* links_[3] = {};
+  Fd resumer_pipe_;  // its write end: the resumer acts when it closes
+  pid_t resumer_ = -1;
+};
+
+}  // namespace gotrace
