@@ -203,7 +203,7 @@ struct SymbolizeCommand {
 struct AttachCommand {
   gotrace::AttachOptions options;
   TraceFlags flags;
-  std::string pid;
+  std::vector<std::string> pids;
   std::string duration;
   CLI::Option* duration_option = nullptr;
   bool no_tui = false;
@@ -212,9 +212,9 @@ struct AttachCommand {
   void add_to(CLI::App& app) {
     command = app.add_subcommand(
         "attach",
-        "Trace the allocations of a running Go process until Ctrl-C, the duration, or its exit: every one while "
-        "that costs it at most --max-overhead, else the runtime's heap-profile samples");
-    command->add_option("PID", pid, "The process to trace (a thread id traces its process)")->required();
+        "Trace the allocations of running Go processes until Ctrl-C, the duration, or their exit: every one while "
+        "that costs them at most --max-overhead, else the runtime's heap-profile samples");
+    command->add_option("PID", pids, "The processes to trace (a thread id traces its process)")->required();
     duration_option = command->add_option("-d,--duration", duration, "How long to trace: 30s, 2m, 1h30m, 500ms");
     flags.default_mode = gotrace::TraceOptions::Mode::kGuarded;
     flags.add_to(command);
@@ -225,9 +225,11 @@ struct AttachCommand {
     command->add_flag("--empty-probe", flags.trace.empty_probe, "")->group("");
   }
   int run() {
-    auto parsed_pid = gotrace::parse_decimal(pid, 1, kMostPid);
-    if (!parsed_pid) return bad_value("PID", pid, "a process id", parsed_pid.error());
-    options.pid = static_cast<int>(*parsed_pid);
+    for (const std::string& pid : pids) {
+      auto parsed_pid = gotrace::parse_decimal(pid, 1, kMostPid);
+      if (!parsed_pid) return bad_value("PID", pid, "a process id", parsed_pid.error());
+      options.pids.push_back(static_cast<int>(*parsed_pid));
+    }
     if (duration_option->count() > 0) {
       auto parsed = gotrace::parse_duration(duration);
       if (!parsed) return bad_value("-d/--duration", duration, "a duration", parsed.error());
@@ -250,6 +252,9 @@ struct RunCommand {
     command = app.add_subcommand(
         "run", "Start a Go program with the probes in place, trace it to its exit, and exit with its status");
     flags.add_to(command);
+    command->add_flag("--follow", options.follow,
+                      "Trace every Go program the command starts too, directly or further down (a build's "
+                      "compilers, a test's binaries), each from its first instruction");
     command->add_flag("--tui", tui,
                       "Show the live view while the program runs; the program's stdin is then /dev/null and its "
                       "output goes to --program-output (or is discarded)");

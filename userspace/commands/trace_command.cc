@@ -67,39 +67,20 @@ Status open_program_io(const RunOptions& options, bool live_view, Fd* input, Fd*
   return Ok{};
 }
 
-// The process's mappings say where its binary was loaded; when they cannot
-// be read, the session takes the bias the probe sees.
-void learn_load_bias(TraceSession& session, const ProcessExecutable& process) {
-  if (auto translator = AddressTranslator::create(process, session.binary().elf()))
-    session.set_load_bias(translator->load_bias());
-}
-
 }  // namespace
 
 Result<int> run_attach(const AttachOptions& options) {
   if (Status s = block_stop_signals(); !s) return s.error();
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
-  auto pid = process_of(options.pid, "tracing the process", std::cerr);
-  if (!pid) return pid.error();
-  if (auto missing = missing_ptrace_privilege(*pid)) return Error{*missing};
-  auto process = inspect_process(*pid);
-  if (!process) return process.error();
-  auto pinned = pin_executable(*process);
-  if (!pinned) return pinned.error();
-  auto plan = plan_probes(pinned->path, process->path, options.trace.allow_unverified_release);
-  if (!plan) return plan.error();
-  auto pidfd = open_pidfd(*pid);
-  if (!pidfd) return pidfd.error();
   end_by_pending_stop_signal();
 
-  TraceSession session(std::move(*plan), *pid, process->path, options.trace);
-  learn_load_bias(session, *process);
-  if (Status s = session.attach(pinned->path, TargetOrigin::kAttached); !s) return s.error();
-  // From here the exec watcher sees an exec; one before it, this sees.
-  if (Status s = check_still_runs(*pid, *pinned); !s) return s.error();
+  TraceSession session(options.trace, SessionScope{false, uint32_t(options.pids.size())});
+  if (Status s = session.load(); !s) return s.error();
+  for (int pid : options.pids)
+    if (Status s = session.attach_running(pid); !s) return s.error();
   session.announce();
   if (options.trace.live_view != TraceOptions::LiveView::kOff && on_a_terminal()) session.open_view();
-  auto result = session.run(options.duration, pidfd->get(), [](const signalfd_siginfo&) { return true; });
+  auto result = session.run(options.duration, -1, [](const signalfd_siginfo&) { return true; });
   if (Status s = finish_session(session, result, std::cout); !s) return s.error();
   return 0;
 }
@@ -110,8 +91,18 @@ Result<int> run_traced_command(const RunOptions& options) {
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
   auto path = find_executable(options.command.front());
   if (!path) return path.error();
+  // Refused before it starts, unless it is followed: then a command that is
+  // not a Go program (a shell, make) is followed to the Go programs it runs.
+  std::shared_ptr<const ProbePlan> root_plan;
   auto plan = plan_probes(*path, *path, options.trace.allow_unverified_release);
-  if (!plan) return plan.error();
+  if (plan) {
+    // The program's heap profiling, as far as it can be known before it runs.
+    auto probes = choose_probes(options.trace, *plan, 0, std::nullopt, *path);
+    if (!probes && !options.follow) return probes.error();
+    root_plan = std::make_shared<const ProbePlan>(std::move(*plan));
+  } else if (!options.follow) {
+    return plan.error();
+  }
 
   bool live_view = options.trace.live_view == TraceOptions::LiveView::kOn;
   Fd program_input, program_output;
@@ -120,11 +111,16 @@ Result<int> run_traced_command(const RunOptions& options) {
   auto child = ChildProcess::start_held(*path, options.command, std::move(program_input), std::move(program_output));
   if (!child) return child.error();
 
-  TraceSession session(std::move(*plan), child->pid(), *path, options.trace);
-  if (Status s = session.attach(*path, TargetOrigin::kStarted); !s) return s.error();  // the child is ended unreleased
+  TraceSession session(options.trace, SessionScope{options.follow, options.follow ? kMaxFollowedProcesses : 1});
+  // Until released, the child is ended with gotrace.
+  if (Status s = session.load(); !s) return s.error();
+  if (Status s = session.trace_from_exec(child->pid(), root_plan, *path); !s) return s.error();
   if (Status s = child->release(); !s) return s.error();
-  // The program has been exec'd: its mappings now show where it was loaded.
-  if (auto process = inspect_process(child->pid())) learn_load_bias(session, *process);
+  // The process watcher stopped the program at its exec: it runs on once probed.
+  if (Status s = session.wait_for_first_process(child->pidfd()); !s) {
+    child->wait();
+    return s.error();
+  }
   session.announce();
   if (live_view) session.open_view();
   // A Ctrl-C from the terminal reaches the program too, and tracing goes on

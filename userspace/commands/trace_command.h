@@ -14,7 +14,7 @@
 namespace gotrace {
 
 struct AttachOptions {
-  int pid = 0;
+  std::vector<int> pids;  // the processes named (a thread id names its process)
   std::optional<std::chrono::nanoseconds> duration;
   TraceOptions trace;
 };
@@ -25,7 +25,14 @@ struct RunOptions {
   // --program-output: the program's stdout and stderr go to this file. With
   // the live view and no file, they go to /dev/null: the view owns the terminal.
   std::string program_output;
+  // --follow: every Go program the command starts, directly or further
+  // down, is traced too, each from its first instruction.
+  bool follow = false;
 };
+
+// The processes (images) `run --follow` can trace in one run: a large build
+// starts a few thousand compiler processes.
+inline constexpr uint32_t kMaxFollowedProcesses = 4096;
 
 // Returns the exit code: 0 after a clean stop (duration, Ctrl-C, SIGTERM or
 // the target's exit).

@@ -10,13 +10,17 @@
 
 namespace gotrace {
 
-Result<std::unique_ptr<OverheadGuard>> OverheadGuard::start(int pid, double budget, int program_fd,
-                                                            std::string_view probed_instruction) {
+Result<std::unique_ptr<OverheadGuard>> OverheadGuard::start(const std::vector<int>& pids, double budget,
+                                                            int program_fd, std::string_view probed_instruction) {
   std::unique_ptr<OverheadGuard> guard(new OverheadGuard());
   guard->budget_ = budget;
   guard->program_fd_ = program_fd;
-  if (clock_getcpuclockid(pid, &guard->target_clock_) != 0)
-    return make_error("pid {}: cannot read its CPU time: {}", pid, std::strerror(errno));
+  for (int pid : pids) {
+    TargetClock target;
+    if (clock_getcpuclockid(pid, &target.clock) != 0)
+      return make_error("pid {}: cannot read its CPU time: {}", pid, std::strerror(errno));
+    guard->target_clocks_.push_back(target);
+  }
   auto trap = measure_trap_cost(probed_instruction);
   if (!trap) return with_context(trap.error(), "cannot measure what a probe costs");
   guard->trap_ns_ = *trap;
@@ -38,10 +42,24 @@ Result<OverheadGuard::Counters> OverheadGuard::read(std::chrono::steady_clock::t
     return make_error("cannot read the BPF probe's statistics: {}", std::strerror(errno));
   counters.runs = info.run_cnt;
   counters.run_ns = info.run_time_ns;
-  timespec cpu{};
-  if (clock_gettime(target_clock_, &cpu) != 0) return make_error("cannot read the target's CPU time: {}", std::strerror(errno));
-  counters.target_cpu_ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+  for (TargetClock& target : target_clocks_) {
+    timespec cpu{};
+    if (clock_gettime(target.clock, &cpu) == 0) target.last_ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+    counters.target_cpu_ns += target.last_ns;
+  }
   return counters;
+}
+
+void OverheadGuard::add_process(int pid) {
+  TargetClock target;
+  // A process whose clock cannot be had is not counted: the guard then
+  // judges by the others.
+  if (clock_getcpuclockid(pid, &target.clock) != 0) return;
+  timespec cpu{};
+  if (clock_gettime(target.clock, &cpu) == 0) target.last_ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+  // Its CPU time so far was not traced: the sums start from here for it.
+  for (Counters* counters : {&first_, &window_start_, &last_}) counters->target_cpu_ns += target.last_ns;
+  target_clocks_.push_back(target);
 }
 
 OverheadReading OverheadGuard::between(const Counters& from, const Counters& to) const {
@@ -65,7 +83,7 @@ OverheadReading OverheadGuard::between(const Counters& from, const Counters& to)
 std::optional<OverheadReading> OverheadGuard::check(std::chrono::steady_clock::time_point now) {
   if (now - last_.time < kInterval) return std::nullopt;
   auto counters = read(now);
-  if (!counters) return std::nullopt;  // the target is gone: its exit ends the trace
+  if (!counters) return std::nullopt;
   last_ = *counters;
   // The window grows until the target used enough CPU to judge by.
   if (std::chrono::nanoseconds(last_.target_cpu_ns - window_start_.target_cpu_ns) < kMinTargetCpu) return std::nullopt;

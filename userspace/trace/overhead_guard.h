@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -37,10 +38,13 @@ class OverheadGuard {
   static constexpr std::chrono::milliseconds kInterval{250};
   static constexpr std::chrono::milliseconds kMinTargetCpu{20};
 
-  // `program_fd` is the allocation probe's program; `probed_instruction`
-  // what its probes sit on. Measures the trap (about 30 ms).
-  static Result<std::unique_ptr<OverheadGuard>> start(int pid, double budget, int program_fd,
+  // Guards the traced processes `pids` (their CPU time summed): `program_fd`
+  // is the allocation probe's program; `probed_instruction` what its probes
+  // sit on. Measures the trap (about 30 ms).
+  static Result<std::unique_ptr<OverheadGuard>> start(const std::vector<int>& pids, double budget, int program_fd,
                                                       std::string_view probed_instruction);
+  // A process traced from now on counts too.
+  void add_process(int pid);
 
   // Called on every turn of the event loop; reads the figures once an
   // interval is over, and returns them when they exceed the budget.
@@ -59,9 +63,15 @@ class OverheadGuard {
   Result<Counters> read(std::chrono::steady_clock::time_point now) const;
   OverheadReading between(const Counters& from, const Counters& to) const;
 
+  // A traced process's CPU clock, and the last time it read: a process
+  // that exited keeps its last reading in the sum.
+  struct TargetClock {
+    clockid_t clock{};
+    uint64_t last_ns = 0;
+  };
   Fd stats_;  // holds the kernel's BPF run-time statistics on
   int program_fd_ = -1;
-  clockid_t target_clock_{};
+  mutable std::vector<TargetClock> target_clocks_;
   double budget_ = 0;
   double trap_ns_ = 0;
   Counters first_, window_start_, last_;

@@ -23,8 +23,9 @@ namespace gotrace {
 // The descriptors the session waits on, each with what it means.
 class TraceSession::EventLoop {
  public:
-  enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget, kQuit };
-  static constexpr int kMaxSources = 5;
+  // What a ready descriptor means; a process's exit is kProcessExit plus its slot.
+  enum Source : uint64_t { kEvents, kSignal, kTimer, kTarget, kQuit, kProcessExit = uint64_t(1) << 32 };
+  static constexpr int kMaxSources = 32;
 
   static Result<EventLoop> open(std::optional<std::chrono::nanoseconds> duration) {
     EventLoop loop;
@@ -49,7 +50,7 @@ class TraceSession::EventLoop {
   }
 
   // `fd` < 0 is nothing to watch.
-  Status watch(int fd, Source source) {
+  Status watch(int fd, uint64_t source) {
     if (fd < 0) return Ok{};
     epoll_event event{};
     event.events = EPOLLIN;
@@ -66,12 +67,12 @@ class TraceSession::EventLoop {
 
   // The sources ready within `timeout_ms` (-1: no limit). Called every
   // drain interval: it allocates nothing.
-  Result<std::span<const Source>> wait(int timeout_ms) {
+  Result<std::span<const uint64_t>> wait(int timeout_ms) {
     epoll_event events[kMaxSources];
     int n = epoll_wait(epoll_.get(), events, kMaxSources, timeout_ms);
     if (n < 0 && errno != EINTR) return make_error("waiting for events: {}", std::strerror(errno));
-    for (int i = 0; i < n; ++i) ready_[i] = static_cast<Source>(events[i].data.u64);
-    return std::span<const Source>(ready_.data(), n < 0 ? 0 : n);
+    for (int i = 0; i < n; ++i) ready_[i] = events[i].data.u64;
+    return std::span<const uint64_t>(ready_.data(), n < 0 ? 0 : n);
   }
 
   // Reads every waiting signal; true when `on_signal` says one ends the trace.
@@ -84,63 +85,59 @@ class TraceSession::EventLoop {
 
  private:
   Fd signal_fd_, timer_fd_, epoll_;
-  std::array<Source, kMaxSources> ready_{};
+  std::array<uint64_t, kMaxSources> ready_{};
 };
 
-TraceSession::TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options)
-    : plan_(std::move(plan)), pid_(pid), display_path_(std::move(display_path)), options_(options) {
-  AllocatorModel model{plan_.binary->build_info().release()->at_least(1, 22)};
-  // A pointer-free type, or none, takes the allocator's noscan size rules.
-  auto noscan = [this](uint64_t type) { return type == 0 || plan_.binary->type_is_pointer_free(type - load_bias()); };
-  aggregator_ = std::make_unique<StackAggregator>(model, noscan, options_.sample_rate, options_.max_memory);
+TraceSession::TraceSession(const TraceOptions& options, SessionScope scope) : options_(options), scope_(scope) {
+  entry_points_ = options_.mode != TraceOptions::Mode::kHeap;
 }
 
 TraceSession::~TraceSession() {
   if (detacher_.joinable()) detacher_.join();
 }
 
-Status TraceSession::attach(const std::string& attach_path, TargetOrigin origin) {
-  origin_ = origin;
-  std::optional<uint64_t> bias;
-  if (origin == TargetOrigin::kAttached) bias = plan_.binary->elf().is_pie() ? known_bias_ : 0;
-  auto probes = choose_probes(options_, plan_, pid_, bias, display_path_);
-  if (!probes) return probes.error();
-  probes_ = std::move(*probes);
-  ProbeTarget target = plan_.target(pid_, attach_path);
-  target.record_entry_points = probes_.entry_points;
-  if (probes_.heap) {
-    target.heap = plan_.heap;
-    shaper_ = std::make_unique<HeapSampleShaper>(plan_);
-  }
-  aggregator_->set_records_inuse(probes_.heap);
-  // The child `run` started execs the program once the probes are in place.
-  target.execs_before_tracing = origin == TargetOrigin::kStarted ? 1 : 0;
-  target.program = options_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
-  target.sample_rate = options_.sample_rate;
-  target.verbose = options_.verbose;
-  auto probe = AllocProbe::attach(target, [this](const gotrace_alloc_event& event) { take_event(event); });
+Status TraceSession::load() {
+  ProbeConfig config;
+  config.program = options_.empty_probe ? ProbeProgram::kEmpty : ProbeProgram::kRecord;
+  config.max_processes = scope_.max_processes;
+  config.record_entry_points = entry_points_;
+  config.sample_rate = options_.sample_rate;
+  config.verbose = options_.verbose;
+  auto probe = AllocProbe::load(
+      config, [this](const gotrace_alloc_event& event) { on_allocation(event); },
+      [this](const ExecSeen& exec) { on_exec(exec); });
   if (!probe) return probe.error();
   probe_ = std::move(*probe);
-  if (options_.mode == TraceOptions::Mode::kGuarded) {
-    if (Status s = start_guard(); !s) return s;
-  }
   start_ = std::chrono::steady_clock::now();
   start_wall_ = std::chrono::system_clock::now();
   return Ok{};
 }
 
-void TraceSession::take_event(const gotrace_alloc_event& event) {
-  if (!(event.flags & GOTRACE_EVENT_HEAP_SAMPLE) || !shaper_) return aggregator_->add(event);
-  ++heap_samples_;
-  heap_rate_ = event.sample_rate;
-  std::memcpy(&shaped_, &event, GOTRACE_EVENT_HEADER_SIZE + size_t(event.stack_depth) * sizeof(uint64_t));
-  shaper_->shape(shaped_, load_bias());
-  aggregator_->add(shaped_);
+void TraceSession::on_allocation(const gotrace_alloc_event& event) {
+  if (event.slot < processes_.size()) processes_[event.slot]->take_event(event);
+}
+
+void TraceSession::on_exec(const ExecSeen& exec) {
+  for (auto& process : processes_) {
+    if (process->pid() != exec.pid || process->ended()) continue;
+    TargetExec ending;
+    ending.program = current_program(exec.pid);
+    ending.exact = exec.exact;
+    ending.started_by_gotrace = exec.pid == root_pid_;
+    process->end_by_exec(ending, exec.time);
+    probe_->remove_process(process->slot());
+    // Not followed into its new image: when it was all there was to trace,
+    // the trace ends here.
+    if (!exec.stopped && (exec.pid == root_pid_ || processes_.size() == 1)) ending_exec_ = ending;
+  }
+  if (exec.stopped) stopped_.push_back(exec.pid);
 }
 
 Status TraceSession::start_guard() {
-  auto guard = OverheadGuard::start(pid_, options_.max_overhead, probe_->record_program_fd(),
-                                    plan_.sites.front().instruction);
+  std::vector<int> pids;
+  for (const auto& process : processes_) pids.push_back(process->pid());
+  auto guard = OverheadGuard::start(pids, options_.max_overhead, probe_->record_program_fd(),
+                                    primary()->plan().sites.front().instruction);
   if (!guard) return with_context(guard.error(), "--max-overhead");
   guard_ = std::move(*guard);
   return Ok{};
@@ -150,57 +147,61 @@ bool TraceSession::fall_back(const OverheadReading& reading) {
   // Recording stops at once; the uprobes take the kernel a while to remove,
   // and the event loop drains the ring buffer meanwhile.
   probe_->stop_recording_entry_points();
+  entry_points_ = false;
   detacher_ = std::thread([probe = probe_.get()] { probe->detach_entry_points(); });
   GuardOutcome outcome;
   outcome.reading = reading;
   outcome.budget = guard_->budget();
   outcome.switched_at = std::chrono::steady_clock::now() - start_;
-  outcome.heap_took_over = probes_.heap;
+  outcome.heap_took_over = heap_probed_;
   guard_outcome_ = outcome;
   guard_.reset();  // the kernel's BPF statistics go off with it
   // The live view owns the terminal: its header says it, and the summary
   // after it.
-  if (view_) return !probes_.heap;
-  std::string then = probes_.heap ? "the runtime's heap-profile samples stand for the allocations from now on "
+  if (view_) return !heap_probed_;
+  std::string then = heap_probed_ ? "the runtime's heap-profile samples stand for the allocations from now on "
                                     "(estimates)"
                                   : "stopping, as the program's heap profiling is off";
-  std::cerr << fmt::format("gotrace: exact tracing costs pid {} {:.1f}% of its CPU ({:.0f} allocations/s at {:.2f} "
+  std::string who = processes_.size() == 1 ? fmt::format("pid {}", primary()->pid()) : "the traced processes";
+  std::cerr << fmt::format("gotrace: exact tracing costs {} {:.1f}% of their CPU ({:.0f} allocations/s at {:.2f} "
                            "µs a probe hit), over --max-overhead {:g}%: {}; --exact records every allocation "
                            "whatever it costs\n",
-                           pid_, reading.overhead * 100, reading.hits_per_second, reading.cost_ns / 1000,
+                           who, reading.overhead * 100, reading.hits_per_second, reading.cost_ns / 1000,
                            outcome.budget * 100, then);
-  return !probes_.heap;
-}
-
-uint64_t TraceSession::load_bias() const {
-  // A binary that is not position independent is loaded where it was linked.
-  if (!plan_.binary->elf().is_pie()) return 0;
-  return known_bias_ ? *known_bias_ : probe_->observed_load_bias();
+  return !heap_probed_;
 }
 
 void TraceSession::announce() const {
-  size_t n = plan_.sites.size();
-  std::string rate = probes_.mem_profile_rate ? fmt::format(", MemProfileRate {}", *probes_.mem_profile_rate) : "";
-  std::string what = !probes_.entry_points
+  const ProcessTrace* first = primary();
+  if (first == nullptr) return;
+  size_t n = first->plan().sites.size();
+  const ModeProbes& probes = first->probes();
+  std::string rate = probes.mem_profile_rate ? fmt::format(", MemProfileRate {}", *probes.mem_profile_rate) : "";
+  std::string what = !probes.entry_points
                          ? fmt::format("the runtime's heap profiler probed (--heap{})", rate)
                          : fmt::format("{} allocation entry point{} probed{}{}", n, n == 1 ? "" : "s",
-                                       probes_.heap ? ", and the runtime's heap profiler" : "",
+                                       probes.heap ? ", and the runtime's heap profiler" : "",
                                        options_.mode == TraceOptions::Mode::kGuarded
                                            ? fmt::format(" (exact while under --max-overhead {:g}%)",
                                                          options_.max_overhead * 100)
                                            : "");
-  std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {}; Ctrl-C to stop\n", pid_, display_path_,
-                           plan_.binary->build_info().go_version, what);
+  std::string also = scope_.follow ? ", and every Go program it starts" : "";
+  for (const auto& process : processes_)
+    std::cerr << fmt::format("gotrace: attached to pid {} ({}, {}): {}{}; Ctrl-C to stop\n", process->pid(),
+                             process->identity().path, process->plan().binary->build_info().go_version, what, also);
 }
 
 void TraceSession::open_view() {
+  const ProcessTrace* first = primary();
   auto exchange = SnapshotExchange::create();
   if (!exchange) {
     std::cerr << fmt::format("gotrace: no live view: {}\n", exchange.error().message);
     return;
   }
-  TraceInfo info{pid_, display_path_, plan_.binary->build_info().go_version, options_.sample_rate, mode_note()};
-  StackSymbolizer symbolizer(*plan_.binary, translator_for(*plan_.binary, load_bias(), display_path_));
+  TraceInfo info{first->pid(), first->identity().path, first->plan().binary->build_info().go_version,
+                 options_.sample_rate, mode_note()};
+  const GoBinary& binary = *first->plan().binary;
+  StackSymbolizer symbolizer(binary, translator_for(binary, first->bias(), first->identity().path));
   auto view = TerminalView::open(std::move(info), std::move(symbolizer), **exchange);
   if (!view) {
     std::cerr << fmt::format("gotrace: no live view: {}\n", view.error().message);
@@ -215,81 +216,103 @@ void TraceSession::close_view() {
   exchange_.reset();
 }
 
-Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> duration, int pidfd,
+bool TraceSession::all_ended() const {
+  return std::all_of(processes_.begin(), processes_.end(), [](const auto& p) { return p->ended(); });
+}
+
+bool TraceSession::take_exits(std::span<const uint64_t> ready) {
+  for (uint64_t source : ready) {
+    if (source < EventLoop::kProcessExit) continue;
+    uint64_t slot = source - EventLoop::kProcessExit;
+    if (slot < processes_.size()) processes_[slot]->end_by_exit(std::chrono::steady_clock::now());
+  }
+  return all_ended();
+}
+
+Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> duration, int root_pidfd,
                                         const SignalPolicy& on_signal) {
   auto loop = EventLoop::open(duration);
   if (!loop) return loop.error();
-  for (auto [fd, source] : {std::pair{probe_->event_fd(), EventLoop::kEvents}, {pidfd, EventLoop::kTarget},
+  for (auto [fd, source] : {std::pair{probe_->event_fd(), EventLoop::kEvents}, {root_pidfd, EventLoop::kTarget},
                             {view_ ? view_->quit_fd() : -1, EventLoop::kQuit}})
     if (Status s = loop->watch(fd, source); !s) return s.error();
+  size_t watched_exits = 0;  // processes whose exits the loop watches
+  auto watch_exits = [&]() -> Status {
+    for (; watched_exits < processes_.size(); ++watched_exits)
+      if (Status s = loop->watch(processes_[watched_exits]->pidfd(), EventLoop::kProcessExit + watched_exits); !s)
+        return s;
+    return Ok{};
+  };
+  if (Status s = watch_exits(); !s) return s.error();
 
   SessionResult result;
-  // With the live view, the target's exit does not end the session: the
-  // view keeps the last figures until the user quits, or a signal comes.
-  // An exec ends it in any case: what follows is another program's.
+  // With the live view, the end of what is traced does not end the session:
+  // the view keeps the last figures until the user quits, or a signal comes.
   bool target_gone = false;
-  for (bool stop = false; !stop && !probe_->exec_seen();) {
-    // The probe wakes this loop only when the ring buffer fills up (or the
-    // target execs); the timeout drains it the rest of the time.
+  for (bool stop = false; !stop;) {
+    // The probe wakes this loop only when the ring buffer fills up (or a
+    // process execs); the timeout drains it the rest of the time.
     auto ready = loop->wait(target_gone ? -1 : AllocProbe::kDrainInterval.count());
     if (!ready) return ready.error();
+    bool gone = false;
     if (!target_gone) {
       if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+      for (pid_t pid : std::exchange(stopped_, {}))
+        if (Status s = take_stopped(pid); !s) return s.error();
+      if (Status s = watch_exits(); !s) return s.error();
       if (exchange_ && exchange_->requested()) publish_snapshot(false);
       if (guard_)
         if (auto over = guard_->check(std::chrono::steady_clock::now())) stop |= fall_back(*over);
+      // `attach` ends when every process it traced is gone.
+      if (take_exits(*ready) && root_pidfd < 0 && !processes_.empty()) gone = true;
+      if (ending_exec_) {
+        result.exec = ending_exec_;
+        break;
+      }
     }
-    for (EventLoop::Source source : *ready) {
+    for (uint64_t source : *ready) {
       if (source == EventLoop::kSignal) stop |= loop->read_signals(on_signal, target_gone);
       if (source == EventLoop::kTimer) stop = true;
       if (source == EventLoop::kQuit) stop = result.user_quit = true;
-      if (source != EventLoop::kTarget) continue;
-      result.target_exited = true;
-      end_ = std::chrono::steady_clock::now();
-      if (!view_) {
-        stop = true;
-        continue;
-      }
-      if (auto consumed = probe_->consume(); !consumed) return consumed.error();
-      if (probe_->exec_seen()) break;
-      publish_snapshot(true);
-      view_->target_exited();
-      target_gone = true;
-      for (int fd : {probe_->event_fd(), pidfd, loop->timer_fd()}) loop->forget(fd);
+      if (source == EventLoop::kTarget) gone = true;
     }
+    if (!gone || target_gone) continue;
+    result.target_exited = true;
+    end_ = std::chrono::steady_clock::now();
+    if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+    if (!view_) break;
+    publish_snapshot(true);
+    view_->target_exited();
+    target_gone = true;
+    for (int fd : {probe_->event_fd(), root_pidfd, loop->timer_fd()}) loop->forget(fd);
   }
   if (!target_gone) {
     if (auto consumed = probe_->consume(); !consumed) return consumed.error();
     end_ = std::chrono::steady_clock::now();
   }
-  if (const auto& seen = probe_->exec_seen()) result.exec = note_exec(*seen);
+  if (!result.exec && ending_exec_) result.exec = ending_exec_;
+  if (result.exec) end_ = start_ + result.exec->at;
   return result;
 }
 
-TargetExec TraceSession::note_exec(const ExecSeen& seen) {
-  // An exec while the probes were being attached is at the start.
-  end_ = std::max(seen.time, start_);
-  TargetExec exec;
-  exec.at = end_ - start_;
-  exec.program = current_program(pid_);
-  exec.exact = seen.exact;
-  exec.started_by_gotrace = origin_ == TargetOrigin::kStarted;
-  return exec;
-}
-
 void TraceSession::publish_snapshot(bool final) {
-  auto snapshot = std::make_unique<TraceSnapshot>(take_snapshot(*aggregator_, exchange_->first_unseen_stack(aggregator_->generation())));
+  ProcessTrace* first = primary();
+  if (first == nullptr) return;
+  StackAggregator& aggregator = first->aggregator();
+  auto snapshot = std::make_unique<TraceSnapshot>(
+      take_snapshot(aggregator, exchange_->first_unseen_stack(aggregator.generation())));
   snapshot->elapsed = std::chrono::steady_clock::now() - start_;
-  if (auto counts = probe_->counts()) snapshot->probe_counts = *counts;
+  if (auto counts = probe_->counts(first->slot())) snapshot->probe_counts = *counts;
   snapshot->final = final;
   snapshot->mode_note = mode_note();
   exchange_->publish(std::move(snapshot));
 }
 
 std::string TraceSession::mode_note() const {
-  std::string rate = heap_rate_ != 0 ? format_bytes(heap_rate_) : probes_.mem_profile_rate
-                                                                      ? format_bytes(*probes_.mem_profile_rate)
-                                                                      : std::string("its rate");
+  const ProcessTrace* first = primary();
+  uint64_t heap_rate = first ? first->heap_rate() : 0;
+  std::optional<uint64_t> read_rate = first ? first->probes().mem_profile_rate : std::nullopt;
+  std::string rate = heap_rate != 0 ? format_bytes(heap_rate) : read_rate ? format_bytes(*read_rate) : "its rate";
   if (options_.mode == TraceOptions::Mode::kHeap) return "estimates: heap samples every " + rate;
   if (options_.sample_rate != 0) return "estimates: sampled every " + format_bytes(options_.sample_rate);
   if (guard_outcome_ && guard_outcome_->switched_at)
@@ -300,8 +323,11 @@ std::string TraceSession::mode_note() const {
 }
 
 std::vector<std::string> TraceSession::mode_comments() const {
-  std::string who = fmt::format("pid {} ({})", pid_, display_path_);
-  std::string rate = heap_rate_ != 0 ? fmt::format("MemProfileRate {}", heap_rate_) : "its MemProfileRate";
+  const ProcessTrace* first = primary();
+  std::string who = processes_.size() == 1 ? fmt::format("pid {} ({})", first->pid(), first->identity().path)
+                                           : fmt::format("{} processes", processes_.size());
+  uint64_t heap_rate = first ? first->heap_rate() : 0;
+  std::string rate = heap_rate != 0 ? fmt::format("MemProfileRate {}", heap_rate) : "its MemProfileRate";
   std::vector<std::string> comments;
   if (options_.mode == TraceOptions::Mode::kHeap)
     comments.push_back(fmt::format("gotrace --heap: the allocations of {} that the runtime's heap profiler sampled "
@@ -320,65 +346,50 @@ std::vector<std::string> TraceSession::mode_comments() const {
         "on, the runtime's heap-profile samples ({}) stand for the allocations, as estimates",
         guard_outcome_->reading.overhead * 100, guard_outcome_->budget * 100,
         std::chrono::duration<double>(*guard_outcome_->switched_at).count(), rate));
-  if (probes_.heap)
+  if (heap_probed_)
     comments.push_back(fmt::format("gotrace: inuse_objects and inuse_space are of what was allocated while tracing, "
                                    "estimated from the runtime's heap-profile samples ({})", rate));
   return comments;
 }
 
-PprofMetadata TraceSession::pprof_metadata(uint64_t bias) const {
-  const ElfFile& elf = plan_.binary->elf();
-  TextMapping text = text_mapping(*plan_.binary, bias);
+PprofMetadata TraceSession::pprof_metadata() const {
   PprofMetadata metadata;
-  metadata.binary_path = display_path_;
-  metadata.build_id = elf.gnu_build_id().empty() ? elf.go_build_id() : elf.gnu_build_id();
-  metadata.mapping_start = text.start;
-  metadata.mapping_limit = text.limit;
-  metadata.mapping_offset = text.file_offset;
   metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
   metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
   metadata.period = options_.sample_rate != 0 ? options_.sample_rate : 1;
+  const ProcessTrace* first = primary();
   bool heap_estimates = options_.mode == TraceOptions::Mode::kHeap || (guard_outcome_ && guard_outcome_->switched_at);
-  if (heap_estimates && heap_rate_ != 0) metadata.period = int64_t(heap_rate_);
+  if (heap_estimates && first && first->heap_rate() != 0) metadata.period = int64_t(first->heap_rate());
   metadata.comments = mode_comments();
   return metadata;
 }
 
 Status TraceSession::finish(const SessionResult& result, std::ostream& table_out) {
   close_view();
-  TraceSummary summary;
-  summary.pid = pid_;
-  summary.counts = probe_->counts();
-  summary.kernel = probe_->kernel_totals();
-  summary.verbose = options_.verbose;
-  uint64_t bias = load_bias();
+  (void)result;
   if (guard_) guard_outcome_ = GuardOutcome{guard_->overall(), guard_->budget(), std::nullopt, false};
   guard_.reset();
   if (detacher_.joinable()) detacher_.join();
+  std::vector<TraceSummary> summaries;
+  for (auto& process : processes_) {
+    TraceSummary summary = process->summary(end_, options_);
+    summary.counts = probe_->counts(process->slot());
+    summary.kernel = probe_->kernel_totals(process->slot());
+    summary.guard = guard_outcome_;
+    summaries.push_back(std::move(summary));
+  }
+  auto unattributed = probe_->unattributed_counts();
   probe_.reset();  // detach before the slow part
 
-  summary.duration = end_ - start_;
-  summary.target_exited = result.target_exited;
-  summary.exec = result.exec;
-  summary.totals = aggregator_->totals();
-  summary.sample_rate = options_.sample_rate;
-  summary.events = aggregator_->events();
-  summary.distinct_stacks = aggregator_->stack_count();
-  summary.merges = aggregator_->merges();
-  summary.max_memory = options_.max_memory;
-  summary.guard = guard_outcome_;
-  std::optional<uint64_t> rate = probes_.mem_profile_rate;
-  if (!rate && heap_rate_ != 0) rate = heap_rate_;  // as the samples said: `run` could not read it first
-  summary.heap = {options_.mode == TraceOptions::Mode::kHeap, rate, heap_samples_,
-                  aggregator_->records_inuse(), probes_.no_heap_reason, aggregator_->inuse_totals(),
-                  aggregator_->live_objects(), aggregator_->pending_objects(), aggregator_->cycles()};
-  // The aggregator's memory is given back as the profile takes its place,
+  // The aggregators' memory is given back as the profiles take their place,
   // and the files are streamed from the profile.
-  const GoBinary& binary = *plan_.binary;
-  Profile profile = build_profile(*aggregator_, binary, translator_for(binary, bias, display_path_));
-  aggregator_.reset();
-  std::cerr << format_trace_summary(summary);
-  return write_trace_outputs(profile, options_.files, pprof_metadata(bias), table_out);
+  std::vector<std::string> names;
+  for (const auto& process : processes_) names.push_back(process->identity().name);
+  Profile profile;
+  for (auto& process : processes_) profile = process->build_profile();  // MERGE-PENDING
+  std::cerr << format_session_summary(std::move(summaries), names, unattributed, end_ - start_);
+  if (processes_.empty()) return Ok{};
+  return write_trace_outputs(profile, options_.files, pprof_metadata(), table_out);
 }
 
 }  // namespace gotrace

@@ -1,27 +1,30 @@
-// One trace, from attaching the probes to the written files: the event
-// loop that drains the probe into the aggregator, answers the live view's
-// snapshot requests, and stops at a signal, the deadline, the target's exec
-// or its exit. `attach` and `run` differ only in how the target came to be.
+// One trace, from loading the probe to the written files: the event loop
+// that drains the probe into each traced process's aggregation, takes the
+// processes a followed program starts, answers the live view's snapshot
+// requests, and stops at a signal, the deadline, or when what it traces is
+// gone. `attach` and `run` differ only in how the first processes came to
+// be traced.
 #pragma once
 
 #include <sys/signalfd.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
-#include "userspace/export/pprof_writer.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/probe/probe_plan.h"
-#include "userspace/profile/aggregator.h"
-#include "userspace/trace/heap_samples.h"
 #include "userspace/trace/overhead_guard.h"
-#include "userspace/trace/trace_mode.h"
+#include "userspace/trace/process_trace.h"
 #include "userspace/trace/trace_options.h"
 #include "userspace/trace/trace_summary.h"
 #include "userspace/tui/terminal_view.h"
@@ -30,27 +33,38 @@
 namespace gotrace {
 
 struct SessionResult {
-  bool target_exited = false;
-  bool user_quit = false;  // q in the live view
-  // The target exec'd: the trace ended there, live view or not.
+  bool target_exited = false;  // `run`: the program exited; `attach`: every traced process is gone
+  bool user_quit = false;      // q in the live view
+  // The one process traced exec'd, which ended the trace.
   std::optional<TargetExec> exec;
 };
 
-// How the target came to be traced: `attach` found it running; `run` started
-// it, and watches it from before it execs the program.
-enum class TargetOrigin { kAttached, kStarted };
+// Which processes a trace takes besides those it is given.
+struct SessionScope {
+  // `run --follow`: every process the program starts, directly or further
+  // down, and the new image of each exec, each from its first instruction.
+  bool follow = false;
+  // The processes the trace can hold, each image counted.
+  uint32_t max_processes = 1;
+};
 
 class TraceSession {
  public:
-  TraceSession(ProbePlan plan, int pid, std::string display_path, const TraceOptions& options);
+  TraceSession(const TraceOptions& options, SessionScope scope);
   ~TraceSession();
 
-  // Loads and attaches the probes to the file at `attach_path`.
-  Status attach(const std::string& attach_path, TargetOrigin origin);
-  // The target's load bias, once known from its mappings (attach), or else
-  // as the probe saw it (a program `run` started may be gone by the end).
-  void set_load_bias(uint64_t bias) { known_bias_ = bias; }
-  const GoBinary& binary() const { return *plan_.binary; }
+  // Loads the probe and the process watcher; nothing is attached yet.
+  Status load();
+  // Traces a running process (`attach`). The process is checked and
+  // planned first; the error names it.
+  Status attach_running(pid_t pid);
+  // Traces the child `run` started, from its exec of the planned program
+  // (with --follow, the plan may be missing: the command is not a Go
+  // program): the process watcher stops it there, before its first
+  // instruction, and the event loop probes it (release the child after this).
+  Status trace_from_exec(pid_t pid, std::shared_ptr<const ProbePlan> plan, const std::string& path);
+  // Waits until the child `run` released is traced (or failed to be).
+  Status wait_for_first_process(int pidfd);
   // The line on stderr that says the probes are live.
   void announce() const;
 
@@ -60,11 +74,12 @@ class TraceSession {
   // Gives the terminal back; the summary is printed after this.
   void close_view();
 
-  // Consumes events until a signal, the deadline, the target's exec, or its
-  // exit.
-  // `on_signal` decides what a signal means; returning true stops tracing.
+  // Consumes events until a signal, the deadline, or the end of what is
+  // traced: under `run` the program's exit (`root_pidfd`), under `attach`
+  // the exit or exec of every process. `on_signal` decides what a signal
+  // means; returning true stops tracing.
   using SignalPolicy = std::function<bool(const signalfd_siginfo&)>;
-  Result<SessionResult> run(std::optional<std::chrono::nanoseconds> duration, int pidfd,
+  Result<SessionResult> run(std::optional<std::chrono::nanoseconds> duration, int root_pidfd,
                             const SignalPolicy& on_signal);
 
   // Detaches, symbolizes, writes the outputs (the table to `table_out`) and
@@ -74,43 +89,55 @@ class TraceSession {
 
  private:
   class EventLoop;
-  uint64_t load_bias() const;
-  PprofMetadata pprof_metadata(uint64_t bias) const;
-  // Hands the view what it asked for; the view symbolizes and draws on its own thread.
-  void publish_snapshot(bool final);
-  // The exec the probe saw, for the summary; the trace's end is set to it.
-  TargetExec note_exec(const ExecSeen& seen);
-  // An event from the probe into the aggregator; heap samples shaped first.
-  void take_event(const gotrace_alloc_event& event);
+  // The plan of the binary `open_path` is, shared by every process of it;
+  // a binary that cannot be traced is planned once too.
+  Result<std::shared_ptr<const ProbePlan>> plan_for(const std::string& open_path, const std::string& path);
+  // Traces process `pid`, whose binary is planned, from now on.
+  Status start_process(pid_t pid, ProcessIdentity identity, std::shared_ptr<const ProbePlan> plan, uint64_t bias,
+                       std::optional<uint64_t> running_bias, const std::string& attach_path);
+  // A process stopped at its exec: probed if it can be, with a note on
+  // stderr if not; resumed either way.
+  Status take_stopped(pid_t pid);
+  void on_exec(const ExecSeen& exec);
+  void on_allocation(const gotrace_alloc_event& event);
+  // The processes' exits the loop saw; true when nothing traced is left.
+  bool take_exits(std::span<const uint64_t> ready_slots);
+  bool all_ended() const;
   // Starts the overhead guard, for attach's default mode.
   Status start_guard();
   // The guard found exact tracing over budget: the heap profiler's samples
   // take over, or, where it is off, tracing stops. True when it stops.
   bool fall_back(const OverheadReading& reading);
+  ProcessTrace* primary() const { return processes_.empty() ? nullptr : processes_.front().get(); }
+  // Hands the view what it asked for; the view symbolizes and draws on its own thread.
+  void publish_snapshot(bool final);
   // How allocations are seen now, for the live view's header.
   std::string mode_note() const;
   // The pprof comments: how allocations were seen.
   std::vector<std::string> mode_comments() const;
+  PprofMetadata pprof_metadata() const;
+  void note_not_traced(pid_t pid, const std::string& path, const std::string& why) const;
 
-  ProbePlan plan_;
-  int pid_;
-  std::string display_path_;
   TraceOptions options_;
-  std::unique_ptr<StackAggregator> aggregator_;
-  ModeProbes probes_;
-  std::unique_ptr<HeapSampleShaper> shaper_;
-  gotrace_alloc_event shaped_{};  // a heap sample being shaped
-  uint64_t heap_samples_ = 0;
-  uint64_t heap_rate_ = 0;  // MemProfileRate of the last heap sample
+  SessionScope scope_;
+  std::unique_ptr<AllocProbe> probe_;
+  std::vector<std::unique_ptr<ProcessTrace>> processes_;  // by slot
+  // Plans by binary (device and inode), or why the binary cannot be traced.
+  std::map<std::pair<dev_t, ino_t>, Result<std::shared_ptr<const ProbePlan>>> plans_;
+  // `run`: the program's pid, and whether its first exec is still to come.
+  pid_t root_pid_ = 0;
+  bool root_exec_pending_ = false;
+  std::vector<pid_t> stopped_;  // execs seen, waiting to be probed
+  std::optional<Error> root_failed_;
+  bool entry_points_ = true;     // what the mode probes, as decided for the first process
+  bool heap_probed_ = false;
   std::unique_ptr<OverheadGuard> guard_;
   std::optional<GuardOutcome> guard_outcome_;
-  std::unique_ptr<AllocProbe> probe_;
   std::thread detacher_;  // detaches the entry points after a fall-back; joined before probe_ goes
   // The view refers to the exchange: it is declared after, to go first.
   std::unique_ptr<SnapshotExchange> exchange_;
   std::unique_ptr<TerminalView> view_;
-  std::optional<uint64_t> known_bias_;
-  TargetOrigin origin_ = TargetOrigin::kAttached;
+  std::optional<TargetExec> ending_exec_;  // the exec that ended the trace
   std::chrono::steady_clock::time_point start_, end_;
   std::chrono::system_clock::time_point start_wall_;
 };

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "base/text_format.h"
 
 namespace gotrace {
@@ -101,6 +104,88 @@ std::string format_trace_summary(const TraceSummary& s) {
   if (std::string notices = s.counts ? notices_summary(*s.counts, s.verbose) : ""; !notices.empty())
     text += fmt::format("gotrace: {}\n", notices);
   return text;
+}
+
+namespace {
+
+void add_counts(Result<ProbeCounts>& into, const Result<ProbeCounts>& more) {
+  if (!into || !more) {
+    if (into && !more) into = more.error();
+    return;
+  }
+  for (size_t i = 0; i < into->size(); ++i) (*into)[i] += (*more)[i];
+}
+
+// The figures of every process together.
+TraceSummary combined(const std::vector<TraceSummary>& each, std::chrono::nanoseconds duration) {
+  TraceSummary all = each.front();
+  all.duration = duration;
+  all.exec.reset();
+  all.target_exited = false;
+  all.totals = {};
+  all.events = 0;
+  all.kernel = KernelTotals{};
+  all.distinct_stacks = 0;
+  all.merges = {};
+  all.counts = ProbeCounts{};
+  all.heap.samples = 0;
+  all.heap.inuse = {};
+  all.heap.live_objects = all.heap.pending_objects = 0;
+  all.heap.cycles = UINT64_MAX;
+  for (const TraceSummary& s : each) {
+    all.totals.count += s.totals.count;
+    all.totals.bytes += s.totals.bytes;
+    all.events += s.events;
+    if (all.kernel && s.kernel) {
+      all.kernel->allocations += s.kernel->allocations;
+      all.kernel->requested_bytes += s.kernel->requested_bytes;
+    }
+    all.distinct_stacks += s.distinct_stacks;
+    all.merges.rounds += s.merges.rounds;
+    all.merges.stacks += s.merges.stacks;
+    all.merges.merged.add(s.merges.merged);
+    all.merges.kept_frames = std::max(all.merges.kept_frames, s.merges.kept_frames);
+    add_counts(all.counts, s.counts);
+    all.heap.samples += s.heap.samples;
+    all.heap.inuse.count += s.heap.inuse.count;
+    all.heap.inuse.bytes += s.heap.inuse.bytes;
+    all.heap.live_objects += s.heap.live_objects;
+    all.heap.pending_objects += s.heap.pending_objects;
+    all.heap.cycles = std::min(all.heap.cycles, s.heap.cycles);
+    all.heap.records_inuse |= s.heap.records_inuse;
+  }
+  return all;
+}
+
+// One process's line among many: how long it was traced and how its trace
+// ended, what it allocated, what was lost.
+std::string process_line(const TraceSummary& s, const std::string& name) {
+  double seconds = std::chrono::duration<double>(s.duration).count();
+  std::string lost = s.counts ? drops_summary(*s.counts) : "events lost unknown: " + s.counts.error().message;
+  const char* until = s.exec ? " (until it exec'd)" : s.target_exited ? " (until it exited)" : "";
+  return fmt::format("gotrace:   pid {} ({}): {:.2f}s{}: {} allocations, {}; {}\n", s.pid, name, seconds, until,
+                     s.totals.count, format_bytes(s.totals.bytes), lost);
+}
+
+}  // namespace
+
+std::string format_session_summary(std::vector<TraceSummary> each, const std::vector<std::string>& names,
+                                   const Result<ProbeCounts>& unattributed, std::chrono::nanoseconds duration) {
+  if (each.empty()) return "gotrace: no process was traced\n";
+  if (each.size() == 1) {
+    add_counts(each.front().counts, unattributed);
+    return format_trace_summary(each.front());
+  }
+  TraceSummary all = combined(each, duration);
+  add_counts(all.counts, unattributed);
+  std::string lost = all.counts ? drops_summary(*all.counts) : "events lost unknown: " + all.counts.error().message;
+  std::string text = fmt::format("gotrace: traced {} processes for {:.2f}s: {} allocations, {}; {}\n", each.size(),
+                                 std::chrono::duration<double>(duration).count(), all.totals.count,
+                                 format_bytes(all.totals.bytes), lost);
+  for (size_t i = 0; i < each.size(); ++i) text += process_line(each[i], names[i]);
+  // The rest of the summary, of all of them together.
+  std::string rest = format_trace_summary(all);
+  return text + rest.substr(rest.find('\n') + 1);
 }
 
 }  // namespace gotrace

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "userspace/probe/alloc_probe.h"
@@ -64,5 +65,12 @@ struct TraceSummary {
 
 // The summary, one line per subject, each ending in a newline.
 std::string format_trace_summary(const TraceSummary& summary);
+
+// The summary of a trace of several processes (`names` theirs, in order): a
+// line for all of them, then one per process, then the rest of the summary
+// for all of them together. Of one process, that process's summary.
+// `unattributed` is what the probe counted without knowing whose it was.
+std::string format_session_summary(std::vector<TraceSummary> each, const std::vector<std::string>& names,
+                                   const Result<ProbeCounts>& unattributed, std::chrono::nanoseconds duration);
 
 }  // namespace gotrace

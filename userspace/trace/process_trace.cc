@@ -1,0 +1,104 @@
+#include "userspace/trace/process_trace.h"
+
+#include <cstring>
+
+#include "userspace/process/target_process.h"
+#include "userspace/profile/profile_builder.h"
+
+namespace gotrace {
+
+ProcessTrace::ProcessTrace(uint32_t slot, ProcessIdentity identity, std::shared_ptr<const ProbePlan> plan,
+                           uint64_t bias, ModeProbes probes, const TraceOptions& options)
+    : slot_(slot), identity_(std::move(identity)), plan_(std::move(plan)), bias_(bias), probes_(std::move(probes)),
+      heap_mode_(options.mode == TraceOptions::Mode::kHeap), start_(std::chrono::steady_clock::now()) {
+  AllocatorModel model{plan_->binary->build_info().release()->at_least(1, 22)};
+  // A pointer-free type, or none, takes the allocator's noscan size rules.
+  auto noscan = [plan = plan_, bias](uint64_t type) { return type == 0 || plan->binary->type_is_pointer_free(type - bias); };
+  aggregator_ = std::make_unique<StackAggregator>(model, noscan, options.sample_rate, options.max_memory);
+  aggregator_->set_records_inuse(probes_.heap);
+  if (probes_.heap) shaper_ = std::make_unique<HeapSampleShaper>(*plan_);
+}
+
+ProcessProbe ProcessTrace::probe_request(const std::string& attach_path) const {
+  ProcessProbe request;
+  request.pid = identity_.pid;
+  request.slot = slot_;
+  request.binary_path = attach_path;
+  request.sites = plan_->sites;
+  request.record_entry_points = probes_.entry_points;
+  if (probes_.heap) request.heap = plan_->heap;
+  gotrace_process_image& image = request.image;
+  image.mallocgc_start = plan_->mallocgc.entry + bias_;
+  image.mallocgc_end = plan_->mallocgc.end + bias_;
+  if (plan_->goexit) {
+    image.goexit_start = plan_->goexit->entry + bias_;
+    image.goexit_end = plan_->goexit->end + bias_;
+  }
+  if (plan_->heap) {
+    image.mem_profile_rate = plan_->heap->mem_profile_rate + bias_;
+    image.special_kind_offset = plan_->heap->special_kind_offset;
+    image.special_profile_kind = plan_->heap->special_profile_kind;
+  }
+  return request;
+}
+
+void ProcessTrace::take_event(const gotrace_alloc_event& event) {
+  if (!(event.flags & GOTRACE_EVENT_HEAP_SAMPLE) || !shaper_) return aggregator_->add(event);
+  ++heap_samples_;
+  heap_rate_ = event.sample_rate;
+  std::memcpy(&shaped_, &event, GOTRACE_EVENT_HEADER_SIZE + size_t(event.stack_depth) * sizeof(uint64_t));
+  shaper_->shape(shaped_, bias_);
+  aggregator_->add(shaped_);
+}
+
+void ProcessTrace::end_by_exit(std::chrono::steady_clock::time_point at) {
+  if (ended_) return;
+  ended_ = at;
+  exited_ = true;
+  pidfd_.reset();
+}
+
+void ProcessTrace::end_by_exec(const TargetExec& exec, std::chrono::steady_clock::time_point at) {
+  if (ended_) return;
+  // An exec while the probes were being attached is at the start.
+  ended_ = std::max(at, start_);
+  exec_ = exec;
+  exec_->at = *ended_ - start_;
+  pidfd_.reset();
+}
+
+TraceSummary ProcessTrace::summary(std::chrono::steady_clock::time_point trace_end, const TraceOptions& options) const {
+  TraceSummary summary;
+  summary.pid = identity_.pid;
+  summary.duration = ended_.value_or(trace_end) - start_;
+  summary.target_exited = exited_;
+  summary.exec = exec_;
+  summary.totals = aggregator_->totals();
+  summary.sample_rate = options.sample_rate;
+  summary.events = aggregator_->events();
+  summary.distinct_stacks = aggregator_->stack_count();
+  summary.merges = aggregator_->merges();
+  summary.max_memory = options.max_memory;
+  summary.verbose = options.verbose;
+  std::optional<uint64_t> rate = probes_.mem_profile_rate;
+  if (!rate && heap_rate_ != 0) rate = heap_rate_;  // as the samples said: it could not be read first
+  summary.heap = {heap_mode_,
+                  rate,
+                  heap_samples_,
+                  aggregator_->records_inuse(),
+                  probes_.no_heap_reason,
+                  aggregator_->inuse_totals(),
+                  aggregator_->live_objects(),
+                  aggregator_->pending_objects(),
+                  aggregator_->cycles()};
+  return summary;
+}
+
+Profile ProcessTrace::build_profile() {
+  const GoBinary& binary = *plan_->binary;
+  Profile profile = gotrace::build_profile(*aggregator_, binary, translator_for(binary, bias_, identity_.path));
+  aggregator_.reset();
+  return profile;
+}
+
+}  // namespace gotrace
