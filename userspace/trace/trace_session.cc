@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <vector>
 #include <span>
@@ -326,15 +327,20 @@ std::vector<std::string> TraceSession::mode_comments() const {
   return comments;
 }
 
-PprofMetadata TraceSession::pprof_metadata(uint64_t bias) const {
-  const ElfFile& elf = plan_.binary->elf();
-  TextMapping text = text_mapping(*plan_.binary, bias);
+namespace {
+
+// The executable's text as the process at `path` maps it at `bias`.
+Mapping executable_mapping(const GoBinary& binary, uint64_t bias, const std::string& path) {
+  const ElfFile& elf = binary.elf();
+  TextMapping text = text_mapping(binary, bias);
+  return {path, elf.gnu_build_id().empty() ? elf.go_build_id() : elf.gnu_build_id(), text.start, text.limit,
+          text.file_offset};
+}
+
+}  // namespace
+
+PprofMetadata TraceSession::pprof_metadata() const {
   PprofMetadata metadata;
-  metadata.binary_path = display_path_;
-  metadata.build_id = elf.gnu_build_id().empty() ? elf.go_build_id() : elf.gnu_build_id();
-  metadata.mapping_start = text.start;
-  metadata.mapping_limit = text.limit;
-  metadata.mapping_offset = text.file_offset;
   metadata.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(start_wall_.time_since_epoch()).count();
   metadata.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(end_ - start_).count();
   metadata.period = options_.sample_rate != 0 ? options_.sample_rate : 1;
@@ -375,10 +381,12 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   // The aggregator's memory is given back as the profile takes its place,
   // and the files are streamed from the profile.
   const GoBinary& binary = *plan_.binary;
-  Profile profile = build_profile(*aggregator_, binary, translator_for(binary, bias, display_path_));
+  ProcessLabel process{pid_, std::filesystem::path(display_path_).filename().string(), "", 0};
+  Profile profile = build_profile(*aggregator_, binary, translator_for(binary, bias, display_path_),
+                                  std::move(process), executable_mapping(binary, bias, display_path_));
   aggregator_.reset();
   std::cerr << format_trace_summary(summary);
-  return write_trace_outputs(profile, options_.files, pprof_metadata(bias), table_out);
+  return write_trace_outputs(profile, options_.files, pprof_metadata(), table_out);
 }
 
 }  // namespace gotrace

@@ -75,7 +75,7 @@ class TraceSession {
  private:
   class EventLoop;
   uint64_t load_bias() const;
-  PprofMetadata pprof_metadata(uint64_t bias) const;
+  PprofMetadata pprof_metadata() const;
   // Hands the view what it asked for; the view symbolizes and draws on its own thread.
   void publish_snapshot(bool final);
   // The exec the probe saw, for the summary; the trace's end is set to it.
