@@ -118,6 +118,8 @@ struct TraceFlags {
     command->add_option("-o,--output", trace.files.pprof_path, "Write a gzipped pprof profile");
     command->add_option("--folded", trace.files.folded_path, "Write folded stacks (flamegraph.pl, inferno, speedscope)");
     command->add_flag("--folded-types", trace.files.folded_types, "End each folded stack with the allocated type, as [type]");
+    command->add_flag("--folded-process", trace.files.folded_process,
+                      "Start each folded stack with its process, as NAME:PID");
     sample_rate_option = command->add_option(
         "--sample-rate", sample_rate,
         "Record one allocation per BYTES on average, as Go's heap profiler samples; totals are still "

@@ -118,5 +118,53 @@ TEST(FoldedWriter, DifferentLocationsOfTheSameNamesFoldAlike) {
             "main.root;main.mid;main.leaf 7\n");
 }
 
+// Samples of `specs` as of process `process` (index into profile.processes).
+void add_process_samples(Profile& profile, uint32_t process, const std::vector<SampleSpec>& specs) {
+  size_t first = profile.samples.size();
+  add_samples(profile, specs);
+  for (size_t i = first; i < profile.samples.size(); ++i) profile.samples[i].process = process;
+}
+
+// Two compilers and a linker; the compilers' locations are shared, as the
+// combiner shares those of one binary at one address.
+Profile build_processes() {
+  Profile profile;
+  profile.locations = {at({"main.a"}), at({"main.b"}), at({"main.root"}), at({"link.main"})};
+  profile.processes = {{200, "compile", "", 0}, {100, "compile", "", 0}, {7, "link", "/user.slice", 1}};
+  add_process_samples(profile, 0, {sample({0, 2}, 1, 8), sample({1, 2}, 2, 16)});
+  add_process_samples(profile, 1, {sample({1, 2}, 4, 32), sample({0, 2}, 8, 64, "main.Pair")});
+  add_process_samples(profile, 2, {sample({3}, 16, 128)});
+  profile.samples.back().truncated = true;
+  return profile;
+}
+
+TEST(FoldedWriter, ProcessFrameIsTheRootOfEachLine) {
+  // Lines sort by their process first, even where the stacks after it
+  // share their locations.
+  EXPECT_EQ(encode_folded(build_processes(), {.process_frame = true}),
+            "compile:100;main.root;main.a 8\n"
+            "compile:100;main.root;main.b 4\n"
+            "compile:200;main.root;main.a 1\n"
+            "compile:200;main.root;main.b 2\n"
+            "link:7;[truncated];link.main 16\n");
+  EXPECT_EQ(encode_folded(build_processes(), {.type_frame = true, .process_frame = true}),
+            "compile:100;main.root;main.a;[main.Pair] 8\n"
+            "compile:100;main.root;main.b;[main.Record] 4\n"
+            "compile:200;main.root;main.a;[main.Record] 1\n"
+            "compile:200;main.root;main.b;[main.Record] 2\n"
+            "link:7;[truncated];link.main;[main.Record] 16\n");
+}
+
+TEST(FoldedWriter, WithoutProcessFrameProcessesFoldingAlikeAreOneLine) {
+  Profile profile = build_processes();
+  // A location of its own with the same name, as another binary's would be.
+  profile.locations.push_back(at({"main.a"}));
+  add_process_samples(profile, 2, {sample({4, 2}, 32, 256)});
+  EXPECT_EQ(encode_folded(profile),
+            "[truncated];link.main 16\n"
+            "main.root;main.a 41\n"
+            "main.root;main.b 6\n");
+}
+
 }  // namespace
 }  // namespace gotrace

@@ -44,6 +44,8 @@ Profile hand_made_profile() {
   profile.add_sample(std::vector<uint32_t>{0, 1}, "main.Pair", {3, 48});
   profile.add_sample(std::vector<uint32_t>{3}, kRawMemory, {1, 8});
   profile.add_sample(std::vector<uint32_t>{2, 1}, "main.Record", {2, 96});
+  profile.mappings = {{"/srv/bin/server", "abc123", 0x401000, 0x500000, 0x1000}};
+  profile.processes = {{4242, "server", "", 0}};
   return profile;
 }
 
@@ -59,11 +61,6 @@ pprof::Profile encoded(const Profile& profile, const PprofMetadata& metadata) {
 
 PprofMetadata metadata() {
   PprofMetadata metadata;
-  metadata.binary_path = "/srv/bin/server";
-  metadata.build_id = "abc123";
-  metadata.mapping_start = 0x401000;
-  metadata.mapping_limit = 0x500000;
-  metadata.mapping_offset = 0x1000;
   metadata.time_nanos = 1700000000000000000;
   metadata.duration_nanos = 2000000000;
   metadata.period = 512;
@@ -108,7 +105,7 @@ TEST(PprofWriter, SampleTypesPeriodAndValuesAreGosHeapProfiles) {
   std::vector<std::string> types;
   for (const auto& sample : pb.sample()) {
     values.push_back({sample.value().begin(), sample.value().end()});
-    ASSERT_EQ(sample.label_size(), 1);
+    ASSERT_EQ(sample.label_size(), 3);  // and the process's two: see ProcessesAreLabels
     EXPECT_EQ(text(sample.label(0).key()), "type");
     types.push_back(text(sample.label(0).str()));
   }
@@ -209,6 +206,61 @@ TEST(PprofWriter, StreamsManySamplesThroughSmallWrites) {
   ASSERT_EQ(pb.sample_size(), 20003);
   EXPECT_EQ(pb.sample(20002).value(0), 19999);
   EXPECT_EQ(pb.sample(20002).value(1), 16 * 19999);
+}
+
+// The hand-made profile's samples as a second process's, of another binary
+// ("worker"), in a container: three processes in all, two of one mapping.
+Profile three_processes() {
+  Profile profile = hand_made_profile();
+  profile.processes.push_back({4243, "server", "", 0});
+  profile.processes.push_back({77, "worker", "/system.slice/worker.service", 1});
+  profile.mappings.push_back({"/usr/bin/worker", "def456", 0x7f1000, 0x7f2000, 0});
+  profile.locations.push_back({0x7f1101, 0x401101, {{"main.work", "/src/worker.go", 12, 10, false}}, 1});
+  profile.add_sample(std::vector<uint32_t>{0, 1}, "main.Pair", {1, 16}).process = 1;
+  profile.add_sample(std::vector<uint32_t>{4}, "main.Job", {7, 70}).process = 2;
+  return profile;
+}
+
+// "key=value" for each label of a sample, a number as #N.
+std::vector<std::string> labels_of(const pprof::Profile& pb, const pprof::Sample& sample) {
+  std::vector<std::string> out;
+  for (const auto& label : sample.label())
+    out.push_back(pb.string_table(label.key()) + "=" +
+                  (label.str() != 0 ? pb.string_table(label.str()) : "#" + std::to_string(label.num())));
+  return out;
+}
+
+TEST(PprofWriter, ProcessesAreLabelsOfEverySample) {
+  pprof::Profile pb = encoded(three_processes(), metadata());
+  ASSERT_EQ(pb.sample_size(), 5);
+  EXPECT_EQ(labels_of(pb, pb.sample(0)), (std::vector<std::string>{"type=main.Pair", "process=server", "pid=#4242"}));
+  EXPECT_EQ(labels_of(pb, pb.sample(3)), (std::vector<std::string>{"type=main.Pair", "process=server", "pid=#4243"}));
+  // A container is a label only where there is one.
+  EXPECT_EQ(labels_of(pb, pb.sample(4)), (std::vector<std::string>{"type=main.Job", "process=worker", "pid=#77",
+                                                                   "container=/system.slice/worker.service"}));
+}
+
+TEST(PprofWriter, EachMappingIsOneAndEachLocationPointsToItsOwn) {
+  pprof::Profile pb = encoded(three_processes(), metadata());
+  ASSERT_EQ(pb.mapping_size(), 2);
+  EXPECT_EQ(pb.mapping(0).id(), 1u);
+  EXPECT_EQ(pb.string_table(pb.mapping(0).filename()), "/srv/bin/server");
+  const pprof::Mapping& worker = pb.mapping(1);
+  EXPECT_EQ(worker.id(), 2u);
+  EXPECT_EQ(worker.memory_start(), 0x7f1000u);
+  EXPECT_EQ(worker.memory_limit(), 0x7f2000u);
+  EXPECT_EQ(pb.string_table(worker.filename()), "/usr/bin/worker");
+  EXPECT_EQ(pb.string_table(worker.build_id()), "def456");
+  // Every location of the worker resolved, unlike one of the server's.
+  EXPECT_TRUE(worker.has_functions());
+  EXPECT_FALSE(pb.mapping(0).has_functions());
+  ASSERT_EQ(pb.location_size(), 5);
+  EXPECT_EQ(pb.location(0).mapping_id(), 1u);
+  EXPECT_EQ(pb.location(2).mapping_id(), 0u);  // outside the server's text
+  EXPECT_EQ(pb.location(4).mapping_id(), 2u);
+  EXPECT_EQ(pb.location(4).address(), 0x7f1100u);
+  EXPECT_EQ(std::vector<uint64_t>(pb.sample(4).location_id().begin(), pb.sample(4).location_id().end()),
+            std::vector<uint64_t>{5});
 }
 
 }  // namespace

@@ -33,9 +33,27 @@ class ProfileBuilder : public SyntheticBinaryTest {
     AllocationTotals totals;
     for (const RawStack& stack : stacks) totals = {totals.count + uint64_t(stack.totals.count),
                                                    totals.bytes + uint64_t(stack.totals.bytes)};
-    return build_profile(stacks, totals, *binary_, translator_for(*binary_, 0, path_));
+    return build_profile(stacks, totals, *binary_, translator_for(*binary_, 0, path_), ProcessLabel{4242, "server", "", 0},
+                         text());
+  }
+  Mapping text() const {
+    return {path_, "go-build-id", synthetic::kText, synthetic::kText + synthetic::kTextSize, synthetic::kText};
   }
 };
+
+TEST_F(ProfileBuilder, AProcesssProfileHasItsOneProcessAndOneMapping) {
+  Profile profile = build({{0, {in("main.helper", 0x40), in("main.main", 0xe0)}, false, {2, 64}},
+                           {0, {in("main.main", 0xe0)}, false, {1, 8}}});
+  ASSERT_EQ(profile.processes.size(), 1u);
+  EXPECT_EQ(profile.processes[0].pid, 4242);
+  EXPECT_EQ(profile.processes[0].name, "server");
+  EXPECT_EQ(profile.processes[0].mapping, 0u);
+  ASSERT_EQ(profile.mappings.size(), 1u);
+  EXPECT_EQ(profile.mappings[0], text());
+  ASSERT_EQ(profile.samples.size(), 2u);
+  for (const Sample& sample : profile.samples) EXPECT_EQ(sample.process, 0u);
+  for (const Location& location : profile.locations) EXPECT_EQ(location.mapping, 0u);
+}
 
 TEST_F(ProfileBuilder, StacksThatDifferOnlyInTheRuntimesFramesAreOneSample) {
   ASSERT_EQ(leaf_function(in("main.helper", 0x40)), "main.helper");

@@ -31,12 +31,16 @@ class FoldedStacks {
     }
     if (options.type_frame)
       for (const std::string& type : profile.type_names) type_names_.push_back(name_id("[" + type + "]"));
+    if (options.process_frame)
+      for (const ProcessLabel& process : profile.processes)
+        process_names_.push_back(name_id(process_name_and_pid(process)));
   }
 
   // The names of sample `s`'s line, root first.
   void names_of(uint32_t s, std::vector<uint32_t>* names) const {
     const Sample& sample = profile_.samples[s];
     names->clear();
+    if (has_process_frame(sample)) names->push_back(process_names_[sample.process]);
     // A stack cut at the root end hangs under one root of its own, rather
     // than passing for a root of the program.
     if (sample.truncated) names->push_back(truncated_);
@@ -56,7 +60,8 @@ class FoldedStacks {
     const Sample& p_sample = profile_.samples[x];
     const Sample& q_sample = profile_.samples[y];
     size_t shared = 0;
-    if (p_sample.truncated == q_sample.truncated && p_sample.merged == q_sample.merged) {
+    if (p_sample.truncated == q_sample.truncated && p_sample.merged == q_sample.merged &&
+        (!options_.process_frame || p_sample.process == q_sample.process)) {
       std::span<const uint32_t> p = profile_.locations_of(p_sample), q = profile_.locations_of(q_sample);
       size_t most = std::min(p.size(), q.size());
       while (shared < most && p[p.size() - 1 - shared] == q[q.size() - 1 - shared]) ++shared;
@@ -83,6 +88,9 @@ class FoldedStacks {
 
   std::string_view name(uint32_t id) const { return names_[id]; }
 
+  // Whether a line of `sample` starts with its process.
+  bool has_process_frame(const Sample& sample) const { return sample.process < process_names_.size(); }
+
  private:
   // The names of a sample's line, root first, one at a time.
   class Cursor {
@@ -92,12 +100,13 @@ class FoldedStacks {
     Cursor(const FoldedStacks& stacks, uint32_t sample, size_t location)
         : stacks_(stacks), sample_(stacks.profile_.samples[sample]),
           locations_(stacks.profile_.locations_of(sample_)), location_(location) {
-      if (location > 0) stage_ = kLocations;
+      if (location > 0) stage_ = kLocations;  // and the frames before the locations are the same
       settle();
     }
     bool done() const { return stage_ == kDone; }
     uint32_t name() const {
       switch (stage_) {
+        case kProcess: return stacks_.process_names_[sample_.process];
         case kTruncated: return stacks_.truncated_;
         case kMerged: return stacks_.merged_;
         case kLocations: return location_names()[frame_];
@@ -111,12 +120,13 @@ class FoldedStacks {
     }
 
    private:
-    enum Stage { kTruncated, kMerged, kLocations, kType, kDone };
+    enum Stage { kProcess, kTruncated, kMerged, kLocations, kType, kDone };
     const std::vector<uint32_t>& location_names() const {
       return stacks_.location_names_[locations_[locations_.size() - 1 - location_]];
     }
     // Moves on to a name there is, or to the end.
     void settle() {
+      if (stage_ == kProcess && !stacks_.has_process_frame(sample_)) stage_ = kTruncated;
       if (stage_ == kTruncated && !sample_.truncated) stage_ = kMerged;
       if (stage_ == kMerged && !sample_.merged) stage_ = kLocations;
       while (stage_ == kLocations) {
@@ -135,7 +145,7 @@ class FoldedStacks {
     const FoldedStacks& stacks_;
     const Sample& sample_;
     std::span<const uint32_t> locations_;
-    Stage stage_ = kTruncated;
+    Stage stage_ = kProcess;
     size_t location_ = 0;  // counted from the root end
     size_t frame_ = 0;
   };
@@ -152,6 +162,7 @@ class FoldedStacks {
   std::vector<std::string_view> names_;                // by id, into ids_
   std::vector<std::vector<uint32_t>> location_names_;  // by location
   std::vector<uint32_t> type_names_;                   // by type, with type_frame
+  std::vector<uint32_t> process_names_;                // by process, with process_frame
   uint32_t truncated_ = 0, merged_ = 0;
 };
 

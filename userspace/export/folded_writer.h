@@ -2,7 +2,10 @@
 // ';', then a space and the number of allocations. The input of
 // flamegraph.pl, inferno and speedscope. Stacks deeper than the probe
 // records start with a "[truncated]" root, stacks merged into their call
-// site by the memory bound with a "[merged:--max-memory]" root.
+// site by the memory bound with a "[merged:--max-memory]" root. With
+// `process_frame`, each line starts with its process, "compile:12345", root
+// of all; without, stacks of several processes that fold alike are one
+// line.
 //
 // Lines are sorted, and stacks that fold to the same text summed, without
 // building the text: stacks are sorted as sequences of frame names, each
@@ -20,6 +23,7 @@ namespace gotrace {
 struct FoldedOptions {
   bool bytes = false;       // weight by bytes instead of allocations
   bool type_frame = false;  // add the allocated type as a last frame
+  bool process_frame = false;  // add the process, NAME:PID, as a first frame
 };
 
 // Streams the folded stacks into `sink`.

@@ -146,13 +146,29 @@ class FunctionTable {
   std::vector<pprof::Function> functions_;
 };
 
-// One sample each, leaf first; a merged stack ends at the merged frame's
-// location, `merged_location`.
+// The labels every sample of one process carries, as string indexes.
+struct ProcessLabels {
+  int64_t name = 0;
+  int64_t pid = 0;
+  int64_t container = 0;  // 0, the empty string, for none
+};
+
+// One sample each, leaf first, labelled with its type and process; a
+// merged stack ends at the merged frame's location, `merged_location`.
 Status write_samples(const Profile& profile, uint64_t merged_location, StringTable& strings, ProfileStream& stream) {
-  int64_t type_key = strings.index("type");
+  int64_t type_key = strings.index("type"), process_key = strings.index("process"), pid_key = strings.index("pid"),
+          container_key = strings.index("container");
   std::vector<int64_t> type_strings;  // by type
   for (const std::string& name : profile.type_names) type_strings.push_back(strings.index(name));
+  std::vector<ProcessLabels> processes;  // by process
+  for (const ProcessLabel& process : profile.processes)
+    processes.push_back({strings.index(process.name), process.pid, strings.index(process.container)});
   pprof::Sample pb_sample;
+  auto add_label = [&](int64_t key) {
+    pprof::Label* label = pb_sample.add_label();
+    label->set_key(key);
+    return label;
+  };
   for (const Sample& sample : profile.samples) {
     pb_sample.Clear();
     for (uint32_t location : profile.locations_of(sample)) pb_sample.add_location_id(location + 1);
@@ -163,36 +179,47 @@ Status write_samples(const Profile& profile, uint64_t merged_location, StringTab
       pb_sample.add_value(int64_t(sample.inuse.count));
       pb_sample.add_value(int64_t(sample.inuse.bytes));
     }
-    pprof::Label* label = pb_sample.add_label();
-    label->set_key(type_key);
-    label->set_str(type_strings[sample.type]);
+    add_label(type_key)->set_str(type_strings[sample.type]);
+    if (sample.process < processes.size()) {
+      const ProcessLabels& process = processes[sample.process];
+      add_label(process_key)->set_str(process.name);
+      add_label(pid_key)->set_num(process.pid);
+      if (process.container != 0) add_label(container_key)->set_str(process.container);
+    }
     if (Status s = stream.message(kSample, pb_sample); !s) return s;
   }
   return Ok{};
 }
 
-Status write_mapping(const Profile& profile, const PprofMetadata& metadata, StringTable& strings,
-                     ProfileStream& stream) {
-  bool all_resolved = true;
-  for (const Location& location : profile.locations) all_resolved &= !location.frames.empty();
-  pprof::Mapping mapping;
-  mapping.set_id(1);
-  mapping.set_memory_start(metadata.mapping_start);
-  mapping.set_memory_limit(metadata.mapping_limit);
-  mapping.set_file_offset(metadata.mapping_offset);
-  mapping.set_filename(strings.index(metadata.binary_path));
-  mapping.set_build_id(strings.index(metadata.build_id));
-  mapping.set_has_functions(all_resolved);
-  mapping.set_has_filenames(all_resolved);
-  mapping.set_has_line_numbers(all_resolved);
-  mapping.set_has_inline_frames(all_resolved);
-  return stream.message(kMapping, mapping);
+// Each mapping, ids from 1. A mapping claims its functions, file names,
+// lines and inlined frames only when every location in it resolved: else
+// pprof may try to symbolize the rest itself.
+Status write_mappings(const Profile& profile, StringTable& strings, ProfileStream& stream) {
+  std::vector<bool> all_resolved(profile.mappings.size(), true);
+  for (const Location& location : profile.locations)
+    if (location.mapping < all_resolved.size() && location.frames.empty()) all_resolved[location.mapping] = false;
+  pprof::Mapping pb_mapping;
+  for (size_t i = 0; i < profile.mappings.size(); ++i) {
+    const Mapping& mapping = profile.mappings[i];
+    pb_mapping.Clear();
+    pb_mapping.set_id(i + 1);
+    pb_mapping.set_memory_start(mapping.start);
+    pb_mapping.set_memory_limit(mapping.limit);
+    pb_mapping.set_file_offset(mapping.file_offset);
+    pb_mapping.set_filename(strings.index(mapping.path));
+    pb_mapping.set_build_id(strings.index(mapping.build_id));
+    pb_mapping.set_has_functions(all_resolved[i]);
+    pb_mapping.set_has_filenames(all_resolved[i]);
+    pb_mapping.set_has_line_numbers(all_resolved[i]);
+    pb_mapping.set_has_inline_frames(all_resolved[i]);
+    if (Status s = stream.message(kMapping, pb_mapping); !s) return s;
+  }
+  return Ok{};
 }
 
 // Every location, ids from 1, and the merged frame's after them when a
 // sample needs it; then the functions they name.
-Status write_locations(const Profile& profile, const PprofMetadata& metadata, bool any_merged, StringTable& strings,
-                       ProfileStream& stream) {
+Status write_locations(const Profile& profile, bool any_merged, StringTable& strings, ProfileStream& stream) {
   FunctionTable functions;
   pprof::Location pb_location;
   for (size_t i = 0; i < profile.locations.size(); ++i) {
@@ -202,7 +229,11 @@ Status write_locations(const Profile& profile, const PprofMetadata& metadata, bo
     // A return address; the call instruction before it is the location.
     uint64_t address = location.address > 0 ? location.address - 1 : 0;
     pb_location.set_address(address);
-    if (address >= metadata.mapping_start && address < metadata.mapping_limit) pb_location.set_mapping_id(1);
+    // An address outside its binary's text (one that did not resolve) is in no mapping.
+    if (location.mapping < profile.mappings.size()) {
+      const Mapping& mapping = profile.mappings[location.mapping];
+      if (address >= mapping.start && address < mapping.limit) pb_location.set_mapping_id(location.mapping + 1);
+    }
     for (const Frame& frame : shown_frames(location)) {  // innermost first, as pprof wants
       pprof::Line* line = pb_location.add_line();
       line->set_function_id(functions.id(frame.function, frame.file, frame.start_line, strings));
@@ -254,8 +285,8 @@ Status write_pprof(const Profile& profile, const PprofMetadata& metadata, ByteSi
   for (const Sample& sample : profile.samples) any_merged |= sample.merged;
   if (Status s = write_header(profile, metadata, strings, stream); !s) return s;
   if (Status s = write_samples(profile, profile.locations.size() + 1, strings, stream); !s) return s;
-  if (Status s = write_mapping(profile, metadata, strings, stream); !s) return s;
-  if (Status s = write_locations(profile, metadata, any_merged, strings, stream); !s) return s;
+  if (Status s = write_mappings(profile, strings, stream); !s) return s;
+  if (Status s = write_locations(profile, any_merged, strings, stream); !s) return s;
   if (Status s = strings.write(stream); !s) return s;
   return gzip.finish();
 }

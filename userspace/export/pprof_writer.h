@@ -9,6 +9,11 @@
 // own, then the tables (locations, functions, strings) that samples refer
 // to. The fields of a protobuf message may come in any order, and pprof
 // resolves references once the whole message is read.
+//
+// Each of the profile's mappings is a pprof Mapping (ids from 1, in order),
+// and each sample is labelled with its process: `process` (the executable's
+// name), `pid` (a number) and, for a process in a container, `container`
+// (its cgroup): `go tool pprof -tagfocus=process=compile`, `-tagfocus=pid=1234`.
 #pragma once
 
 #include <cstdint>
@@ -21,12 +26,9 @@
 
 namespace gotrace {
 
+// What the profile does not say of itself; its binaries are its mappings
+// (Profile::mappings).
 struct PprofMetadata {
-  std::string binary_path;     // as the traced process sees it
-  std::string build_id;
-  uint64_t mapping_start = 0;  // runtime range of the executable's text, and its file offset
-  uint64_t mapping_limit = 0;
-  uint64_t mapping_offset = 0;
   int64_t time_nanos = 0;      // when tracing started (Unix time)
   int64_t duration_nanos = 0;
   int64_t period = 1;          // bytes between samples; 1 when every allocation was recorded

@@ -24,7 +24,7 @@ Status write_trace_outputs(const Profile& profile, const OutputFiles& files, con
   };
   if (!files.pprof_path.empty())
     note(write_streamed(files.named()[0], [&](ByteSink& sink) { return write_pprof(profile, metadata, sink); }));
-  FoldedOptions folded{.bytes = false, .type_frame = files.folded_types};
+  FoldedOptions folded{.bytes = false, .type_frame = files.folded_types, .process_frame = files.folded_process};
   if (!files.folded_path.empty())
     note(write_streamed(files.named()[1], [&](ByteSink& sink) { return write_folded(profile, folded, sink); }));
   if (files.pprof_path.empty() && files.folded_path.empty())

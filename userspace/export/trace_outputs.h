@@ -18,6 +18,7 @@ struct OutputFiles {
   std::string pprof_path;     // -o: gzipped pprof; "" for none
   std::string folded_path;    // --folded; "" for none
   bool folded_types = false;  // --folded-types: the allocated type as the last frame
+  bool folded_process = false;  // --folded-process: the process, NAME:PID, as the first frame
 
   // Each named file, with the option that named it ("-" is stdout).
   std::vector<OutputPath> named() const {

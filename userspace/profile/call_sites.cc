@@ -29,35 +29,55 @@ std::string_view SiteSum::top_type() const {
 }
 
 std::vector<CallSite> call_sites(const Profile& profile) {
-  CallSiteIndex index;
-  std::vector<SiteSum> sums;
+  // A site is a leaf frame, in a profile of several processes a leaf frame
+  // of one process.
+  bool per_process = profile.processes.size() > 1;
+  CallSiteIndex leaves;
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> site_ids;  // by process and leaf
+  std::vector<std::pair<uint32_t, uint32_t>> site_keys;        // by site
+  std::vector<SiteSum> sums;                                   // by site
   for (const Sample& sample : profile.samples) {
-    uint32_t site = index.site_of(leaf_frame(profile.locations_of(sample), profile.locations));
-    if (site == sums.size()) sums.emplace_back();
-    sums[site].add(profile.type_name_of(sample), {double(sample.totals.count), double(sample.totals.bytes)});
+    uint32_t leaf = leaves.site_of(leaf_frame(profile.locations_of(sample), profile.locations));
+    auto [it, inserted] = site_ids.emplace(std::pair{per_process ? sample.process : 0, leaf}, sums.size());
+    if (inserted) {
+      site_keys.push_back(it->first);
+      sums.emplace_back();
+    }
+    sums[it->second].add(profile.type_name_of(sample), {double(sample.totals.count), double(sample.totals.bytes)});
   }
   std::vector<CallSite> sites;
-  for (uint32_t id = 0; id < index.size(); ++id) {
-    const Frame& leaf = index.leaf(id);
-    sites.push_back({std::string(leaf.function), std::string(leaf.file), leaf.line, sums[id].totals().rounded(),
-                     std::string(sums[id].top_type())});
+  for (uint32_t id = 0; id < sums.size(); ++id) {
+    auto [process, leaf_id] = site_keys[id];
+    const Frame& leaf = leaves.leaf(leaf_id);
+    std::string process_name =
+        per_process && process < profile.processes.size() ? process_name_and_pid(profile.processes[process]) : "";
+    sites.push_back({process_name, std::string(leaf.function), std::string(leaf.file), leaf.line,
+                     sums[id].totals().rounded(), std::string(sums[id].top_type())});
   }
   std::sort(sites.begin(), sites.end(), [](const CallSite& a, const CallSite& b) {
-    return std::tie(b.totals.bytes, b.totals.count, a.function, a.line) <
-           std::tie(a.totals.bytes, a.totals.count, b.function, b.line);
+    return std::tie(b.totals.bytes, b.totals.count, a.function, a.line, a.process) <
+           std::tie(a.totals.bytes, a.totals.count, b.function, b.line, b.process);
   });
   return sites;
 }
 
 std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit) {
   auto percent = [](uint64_t part, uint64_t whole) { return whole == 0 ? 0.0 : 100.0 * part / whole; };
-  std::string out = fmt::format("{:>12} {:>6}  {:>11} {:>6}  {}\n", "ALLOCS", "%", "BYTES", "%", "CALL SITE");
-  for (size_t i = 0; i < sites.size() && i < limit; ++i) {
+  size_t shown = std::min(sites.size(), limit);
+  // The process column is as wide as the widest process shown, and only there when sites name one.
+  size_t process_width = 0;
+  for (size_t i = 0; i < shown; ++i) process_width = std::max(process_width, sites[i].process.size());
+  auto process_cell = [&](std::string_view process) {
+    return process_width == 0 ? std::string() : fmt::format("{:<{}}  ", process, std::max<size_t>(process_width, 7));
+  };
+  std::string out = fmt::format("{:>12} {:>6}  {:>11} {:>6}  {}{}\n", "ALLOCS", "%", "BYTES", "%",
+                                process_cell("PROCESS"), "CALL SITE");
+  for (size_t i = 0; i < shown; ++i) {
     const CallSite& site = sites[i];
-    out += fmt::format("{:>12} {:>5.1f}%  {:>11} {:>5.1f}%  {} {}:{}{}\n", site.totals.count,
+    out += fmt::format("{:>12} {:>5.1f}%  {:>11} {:>5.1f}%  {}{} {}:{}{}\n", site.totals.count,
                        percent(site.totals.count, totals.count), format_bytes(site.totals.bytes),
-                       percent(site.totals.bytes, totals.bytes), site.function, site.file, site.line,
-                       " [" + site.top_type + "]");
+                       percent(site.totals.bytes, totals.bytes), process_cell(site.process), site.function, site.file,
+                       site.line, " [" + site.top_type + "]");
   }
   return out;
 }

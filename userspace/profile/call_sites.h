@@ -41,6 +41,7 @@ class SiteSum {
 };
 
 struct CallSite {
+  std::string process;  // NAME:PID in a profile of several processes; "" in one of one
   std::string function;
   std::string file;
   int64_t line = 0;
@@ -48,10 +49,12 @@ struct CallSite {
   std::string top_type;  // the type allocated most (by bytes) here
 };
 
-// Sorted by bytes, then allocations, then name.
+// Sorted by bytes, then allocations, then name. In a profile of several
+// processes, a site is of one process: each process's sites are its own.
 std::vector<CallSite> call_sites(const Profile& profile);
 
-// A plain-text table of the top `limit` sites, for a terminal or a log.
+// A plain-text table of the top `limit` sites, for a terminal or a log;
+// with a PROCESS column when the sites name their processes.
 std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit);
 
 }  // namespace gotrace

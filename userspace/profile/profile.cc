@@ -1,10 +1,18 @@
 #include "userspace/profile/profile.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
+
+#include "bpf/gotrace_abi.h"
 
 namespace gotrace {
 namespace {
+
+// Sample::depth counts the locations of one stack the probe recorded.
+static_assert(GOTRACE_MAX_STACK_DEPTH <= std::numeric_limits<decltype(Sample::depth)>::max());
 
 const Frame kUnknownFrame{"[unknown]", "", 0, 0, false};
 
@@ -29,13 +37,19 @@ Sample& Profile::add_sample(std::span<const uint32_t> locations, std::string_vie
   if (type == type_names.size()) type_names.emplace_back(type_name);
   Sample& sample = samples.emplace_back();
   sample.first = uint32_t(stack_locations.size());
-  sample.depth = uint32_t(locations.size());
+  // No stack the probe records is that deep; a longer one is cut to its leaf-most locations.
+  locations = locations.first(std::min<size_t>(locations.size(), std::numeric_limits<uint16_t>::max()));
+  sample.depth = uint16_t(locations.size());
   sample.type = type;
   sample.truncated = truncated;
   sample.merged = merged;
   sample.totals = totals;
   stack_locations.insert(stack_locations.end(), locations.begin(), locations.end());
   return sample;
+}
+
+std::string process_name_and_pid(const ProcessLabel& process) {
+  return fmt::format("{}:{}", process.name, process.pid);
 }
 
 const Frame& leaf_frame(std::span<const uint32_t> locations, const std::vector<Location>& table) {

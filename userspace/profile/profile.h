@@ -4,7 +4,9 @@
 // A Profile is a table of locations (one per distinct return address, with
 // its inlined frames) and samples that point into it (one per distinct
 // stack and type, after the stack is shaped the way Go's own heap profile
-// shapes it: profile/stack_symbolizer.h).
+// shapes it: profile/stack_symbolizer.h). It covers one process or several
+// (profile/profile_combiner.h): each sample names its process, each
+// location the mapping of the binary it is in.
 #pragma once
 
 #include <cstdint>
@@ -47,8 +49,32 @@ struct RawStack {
 struct Location {
   uint64_t address = 0;       // runtime return address
   uint64_t file_address = 0;  // link-time address
-  std::vector<Frame> frames;  // innermost first; empty when unresolved
+  std::vector<Frame> frames;  // innermost first; empty when unresolved (frames point into the binary)
+  uint32_t mapping = 0;       // index into Profile::mappings: the binary it was looked up in
 };
+
+// One traced binary as its processes mapped it: pprof's Mapping. Processes
+// of one binary share a mapping only where they loaded it at the same
+// address (a PIE binary at two load biases is two mappings).
+struct Mapping {
+  std::string path;           // as the traced process sees it
+  std::string build_id;       // the GNU build id, or else Go's
+  uint64_t start = 0;         // runtime range of the executable's text
+  uint64_t limit = 0;
+  uint64_t file_offset = 0;   // of the text in the file
+  bool operator==(const Mapping&) const = default;
+};
+
+// One traced process: what every output labels its samples with.
+struct ProcessLabel {
+  int pid = 0;
+  std::string name;           // the executable's base name, e.g. "compile"
+  std::string container;      // the process's cgroup path; "" when none
+  uint32_t mapping = 0;       // index into Profile::mappings: its executable
+};
+
+// How outputs name a process in a stack or a column: "compile:12345".
+std::string process_name_and_pid(const ProcessLabel& process);
 
 // A sample's locations and type are kept by the profile, in one array and
 // one table of names shared by every sample: a profile holds hundreds of
@@ -56,19 +82,24 @@ struct Location {
 // each more than its locations do.
 struct Sample {
   uint32_t first = 0;        // where its locations start in Profile::stack_locations
-  uint32_t depth = 0;        // how many locations it has
-  uint32_t type = 0;         // index into Profile::type_names
+  uint16_t depth = 0;        // how many locations it has: at most the probe's 127 frames
   bool truncated = false;    // the stack was cut at the root end
   bool merged = false;       // cut to its leaf-most frames by the memory bound
+  uint32_t type = 0;         // index into Profile::type_names
+  uint32_t process = 0;      // index into Profile::processes
   AllocationTotals totals;
   AllocationTotals inuse;    // still in use when the trace ended (heap-profile samples)
 };
+// The process index took the room of a depth that needs no 32 bits.
+static_assert(sizeof(Sample) == 48, "a Sample is held by the hundred thousand: keep it small");
 
 struct Profile {
   std::vector<Location> locations;
   std::vector<uint32_t> stack_locations;  // every sample's indexes into locations, leaf first
   std::vector<std::string> type_names;    // the Go types allocated, or kRawMemory
   std::vector<Sample> samples;
+  std::vector<Mapping> mappings;          // by Location::mapping and ProcessLabel::mapping
+  std::vector<ProcessLabel> processes;    // by Sample::process; one for a single process's trace
   AllocationTotals totals;
   AllocationTotals inuse;
   // Whether the in-use figures were recorded (the runtime's heap profiler

@@ -51,7 +51,7 @@ uint32_t SampleMerger::sample_of(const RawStack& stack) {
   uint32_t candidate = profile_.samples.size();
   Sample& sample = profile_.samples.emplace_back();
   sample.first = uint32_t(profile_.stack_locations.size());
-  sample.depth = uint32_t(trimmed.locations.size());
+  sample.depth = uint16_t(trimmed.locations.size());  // at most the raw stack's: see Sample::depth
   sample.type = type_id(trimmed.type_name);
   sample.truncated = stack.truncated;
   sample.merged = stack.merged;
@@ -88,7 +88,7 @@ namespace {
 // Merges each stack `for_each_stack` hands over into its sample.
 Profile build(const std::function<void(const std::function<void(const RawStack&)>&)>& for_each_stack,
               size_t stacks, size_t frames, const AllocationTotals& totals, const GoBinary& binary,
-              const AddressTranslator& translator) {
+              const AddressTranslator& translator, ProcessLabel process, Mapping mapping) {
   SampleMerger merger(StackSymbolizer(binary, translator));
   merger.reserve(stacks, frames);
   std::vector<WeightedTotals> sums, inuse;
@@ -103,27 +103,33 @@ Profile build(const std::function<void(const std::function<void(const RawStack&)
     sums[sample].add(stack.totals);
     inuse[sample].add(stack.inuse);
   });
-  return std::move(merger).take_profile(sums, inuse, totals);
+  Profile profile = std::move(merger).take_profile(sums, inuse, totals);
+  // Every sample is of process 0 and every location of mapping 0, as built.
+  process.mapping = 0;
+  profile.processes.push_back(std::move(process));
+  profile.mappings.push_back(std::move(mapping));
+  return profile;
 }
 
 }  // namespace
 
 Profile build_profile(const std::vector<RawStack>& stacks, const AllocationTotals& totals, const GoBinary& binary,
-                      const AddressTranslator& translator) {
+                      const AddressTranslator& translator, ProcessLabel process, Mapping mapping) {
   auto each = [&](const std::function<void(const RawStack&)>& use) {
     for (const RawStack& stack : stacks) use(stack);
   };
   size_t frames = 0;
   for (const RawStack& stack : stacks) frames += stack.pcs.size();
-  return build(each, stacks.size(), frames, totals, binary, translator);
+  return build(each, stacks.size(), frames, totals, binary, translator, std::move(process), std::move(mapping));
 }
 
-Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator) {
+Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator,
+                      ProcessLabel process, Mapping mapping) {
   auto each = [&](const std::function<void(const RawStack&)>& use) { aggregator.drain(use); };
   bool has_inuse = aggregator.records_inuse();
   AllocationTotals inuse = aggregator.inuse_totals();
-  Profile profile =
-      build(each, aggregator.stack_count(), aggregator.frame_count(), aggregator.totals(), binary, translator);
+  Profile profile = build(each, aggregator.stack_count(), aggregator.frame_count(), aggregator.totals(), binary,
+                          translator, std::move(process), std::move(mapping));
   profile.has_inuse = has_inuse;
   profile.inuse = inuse;
   return profile;

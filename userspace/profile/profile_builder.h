@@ -68,12 +68,17 @@ class SampleMerger {
   std::vector<uint32_t> index_;
 };
 
-// Symbolizes and trims every stack, and merges those that trimming made equal.
+// Symbolizes and trims every stack, and merges those that trimming made equal:
+// the profile of one process, `process`, whose executable `binary` is mapped
+// as `mapping` (the profile's one process and one mapping; process.mapping
+// is set to it). Profiles of several processes are combined by
+// profile_combiner.h.
 Profile build_profile(const std::vector<RawStack>& stacks, const AllocationTotals& totals, const GoBinary& binary,
-                      const AddressTranslator& translator);
+                      const AddressTranslator& translator, ProcessLabel process, Mapping mapping);
 // The same from the aggregator's stacks, which it drains: their memory is
 // given back as the profile grows, so that building it adds little to what
 // the trace already held.
-Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator);
+Profile build_profile(StackAggregator& aggregator, const GoBinary& binary, const AddressTranslator& translator,
+                      ProcessLabel process, Mapping mapping);
 
 }  // namespace gotrace

@@ -94,9 +94,23 @@ TraceSummary ProcessTrace::summary(std::chrono::steady_clock::time_point trace_e
   return summary;
 }
 
+namespace {
+
+// The executable's text as the process at `path` maps it at `bias`.
+Mapping executable_mapping(const GoBinary& binary, uint64_t bias, const std::string& path) {
+  const ElfFile& elf = binary.elf();
+  TextMapping text = text_mapping(binary, bias);
+  return {path, elf.gnu_build_id().empty() ? elf.go_build_id() : elf.gnu_build_id(), text.start, text.limit,
+          text.file_offset};
+}
+
+}  // namespace
+
 Profile ProcessTrace::build_profile() {
   const GoBinary& binary = *plan_->binary;
-  Profile profile = gotrace::build_profile(*aggregator_, binary, translator_for(binary, bias_, identity_.path));
+  ProcessLabel label{identity_.pid, identity_.name, identity_.container, 0};
+  Profile profile = gotrace::build_profile(*aggregator_, binary, translator_for(binary, bias_, identity_.path),
+                                           std::move(label), executable_mapping(binary, bias_, identity_.path));
   aggregator_.reset();
   return profile;
 }

@@ -15,7 +15,7 @@
 #include "base/text_format.h"
 #include "userspace/export/trace_outputs.h"
 #include "userspace/process/target_process.h"
-#include "userspace/profile/profile_builder.h"
+#include "userspace/profile/profile_combiner.h"
 #include "userspace/trace/trace_summary.h"
 
 namespace gotrace {
@@ -385,8 +385,12 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   // and the files are streamed from the profile.
   std::vector<std::string> names;
   for (const auto& process : processes_) names.push_back(process->identity().name);
-  Profile profile;
-  for (auto& process : processes_) profile = process->build_profile();  // MERGE-PENDING
+  // One process's profile at a time is built and added, so that memory
+  // peaks near one combined profile. The binaries the frames point into
+  // live as long as the session.
+  ProfileCombiner combiner;
+  for (auto& process : processes_) combiner.add(process->build_profile());
+  Profile profile = std::move(combiner).take();
   std::cerr << format_session_summary(std::move(summaries), names, unattributed, end_ - start_);
   if (processes_.empty()) return Ok{};
   return write_trace_outputs(profile, options_.files, pprof_metadata(), table_out);
