@@ -45,9 +45,20 @@ AllocsReport parse_allocs_report(const std::string& output) {
       auto& site = report.runtime_sites[{fields[0], std::stoll(fields[2])}];
       site.objects += std::stoll(fields[3]);
       site.bytes += std::stoll(fields[4]);
+    } else if (kind == "inuse" && fields.size() == 3) {
+      report.runtime_inuse[fields[0]] = {std::stoll(fields[1]), std::stoll(fields[2])};
     }
   }
   return report;
+}
+
+std::map<std::string, ObjectsAndBytes> sum_by_function(const std::map<SiteKey, ObjectsAndBytes>& by_site) {
+  std::map<std::string, ObjectsAndBytes> out;
+  for (const auto& [site, totals] : by_site) {
+    out[site.first].objects += totals.objects;
+    out[site.first].bytes += totals.bytes;
+  }
+  return out;
 }
 
 }  // namespace gotrace::testing

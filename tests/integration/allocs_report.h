@@ -1,6 +1,6 @@
 // What the allocs fixture (tests/fixtures/allocs) prints about its own run:
 // the allocations each site made, the types it allocated, and the runtime's
-// own exact heap profile of them.
+// own exact heap profile of them (and, in its keep mode, what is in use).
 #pragma once
 
 #include <cstdint>
@@ -42,9 +42,13 @@ struct AllocsReport {
   std::map<SiteKey, ObjectsAndBytes> runtime_sites;  // the runtime's own profile
   std::map<std::string, std::set<std::string>> types;  // by function: reflect names of the types allocated there
   int64_t collections = -1;                          // during the workload
+  std::map<std::string, ObjectsAndBytes> runtime_inuse;  // by function: the runtime's in-use figures (keep mode)
 };
 
 // Reads the report from the fixture's standard output.
 AllocsReport parse_allocs_report(const std::string& output);
+
+// Figures summed over the lines of each function.
+std::map<std::string, ObjectsAndBytes> sum_by_function(const std::map<SiteKey, ObjectsAndBytes>& by_site);
 
 }  // namespace gotrace::testing

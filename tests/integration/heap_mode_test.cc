@@ -9,7 +9,6 @@
 // root; a developer run without them skips with the reason printed.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <iostream>
 #include <set>
 
@@ -100,14 +99,7 @@ TEST(HeapMode, EqualsExactTracingAtRateOneOnEveryToolchain) {
     AllocsReport report = parse_allocs_report(heap.out);
     ASSERT_GE(report.expected.size(), 10u) << heap.out;
     PprofSites sites = read_pprof_sites(heap_profile.path());
-    std::set<std::string> compared;
-    for (const auto& [site, runtime] : report.runtime_sites) {
-      if (!report.expected.count(site.first)) continue;
-      SCOPED_TRACE(fmt::format("{} line {}", site.first, site.second));
-      EXPECT_EQ(sites.by_site[site], runtime);
-      compared.insert(site.first);
-    }
-    EXPECT_EQ(compared.size(), report.expected.size()) << "sites compared with the runtime's profile";
+    std::set<std::string> compared = expect_sampled_sites_equal_the_runtime(report, sites);
 
     // Stack by stack and type by type, exact tracing of another run.
     TypedStacks heap_stacks = read_pprof_typed_stacks(heap_profile.path());
@@ -125,29 +117,6 @@ TEST(HeapMode, EqualsExactTracingAtRateOneOnEveryToolchain) {
                              build.label(), comparison.equal_stacks, compared.size(), unknown_stacks,
                              unknown_objects);
   }
-}
-
-// Figures summed over the lines of each function.
-std::map<std::string, ObjectsAndBytes> by_function(const std::map<SiteKey, ObjectsAndBytes>& by_site) {
-  std::map<std::string, ObjectsAndBytes> out;
-  for (const auto& [site, totals] : by_site) {
-    out[site.first].objects += totals.objects;
-    out[site.first].bytes += totals.bytes;
-  }
-  return out;
-}
-
-// The runtime's own in-use figures, from the fixture's "inuse" lines.
-std::map<std::string, ObjectsAndBytes> runtime_inuse(const std::string& output) {
-  std::map<std::string, ObjectsAndBytes> out;
-  char function[256];
-  long long objects = 0, bytes = 0;
-  for (size_t at = output.find("inuse "); at != std::string::npos; at = output.find("\ninuse ", at + 1)) {
-    if (output[at] == '\n') ++at;
-    if (std::sscanf(output.c_str() + at, "inuse %255s %lld %lld", function, &objects, &bytes) == 3)
-      out[function] = {objects, bytes};
-  }
-  return out;
 }
 
 // pprof's text report for one sample type, and whether `first` comes before `second` in it.
@@ -174,18 +143,8 @@ TEST(HeapMode, InUseIsWhatTheProgramKeeps) {
     EXPECT_NE(result.err.find("gotrace: in use at the end: "), std::string::npos) << result.err;
     AllocsReport report = parse_allocs_report(result.out);
     ASSERT_EQ(report.expected.size(), 2u) << result.out;
-    const auto& kept = report.expected.at("main.siteKept");
-    const auto& dropped = report.expected.at("main.siteDropped");
     PprofSites sites = read_pprof_sites(pprof.path());
-    EXPECT_EQ(sites.sample_types, "alloc_objects/count alloc_space/bytes[dflt] inuse_objects/count inuse_space/bytes");
-    auto inuse = by_function(sites.inuse_by_site), allocated = by_function(sites.by_site);
-    EXPECT_EQ(inuse["main.siteKept"], (ObjectsAndBytes{kept.count, kept.count * kept.size}));
-    EXPECT_EQ(inuse["main.siteDropped"], (ObjectsAndBytes{0, 0}));
-    EXPECT_EQ(allocated["main.siteKept"], (ObjectsAndBytes{kept.count, kept.count * kept.size}));
-    EXPECT_EQ(allocated["main.siteDropped"], (ObjectsAndBytes{dropped.count, dropped.count * dropped.size}));
-    auto runtime = runtime_inuse(result.out);
-    EXPECT_EQ(inuse["main.siteKept"], runtime["main.siteKept"]);
-    EXPECT_EQ(inuse["main.siteDropped"], runtime["main.siteDropped"]);
+    expect_in_use_is_what_keep_kept(report, sites);
     // Go's own tool reads both views: the kept site leads in use, the
     // dropped one (more bytes allocated) leads allocated space.
     EXPECT_TRUE(listed_before(pprof.path(), "inuse_space", "main.siteKept", "main.siteDropped"));

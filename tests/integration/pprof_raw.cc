@@ -17,7 +17,11 @@ struct RawProfile {
     ObjectsAndBytes totals;
     ObjectsAndBytes inuse;             // the third and fourth values, when there are four
     std::vector<uint64_t> locations;  // leaf first
-    std::string type;                 // the sample's "type" label
+    SampleLabels labels;
+    std::string type() const {
+      auto type = labels.find("type");
+      return type == labels.end() ? "" : type->second;
+    }
   };
   std::vector<Sample> samples;
   std::map<uint64_t, Stack> frames_of_location;  // innermost first
@@ -45,15 +49,42 @@ std::optional<StackFrame> parse_frame(const std::string& body) {
   return std::nullopt;
 }
 
-// "  v1 v2 ...: id id ...", or a label line below it ("type:[main.Record]",
-// "bytes:[16]"), which does not start with numbers.
-void parse_sample_line(const std::string& line, RawProfile* profile) {
-  size_t type_label = line.find("type:[");
-  if (type_label != std::string::npos && !profile->samples.empty()) {
-    size_t start = type_label + 6;
-    profile->samples.back().type = line.substr(start, line.rfind(']') - start);
-    return;
+// Where the label that starts at `at` ("key:[value]") ends: at the "]"
+// followed by the end of the line or by " key:[", so that a value may hold
+// spaces and brackets ("type:[struct { a [4]int }]").
+size_t label_end(const std::string& line, size_t at) {
+  for (size_t close = line.find(']', at); close != std::string::npos; close = line.find(']', close + 1)) {
+    if (close + 1 == line.size()) return close;
+    if (line[close + 1] != ' ') continue;
+    size_t key_end = line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789", close + 2);
+    if (key_end != std::string::npos && key_end > close + 2 && line.compare(key_end, 2, ":[") == 0) return close;
   }
+  return std::string::npos;
+}
+
+// "type:[main.Record] process:[allocs]" or "bytes:[48] pid:[1234]": pprof
+// prints a sample's string labels on one line and its numeric ones on the
+// next, each sorted by key. Whether `line` was one.
+bool parse_label_line(const std::string& line, SampleLabels* labels) {
+  size_t at = line.find_first_not_of(' ');
+  size_t open = at == std::string::npos ? at : line.find(":[", at);
+  if (open == std::string::npos || line.find_first_of(" 0123456789", at) < open) return false;
+  while (at != std::string::npos && at < line.size()) {
+    open = line.find(":[", at);
+    size_t end = open == std::string::npos ? open : label_end(line, open + 2);
+    if (end == std::string::npos) return false;
+    std::string value = line.substr(open + 2, end - open - 2);
+    // Several values are printed space-separated; a numeric one may have its unit after a space.
+    if (line.compare(at, open - at, "type") != 0) value = value.substr(0, value.find(' '));
+    (*labels)[line.substr(at, open - at)] = value;
+    at = line.find_first_not_of(' ', end + 1);
+  }
+  return true;
+}
+
+// "  v1 v2 ...: id id ...", or a label line below it.
+void parse_sample_line(const std::string& line, RawProfile* profile) {
+  if (!profile->samples.empty() && parse_label_line(line, &profile->samples.back().labels)) return;
   size_t colon = line.find(':');
   if (colon == std::string::npos) return;
   std::istringstream values(line.substr(0, colon)), ids(line.substr(colon + 1));
@@ -116,12 +147,25 @@ RawProfile read_raw_profile(const std::string& path, const std::vector<std::stri
 
 }  // namespace
 
-PprofSites read_pprof_sites(const std::string& path) {
+namespace {
+
+bool has_labels(const RawProfile::Sample& sample, const SampleLabels& only) {
+  for (const auto& [key, value] : only) {
+    auto label = sample.labels.find(key);
+    if (label == sample.labels.end() || label->second != value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+PprofSites read_pprof_sites(const std::string& path, const SampleLabels& only) {
   RawProfile profile = read_raw_profile(path, {});
   PprofSites sites;
   sites.raw = profile.text;
   sites.sample_types = profile.sample_types;
   for (const auto& sample : profile.samples) {
+    if (!has_labels(sample, only)) continue;
     SiteKey leaf;
     if (!sample.locations.empty()) {
       const Stack& frames = profile.frames_of_location[sample.locations.front()];
@@ -131,7 +175,7 @@ PprofSites read_pprof_sites(const std::string& path) {
       sum->objects += sample.totals.objects;
       sum->bytes += sample.totals.bytes;
     }
-    sites.types_by_function[leaf.first][sample.type] += sample.totals.objects;
+    sites.types_by_function[leaf.first][sample.type()] += sample.totals.objects;
     sites.inuse_by_site[leaf].objects += sample.inuse.objects;
     sites.inuse_by_site[leaf].bytes += sample.inuse.bytes;
   }
@@ -153,11 +197,11 @@ Stack stack_of(const RawProfile& profile, const RawProfile::Sample& sample, cons
 
 }  // namespace
 
-std::map<Stack, ObjectsAndBytes> read_pprof_stacks(const std::string& path) {
+std::map<Stack, ObjectsAndBytes> read_pprof_stacks(const std::string& path, const SampleLabels& only) {
   RawProfile profile = read_raw_profile(path, {"-symbolize=none"});
   std::map<Stack, ObjectsAndBytes> stacks;
   for (const auto& sample : profile.samples) {
-    if (sample.totals.objects == 0) continue;
+    if (sample.totals.objects == 0 || !has_labels(sample, only)) continue;
     auto& sum = stacks[stack_of(profile, sample, path)];
     sum.objects += sample.totals.objects;
     sum.bytes += sample.totals.bytes;
@@ -170,11 +214,18 @@ std::map<TypedStack, ObjectsAndBytes> read_pprof_typed_stacks(const std::string&
   std::map<TypedStack, ObjectsAndBytes> stacks;
   for (const auto& sample : profile.samples) {
     if (sample.totals.objects == 0) continue;
-    auto& sum = stacks[{stack_of(profile, sample, path), sample.type}];
+    auto& sum = stacks[{stack_of(profile, sample, path), sample.type()}];
     sum.objects += sample.totals.objects;
     sum.bytes += sample.totals.bytes;
   }
   return stacks;
+}
+
+std::vector<LabelledSample> read_pprof_labels(const std::string& path) {
+  RawProfile profile = read_raw_profile(path, {"-symbolize=none"});
+  std::vector<LabelledSample> samples;
+  for (const auto& sample : profile.samples) samples.push_back({sample.labels, sample.totals});
+  return samples;
 }
 
 std::string describe_stack(const Stack& stack) {

@@ -4,7 +4,8 @@
 //   Samples:
 //   alloc_objects/count alloc_space/bytes
 //          100       4800: 1 2 3
-//                  type:[main.Record]
+//                  process:[allocs] type:[main.Record]
+//                  bytes:[48] pid:[1234]
 //   Locations
 //        1: 0x4a1b2c M=1 main.f /src/main.go:12:0 s=10
 //                main.g /src/main.go:20:0 s=18
@@ -26,6 +27,10 @@ namespace gotrace::testing {
 using StackFrame = std::pair<std::string, int64_t>;
 using Stack = std::vector<StackFrame>;  // leaf first, inlined frames expanded
 
+// A sample's labels, string and numeric alike, by key: "type" →
+// "main.Record", "pid" → "1234". A label with several values has the first.
+using SampleLabels = std::map<std::string, std::string>;
+
 // Allocation figures by the leaf function and line of each sample. Function
 // names have their type arguments collapsed (collapse_type_arguments).
 struct PprofSites {
@@ -36,12 +41,22 @@ struct PprofSites {
   std::string sample_types;  // "alloc_objects/count alloc_space/bytes[dflt] ...", as pprof lists them
   std::string raw;           // the text `go tool pprof -raw` printed
 };
-PprofSites read_pprof_sites(const std::string& path);
+// Only the samples that carry every label of `only` with its value, e.g.
+// {{"pid", "1234"}} for one process of a trace of several; all when empty.
+PprofSites read_pprof_sites(const std::string& path, const SampleLabels& only = {});
+
+// Every sample's labels and figures, in the profile's order.
+struct LabelledSample {
+  SampleLabels labels;
+  ObjectsAndBytes totals;
+};
+std::vector<LabelledSample> read_pprof_labels(const std::string& path);
 
 // Every sample of a profile by its whole stack, summed over samples with the
 // same stack; samples with no allocations (the runtime's profile lists the
 // call stacks it has seen since its last snapshot with zeros) are left out.
-std::map<Stack, ObjectsAndBytes> read_pprof_stacks(const std::string& path);
+// Only the samples that carry every label of `only`, as read_pprof_sites.
+std::map<Stack, ObjectsAndBytes> read_pprof_stacks(const std::string& path, const SampleLabels& only = {});
 
 // The same by whole stack and type label: a sample's stack and its "type" label.
 using TypedStack = std::pair<Stack, std::string>;

@@ -1,0 +1,3 @@
+module gotrace.bench/buildmodule
+
+go 1.19
