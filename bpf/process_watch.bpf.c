@@ -30,10 +30,17 @@
 
 #define SIGSTOP 19
 
-// The fields read of the kernel's task_struct, found by name in its BTF.
+// The fields read of the kernel's structures, found by name in its BTF.
+typedef struct {
+  int counter;
+} atomic_t;
+struct signal_struct {
+  atomic_t live;  // the process's threads that have not exited
+} __attribute__((preserve_access_index));
 struct task_struct {
   int pid;
   int tgid;
+  struct signal_struct* signal;
 } __attribute__((preserve_access_index));
 
 // Whether every exec on the host is reported (attach --all): a new process
@@ -104,7 +111,9 @@ int watch_exec(unsigned long long* ctx) {
 SEC("tp_btf/sched_process_exit")
 int watch_exit(unsigned long long* ctx) {
   struct task_struct* task = (struct task_struct*)ctx[0];
-  if (task->pid != task->tgid) return 0;  // a thread; the process goes on
+  // The last thread: not the leader, which an exec from another thread
+  // ends while the process goes on.
+  if (task->signal->live.counter != 0) return 0;
   __u32 tgid = task->tgid;
   bpf_map_delete_elem(&watched, &tgid);
   return 0;
