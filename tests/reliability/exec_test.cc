@@ -153,7 +153,7 @@ void expect_tracing_with_exec_watcher(pid_t tracer, pid_t target) {
   expect_breakpoints_at(target, probe_file_offsets(target));
   GotraceBpfObjects held = gotrace_bpf_objects_held_by(tracer);
   EXPECT_EQ(held.error, "");
-  EXPECT_FALSE(held.perf_events.empty()) << "bpftool shows no uprobe of gotrace's";
+  EXPECT_FALSE(held.links.empty()) << "bpftool shows no link of gotrace's";
   std::vector<std::string> programs;
   for (const auto& [id, name] : held.program_names) programs.push_back(name);
   EXPECT_NE(std::find(programs.begin(), programs.end(), "watch_exec"), programs.end())

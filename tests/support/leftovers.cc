@@ -21,14 +21,18 @@ namespace {
 
 using nlohmann::json;
 
-// The names in bpf/alloc_probe.bpf.c and bpf/exec_watch.bpf.c (whose ring
-// buffer is the allocation probe's); libbpf names a global data map after
-// the first 8 characters of its object. The kernel keeps 15 characters of a
-// name; bpftool shows the whole name where the program's BTF has it.
-constexpr std::string_view kProgramNames[] = {"uprobe__go_allocator", "uprobe__empty", "watch_exec"};
-constexpr std::string_view kMapNames[] = {"alloc_events",    "probe_counters", "cpu_totals",      "sample_intervals",
-                                          "scratch",         "alloc_pr.rodata", "alloc_pr.bss",   "exec_wat.rodata",
-                                          "exec_wat.bss"};
+// The names in bpf/alloc_probe.bpf.c and bpf/process_watch.bpf.c (whose
+// ring buffer is the allocation probe's); libbpf names a global data map
+// after the first 8 characters of its object. The kernel keeps 15
+// characters of a name; bpftool shows the whole name where the program's
+// BTF has it.
+constexpr std::string_view kProgramNames[] = {"uprobe__go_allocator", "uprobe__heap_sample", "uprobe__heap_free",
+                                              "uprobe__heap_cycle",   "uprobe__empty",       "watch_exec",
+                                              "watch_fork",           "watch_exit"};
+constexpr std::string_view kMapNames[] = {
+    "alloc_events", "process_stats", "process_images",  "unattributed_counters", "bytes_until_sample",
+    "sample_intervals", "scratch",   "alloc_pr.rodata", "alloc_pr.bss",          "watched",
+    "stopped",      "process_.rodata", "process_.bss"};
 
 bool is_named(const std::string& name, std::span<const std::string_view> names) {
   if (name.empty()) return false;

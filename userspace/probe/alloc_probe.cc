@@ -97,6 +97,10 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::load(const ProbeConfig& config, 
   if (config.sample_rate != 0) {
     if (Status s = probe->start_sampling(config.sample_rate); !s) return s.error();
   }
+  // Forked now, the attacher holds the programs it attaches.
+  auto attacher = LinkAttacher::start();
+  if (!attacher) return attacher.error();
+  probe->attacher_ = std::move(*attacher);
   probe->skeleton_->bss->exact_recording = config.record_entry_points ? 1 : 0;
   int events_fd = bpf_map__fd(maps.alloc_events);
   if (events_fd < 0) return make_error("cannot find the BPF ring buffer: {}", errno_text(events_fd));
@@ -137,7 +141,7 @@ Status AllocProbe::add_process(const ProcessProbe& process) {
         detach(attached);
         return link.error();
       }
-      attached.heap.push_back(*link);
+      attached.heap.push_back(std::move(*link));
     }
   }
   if (process.record_entry_points) {
@@ -150,7 +154,7 @@ Status AllocProbe::add_process(const ProcessProbe& process) {
       detach(attached);
       return link.error();
     }
-    attached.entry_points = *link;
+    attached.entry_points = std::move(*link);
   }
   processes_[slot] = std::move(attached);
   return Ok{};
@@ -159,26 +163,24 @@ Status AllocProbe::add_process(const ProcessProbe& process) {
 // One multi-uprobe link for `pid` alone: the kernel puts its breakpoints
 // into that process's memory only. Each site's cookie is the process's slot
 // and the site's index.
-Result<int> AllocProbe::attach_sites(bpf_program* program, const ProcessProbe& process,
+Result<Fd> AllocProbe::attach_sites(bpf_program* program, const ProcessProbe& process,
                                      const std::vector<std::pair<uint64_t, uint32_t>>& offsets_and_sites) {
   std::vector<uint64_t> offsets, cookies;
   for (auto [offset, site] : offsets_and_sites) {
     offsets.push_back(offset);
     cookies.push_back(GOTRACE_COOKIE(process.slot, site));
   }
-  int fd = create_uprobe_multi_link(bpf_program__fd(program), process.binary_path, offsets, cookies, process.pid);
-  if (fd < 0)
+  auto link = attacher_->attach(bpf_program__fd(program), process.binary_path, offsets, cookies, process.pid);
+  if (!link)
     return make_error("pid {}: cannot attach uprobes to '{}': {}", process.pid, process.binary_path,
-                      std::strerror(errno));
-  return fd;
+                      link.error().message);
+  return link;
 }
 
 void AllocProbe::detach(Attached& attached) {
   // Closing a link's descriptor detaches its uprobes: a failure leaves
   // nothing to undo.
-  if (attached.entry_points >= 0) close(attached.entry_points);
-  for (int link : attached.heap) close(link);
-  attached.entry_points = -1;
+  attached.entry_points.reset();
   attached.heap.clear();
 }
 
@@ -198,17 +200,14 @@ void AllocProbe::stop_recording_entry_points() {
 }
 
 void AllocProbe::detach_entry_points() {
-  for (Attached& attached : processes_)
-    if (attached.entry_points >= 0) {
-      close(attached.entry_points);
-      attached.entry_points = -1;
-    }
+  for (Attached& attached : processes_) attached.entry_points.reset();
 }
 
 AllocProbe::~AllocProbe() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
   for (Attached& attached : processes_) detach(attached);
   watch_.reset();
+  attacher_.reset();
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);
 }
 

@@ -22,7 +22,9 @@
 #include "bpf/gotrace_abi.h"
 #include "base/result.h"
 #include "userspace/probe/process_watch.h"
+#include "base/fd.h"
 #include "userspace/probe/heap_profiler_hooks.h"
+#include "userspace/probe/link_attacher.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/probe/probe_site.h"
 
@@ -145,15 +147,15 @@ class AllocProbe {
  private:
   struct Attached {
     int pid = 0;
-    int entry_points = -1;           // the link of the allocator's entry points
-    std::vector<int> heap;           // the heap profiler's, one a hook
+    Fd entry_points;                 // the link of the allocator's entry points
+    std::vector<Fd> heap;            // the heap profiler's, one a hook
     bool ended = false;              // exec'd: its later records are another image's
   };
   AllocProbe() = default;
   Status start_sampling(uint64_t rate);
   Status reset_stats(uint32_t slot);
   void detach(Attached& attached);
-  Result<int> attach_sites(bpf_program* program, const ProcessProbe& process,
+  Result<Fd> attach_sites(bpf_program* program, const ProcessProbe& process,
                            const std::vector<std::pair<uint64_t, uint32_t>>& offsets_and_sites);
   static int on_event(void* context, void* data, size_t size);
   // Whether the record is the process watcher's; hands it on if so.
@@ -164,6 +166,7 @@ class AllocProbe {
   alloc_probe* skeleton_ = nullptr;
   ProbeConfig config_;
   std::vector<Attached> processes_;  // by slot
+  std::unique_ptr<LinkAttacher> attacher_;
   std::unique_ptr<ProcessWatch> watch_;
   ring_buffer* ring_ = nullptr;
   AllocationHandler on_allocation_;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -23,6 +24,9 @@ namespace {
 // stop signals aimed at gotrace's process group are not for it.
 [[noreturn]] void run_resumer(int pipe_read, int stopped_map) {
   for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) ::signal(signal, SIG_IGN);
+  // Nothing else of gotrace's is held: its probes go when gotrace does.
+  for (int fd = 3, last = int(std::min(sysconf(_SC_OPEN_MAX), 65536L)); fd < last; ++fd)
+    if (fd != pipe_read && fd != stopped_map) close(fd);
   char byte;
   for (ssize_t n = 1; n != 0 && !(n < 0 && errno != EINTR);) n = read(pipe_read, &byte, 1);
   __u32 key = 0, next = 0;

@@ -29,9 +29,9 @@ struct UprobeMultiAttr {
 
 }  // namespace
 
-int create_uprobe_multi_link(int program_fd, const std::string& path, const std::vector<uint64_t>& offsets,
-                             const std::vector<uint64_t>& cookies, int pid) {
-  if (offsets.empty() || offsets.size() != cookies.size()) {
+int create_uprobe_multi_link(int program_fd, const char* path, const uint64_t* offsets, const uint64_t* cookies,
+                             uint32_t count, int pid) {
+  if (count == 0) {
     errno = EINVAL;
     return -1;
   }
@@ -43,10 +43,10 @@ int create_uprobe_multi_link(int program_fd, const std::string& path, const std:
   std::memset(&request, 0, sizeof(request));
   request.link.prog_fd = uint32_t(program_fd);
   request.link.attach_type = kUprobeMultiAttachType;
-  request.link.path = reinterpret_cast<uint64_t>(path.c_str());
-  request.link.offsets = reinterpret_cast<uint64_t>(offsets.data());
-  request.link.cookies = reinterpret_cast<uint64_t>(cookies.data());
-  request.link.cnt = uint32_t(offsets.size());
+  request.link.path = reinterpret_cast<uint64_t>(path);
+  request.link.offsets = reinterpret_cast<uint64_t>(offsets);
+  request.link.cookies = reinterpret_cast<uint64_t>(cookies);
+  request.link.cnt = count;
   request.link.pid = uint32_t(pid);
   int fd = int(syscall(SYS_bpf, BPF_LINK_CREATE, &request.attr, sizeof(request.attr)));
   if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);

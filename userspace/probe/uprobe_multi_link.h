@@ -6,8 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
 namespace gotrace {
 
@@ -18,7 +16,8 @@ inline constexpr int kUprobeMultiAttachType = 48;
 // The link's descriptor, or -1 with errno set. `offsets` are file offsets
 // in `path`; `cookies` one per offset; `pid` the process whose memory the
 // breakpoints go into (the kernel also lets the program run for no other).
-int create_uprobe_multi_link(int program_fd, const std::string& path, const std::vector<uint64_t>& offsets,
-                             const std::vector<uint64_t>& cookies, int pid);
+// Makes no allocation: the link attacher calls it in a forked process.
+int create_uprobe_multi_link(int program_fd, const char* path, const uint64_t* offsets, const uint64_t* cookies,
+                             uint32_t count, int pid);
 
 }  // namespace gotrace

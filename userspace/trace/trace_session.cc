@@ -162,12 +162,12 @@ bool TraceSession::fall_back(const OverheadReading& reading) {
   std::string then = heap_probed_ ? "the runtime's heap-profile samples stand for the allocations from now on "
                                     "(estimates)"
                                   : "stopping, as the program's heap profiling is off";
-  std::string who = processes_.size() == 1 ? fmt::format("pid {}", primary()->pid()) : "the traced processes";
-  std::cerr << fmt::format("gotrace: exact tracing costs {} {:.1f}% of their CPU ({:.0f} allocations/s at {:.2f} "
-                           "µs a probe hit), over --max-overhead {:g}%: {}; --exact records every allocation "
-                           "whatever it costs\n",
-                           who, reading.overhead * 100, reading.hits_per_second, reading.cost_ns / 1000,
-                           outcome.budget * 100, then);
+  std::string cost = fmt::format("{:.1f}%", reading.overhead * 100);
+  std::string who = processes_.size() == 1 ? fmt::format("pid {} {} of its CPU", primary()->pid(), cost)
+                                           : fmt::format("the traced processes {} of their CPU", cost);
+  std::cerr << fmt::format("gotrace: exact tracing costs {} ({:.0f} allocations/s at {:.2f} µs a probe hit), over "
+                           "--max-overhead {:g}%: {}; --exact records every allocation whatever it costs\n",
+                           who, reading.hits_per_second, reading.cost_ns / 1000, outcome.budget * 100, then);
   return !heap_probed_;
 }
 
