@@ -288,7 +288,7 @@ double time_snapshot(const gotrace::StackAggregator& aggregator, size_t first_ne
   std::vector<double> micros;
   for (int i = 0; i < 21; ++i) {
     auto s0 = std::chrono::steady_clock::now();
-    gotrace::TraceSnapshot snapshot = gotrace::take_snapshot(aggregator, first_new);
+    gotrace::StackSnapshot snapshot = gotrace::take_snapshot(aggregator, first_new);
     micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - s0).count());
   }
   return median(micros);

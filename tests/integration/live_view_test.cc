@@ -15,6 +15,7 @@
 
 #include "tests/support/fixture_builds.h"
 #include "tests/support/gotrace_command.h"
+#include "tests/support/scratch_file.h"
 
 namespace gotrace {
 namespace {
@@ -321,6 +322,57 @@ TEST_F(LiveView, RunWithTuiSendsTheProgramsOutputToAFile) {
   EXPECT_EQ(screen.find("expect main."), std::string::npos) << "the program's output is not on the screen\n" << screen;
   EXPECT_EQ(run_command({"grep", "-q", "^expect main.sitePlain", output}).exit_code, 0) << "but in the file";
   std::remove(output.c_str());
+}
+
+// "2 of 140" from the header's "2 of 140 sites match ...".
+std::string matching_sites(const std::string& screen) {
+  size_t end = screen.find(" sites match");
+  size_t start = end == std::string::npos ? std::string::npos : screen.rfind("  ", end);
+  return start == std::string::npos ? "" : screen.substr(start + 2, end - start - 2);
+}
+
+// run --follow: the spawner fixture and the two allocs children it starts,
+// each named in a PROCESS column, and Tab narrows the view to one of them.
+TEST_F(LiveView, RunFollowNamesEachProcessAndTabShowsOneAtATime) {
+  testing::ScratchDirectory outdir("live-view-follow");
+  testing::ScratchFile output("live-view-follow.out");
+  std::string allocs = local_build("allocs", "plain");
+  Terminal terminal(fmt::format("{} run --follow --tui --program-output {} -- {} {} {} :: {}", gotrace_binary(),
+                                output.path(), local_build("spawner", "plain"), outdir.path(), allocs, allocs),
+                    120, 40);
+  ASSERT_TRUE(terminal.started());
+  terminal.wait_for_text("EXITED", std::chrono::seconds(90));
+  // The spawner said its children's pids on its stdout, which went to the file.
+  std::vector<std::string> children;
+  for (const std::string& line : lines_of(testing::read_file(output.path())))
+    if (line.starts_with("started ")) children.push_back(line.substr(8, line.find('\t') - 8));
+  ASSERT_EQ(children.size(), 2u) << testing::read_file(output.path());
+
+  // Both children allocate at main.sitePlain: a row each, named by process.
+  terminal.keys({"/", "sitePlain", "Enter"});
+  std::string screen = terminal.wait_for_text(" sites match \"sitePlain\"");
+  EXPECT_NE(screen.find("gotrace  all 3 processes, 0 running"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("PROCESS"), std::string::npos) << screen;
+  EXPECT_TRUE(matching_sites(screen).starts_with("2 of ")) << screen;
+  for (const std::string& pid : children)
+    EXPECT_NE(screen.find(fmt::format("allocs:{}  main.Record  main.sitePlain", pid)), std::string::npos) << screen;
+
+  // Tab goes through the processes one at a time: the header names the one
+  // shown, and the other child's row is gone with the column.
+  std::string alone = fmt::format("gotrace  allocs:{} (", children[0]);
+  for (int presses = 0; presses < 4 && terminal.screen().find(alone) == std::string::npos; ++presses) {
+    terminal.keys({"Tab"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  screen = terminal.wait_for_text(alone);
+  EXPECT_TRUE(matching_sites(screen).starts_with("1 of ")) << screen;
+  EXPECT_NE(row_of(screen, "main.sitePlain").find("main.Record"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("PROCESS"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find(fmt::format("allocs:{}", children[1])), std::string::npos) << screen;
+
+  terminal.keys({"q"});
+  screen = terminal.wait_for_text("gotrace-exit=");
+  EXPECT_NE(screen.find("gotrace-exit=0"), std::string::npos) << screen;
 }
 
 }  // namespace

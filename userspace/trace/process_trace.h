@@ -41,6 +41,8 @@ class ProcessTrace {
   const ProcessIdentity& identity() const { return identity_; }
   int pid() const { return identity_.pid; }
   const ProbePlan& plan() const { return *plan_; }
+  // The plan, for what must keep its binary alive (the live view's symbolizer).
+  const std::shared_ptr<const ProbePlan>& shared_plan() const { return plan_; }
   uint64_t bias() const { return bias_; }
   const ModeProbes& probes() const { return probes_; }
   // What to attach for it.

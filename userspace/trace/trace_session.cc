@@ -191,31 +191,6 @@ void TraceSession::announce() const {
                              process->identity().path, process->plan().binary->build_info().go_version, what, also);
 }
 
-void TraceSession::open_view() {
-  const ProcessTrace* first = primary();
-  auto exchange = SnapshotExchange::create();
-  if (!exchange) {
-    std::cerr << fmt::format("gotrace: no live view: {}\n", exchange.error().message);
-    return;
-  }
-  TraceInfo info{first->pid(), first->identity().path, first->plan().binary->build_info().go_version,
-                 options_.sample_rate, mode_note()};
-  const GoBinary& binary = *first->plan().binary;
-  StackSymbolizer symbolizer(binary, translator_for(binary, first->bias(), first->identity().path));
-  auto view = TerminalView::open(std::move(info), std::move(symbolizer), **exchange);
-  if (!view) {
-    std::cerr << fmt::format("gotrace: no live view: {}\n", view.error().message);
-    return;
-  }
-  exchange_ = std::move(*exchange);
-  view_ = std::move(*view);
-}
-
-void TraceSession::close_view() {
-  view_.reset();
-  exchange_.reset();
-}
-
 bool TraceSession::all_ended() const {
   return std::all_of(processes_.begin(), processes_.end(), [](const auto& p) { return p->ended(); });
 }
@@ -293,19 +268,6 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
   if (!result.exec && ending_exec_) result.exec = ending_exec_;
   if (result.exec) end_ = start_ + result.exec->at;
   return result;
-}
-
-void TraceSession::publish_snapshot(bool final) {
-  ProcessTrace* first = primary();
-  if (first == nullptr) return;
-  StackAggregator& aggregator = first->aggregator();
-  auto snapshot = std::make_unique<TraceSnapshot>(
-      take_snapshot(aggregator, exchange_->first_unseen_stack(aggregator.generation())));
-  snapshot->elapsed = std::chrono::steady_clock::now() - start_;
-  if (auto counts = probe_->counts(first->slot())) snapshot->probe_counts = *counts;
-  snapshot->final = final;
-  snapshot->mode_note = mode_note();
-  exchange_->publish(std::move(snapshot));
 }
 
 std::string TraceSession::mode_note() const {

@@ -1,10 +1,15 @@
 // The live view's running picture of the trace, kept on the view's thread:
 // each stack symbolized and merged into a sample once, when a snapshot first
 // brings it (the same SampleMerger as the profile written at the end), and
-// every sample's totals summed by call site at each refresh.
+// every sample's totals summed by call site at each refresh. Each traced
+// process has its own symbolizer and sites (the same function in two
+// processes is two sites); a process the snapshot leaves out (it ended, and
+// its last figures are in) keeps the sites it had, summed no more.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "userspace/profile/call_sites.h"
@@ -16,8 +21,10 @@ namespace gotrace {
 
 class LiveSites {
  public:
-  // `symbolizer` is the view's own: it runs on the view's thread.
-  explicit LiveSites(StackSymbolizer symbolizer);
+  LiveSites();
+  ~LiveSites();
+  LiveSites(LiveSites&&) noexcept;
+  LiveSites& operator=(LiveSites&&) noexcept;
 
   // Symbolizes the stacks new in `snapshot` and sums all stacks' totals by
   // site. tracer_cpu_seconds is left for the caller.
@@ -28,16 +35,19 @@ class LiveSites {
   SiteStacks stacks_at(uint32_t site_id, size_t limit) const;
 
  private:
-  void add_stack(const RawStack& stack);
+  struct Process;
+  struct SiteOwner {
+    uint32_t process;  // index into processes_
+    uint32_t site;     // the process's own site id
+  };
+  // The process of `snapshot`, made the first time it comes; nullptr for
+  // one that comes without its symbolizer's maker (never, from the exchange).
+  Process* process_of(const ProcessSnapshot& snapshot);
 
-  SampleMerger merger_;
-  uint64_t generation_ = 0;                       // of the stack indexes below
-  std::vector<uint32_t> sample_of_stack_;         // by stack index
-  std::vector<uint32_t> site_of_sample_;          // by sample index
-  std::vector<WeightedTotals> sample_totals_;     // by sample index, as of the last update
-  std::vector<WeightedTotals> sample_inuse_;      // the same, in use
-  std::vector<std::vector<uint32_t>> site_samples_;  // by site id
-  CallSiteIndex sites_;
+  std::vector<std::unique_ptr<Process>> processes_;  // in the order they came
+  std::vector<uint32_t> process_of_slot_;            // index into processes_, by slot
+  std::vector<SiteOwner> site_owners_;               // by site id, across processes
+  bool records_inuse_ = false;
 };
 
 }  // namespace gotrace

@@ -75,8 +75,10 @@ Action ScreenModel::press_in_list(Key key) {
       arrange_rows();
       break;
     case Key::kBackspace: break;
+    case Key::kBackTab: step_process_filter(-1); break;
     case Key::kCharacter:
       switch (key.character) {
+        case '\t': step_process_filter(1); break;
         case 'k': move_selection(-1); break;
         case 'j': move_selection(1); break;
         case 'g': move_selection(-static_cast<int>(rows_.size())); break;
@@ -170,15 +172,25 @@ ScreenLine ScreenModel::footer(size_t width) const {
     key("j k", "Move");
     key("Enter", "Stack");
     key("/", "Filter");
+    if (several_processes()) key("Tab", "Process");
     key("+ -", refresh);
   }
   spans.back().text.resize(spans.back().text.size() - 2);
-  // Where the keys do not fit, moving goes unsaid: the arrow keys do it too.
-  size_t used = 0;
-  for (const Span& span : spans) used += display_width(span.text);
-  if (used > width && !stack_view_) {
-    auto move = std::find_if(spans.begin(), spans.end(), [](const Span& span) { return span.text == "j k"; });
-    spans.erase(move, move + 2);
+  // Where the keys do not fit, moving goes unsaid (the arrow keys do it
+  // too), and then, beside the process key, the refresh interval's.
+  auto width_of = [&] {
+    size_t used = 0;
+    for (const Span& span : spans) used += display_width(span.text);
+    return used;
+  };
+  for (const char* unsaid : {"j k", "+ -"}) {
+    if (width_of() <= width || stack_view_) break;
+    if (std::string_view(unsaid) == "+ -" && !several_processes()) break;
+    auto keys = std::find_if(spans.begin(), spans.end(), [&](const Span& span) { return span.text == unsaid; });
+    if (keys == spans.end()) continue;
+    bool last = keys + 2 == spans.end();
+    spans.erase(keys, keys + 2);
+    if (last) spans.back().text.resize(spans.back().text.size() - 2);
   }
   return compose(std::move(spans), {}, width);
 }

@@ -87,7 +87,9 @@ void ScreenModel::set_target_exited() { target_exited_ = true; }
 void ScreenModel::arrange_rows() {
   rows_.clear();
   std::string needle = lowercase(filter_);
+  if (process_filter_ && *process_filter_ >= shown_.table.processes.size()) process_filter_.reset();
   for (const SiteRow& row : shown_.rows) {
+    if (process_filter_ && row.site.process != *process_filter_) continue;
     if (!needle.empty() && lowercase(row.site.function).find(needle) == std::string::npos &&
         lowercase(row.site.file).find(needle) == std::string::npos)
       continue;
@@ -107,14 +109,47 @@ void ScreenModel::arrange_rows() {
   // Ties (idle sites, all at 0/s) fall back to the totals, then to the name,
   // so that rows do not swap places from one refresh to the next.
   std::sort(rows_.begin(), rows_.end(), [&](const SiteRow& a, const SiteRow& b) {
-    return std::tuple(key(b), b.site.totals.bytes, a.site.function, a.site.line) <
-           std::tuple(key(a), a.site.totals.bytes, b.site.function, b.site.line);
+    return std::tuple(key(b), b.site.totals.bytes, a.site.function, a.site.line, a.site.process) <
+           std::tuple(key(a), a.site.totals.bytes, b.site.function, b.site.line, b.site.process);
   });
   // The selection follows its site; it falls back to the top row when the
   // site is filtered out.
   bool found = selected_ && std::any_of(rows_.begin(), rows_.end(),
                                         [&](const SiteRow& row) { return row.site.id == *selected_; });
   if (!found) selected_ = rows_.empty() ? std::nullopt : std::optional(rows_.front().site.id);
+}
+
+void ScreenModel::step_process_filter(int direction) {
+  // All processes (none chosen), then each in turn, and round again.
+  int64_t count = static_cast<int64_t>(shown_.table.processes.size());
+  if (count < 2) return;
+  int64_t at = process_filter_ ? int64_t(*process_filter_) + 1 : 0;  // 0 is all
+  at = ((at + direction) % (count + 1) + count + 1) % (count + 1);
+  process_filter_ = at == 0 ? std::nullopt : std::optional<uint32_t>(uint32_t(at - 1));
+  list_top_ = 0;
+  arrange_rows();
+}
+
+ScreenModel::HeaderFigures ScreenModel::header_figures() const {
+  const Figures& f = shown_;
+  if (!process_filter_)
+    return {f.table.totals, f.table.inuse, f.alloc_rate, f.byte_rate, f.inuse_growth, f.sites_only_grew,
+            f.table.probe_counts};
+  // The growth of a sum is the sum of the growths: each is a least-squares
+  // slope over the same points.
+  HeaderFigures figures;
+  figures.probe_counts = f.table.processes[*process_filter_].probe_counts;
+  if (f.inuse_growth) figures.inuse_growth = 0;
+  for (const SiteRow& row : f.rows) {
+    if (row.site.process != *process_filter_) continue;
+    figures.totals.add(row.site.totals);
+    figures.inuse.add(row.site.inuse);
+    figures.alloc_rate += row.alloc_rate;
+    figures.byte_rate += row.byte_rate;
+    if (figures.inuse_growth && row.growth) *figures.inuse_growth += *row.growth;
+    figures.sites_only_grew += row.only_grew;
+  }
+  return figures;
 }
 
 SortColumn ScreenModel::last_sort_column() const {

@@ -55,7 +55,7 @@ struct ScreenLine {
 
 // A keystroke, as the model understands it.
 struct Key {
-  enum Code { kCharacter, kUp, kDown, kPageUp, kPageDown, kHome, kEnd, kEnter, kEscape, kBackspace };
+  enum Code { kCharacter, kUp, kDown, kPageUp, kPageDown, kHome, kEnd, kEnter, kEscape, kBackspace, kBackTab };
   Code code = kCharacter;
   char32_t character = 0;
   static Key of(char32_t c) { return {kCharacter, c}; }
@@ -102,6 +102,9 @@ class ScreenModel {
   std::chrono::milliseconds refresh_interval() const;
   SortColumn sort() const { return sort_; }
   const std::string& filter() const { return filter_; }
+  // The process shown alone (an index into the table's processes), if any:
+  // Tab and Shift-Tab cycle through all processes, then each in turn.
+  std::optional<uint32_t> process_filter() const { return process_filter_; }
   // The table's rows as shown: filtered, then sorted.
   const std::vector<SiteRow>& rows() const { return rows_; }
   std::optional<uint32_t> selected_site() const { return selected_; }
@@ -122,6 +125,22 @@ class ScreenModel {
     size_t sites_only_grew = 0;
   };
 
+  // The header's figures: every site's, or under a process filter that
+  // process's sites'.
+  struct HeaderFigures {
+    WeightedTotals totals, inuse;
+    double alloc_rate = 0;
+    double byte_rate = 0;
+    std::optional<double> inuse_growth;
+    size_t sites_only_grew = 0;
+    ProbeCounts probe_counts{};
+  };
+  HeaderFigures header_figures() const;
+  bool several_processes() const { return shown_.table.processes.size() > 1; }
+  void step_process_filter(int direction);
+  // The header's first line.
+  ScreenLine title_line(size_t width) const;
+
   void show_latest();
   void arrange_rows();  // filters and sorts shown_.rows into rows_
   void move_selection(int delta);
@@ -134,7 +153,7 @@ class ScreenModel {
   ScreenLine footer(size_t width) const;
 
   std::vector<ScreenLine> header(size_t width) const;
-  ScreenLine inuse_line(size_t width) const;
+  ScreenLine inuse_line(const HeaderFigures& figures, size_t width) const;
   SortColumn last_sort_column() const;
   std::vector<ScreenLine> list_body(size_t width, size_t height);
   std::vector<ScreenLine> stack_body(size_t width, size_t height);
@@ -153,6 +172,7 @@ class ScreenModel {
   SortColumn sort_ = SortColumn::kByteRate;
   std::string filter_;
   bool editing_filter_ = false;
+  std::optional<uint32_t> process_filter_;
   std::vector<SiteRow> rows_;
   std::optional<uint32_t> selected_;
   size_t list_top_ = 0;

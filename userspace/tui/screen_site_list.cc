@@ -96,9 +96,10 @@ size_t total_width(const NumberColumns& numbers) {
 }
 
 // Drops the columns least worth their room, never the one sorted by, until
-// the type and the call site have kSiteRoom columns or none may go.
-void fit_columns(NumberColumns* numbers, SortColumn sort, size_t width) {
-  while (total_width(*numbers) + kSiteRoom > width) {
+// the type and the call site have kSiteRoom columns or none may go. `taken`
+// columns are the process's.
+void fit_columns(NumberColumns* numbers, SortColumn sort, size_t width, size_t taken) {
+  while (total_width(*numbers) + taken + kSiteRoom > width) {
     auto first_to_go = numbers->end();
     for (auto it = numbers->begin(); it != numbers->end(); ++it)
       if (it->drop_rank != 0 && it->sorts != sort && (first_to_go == numbers->end() || it->drop_rank < first_to_go->drop_rank))
@@ -149,13 +150,25 @@ size_t type_column_width(const std::vector<SiteRow>& rows, size_t rest, std::str
   return best ? best->second : 0;
 }
 
-ScreenLine heading_line(const NumberColumns& numbers, SortColumn sort, size_t type_width, size_t width) {
+// The PROCESS column's cells, "NAME:PID", by row; none where one process is
+// shown.
+std::vector<std::string> process_cells(const std::vector<SiteRow>& rows, const std::vector<TableProcess>& processes) {
+  std::vector<std::string> names;
+  for (const TableProcess& process : processes) names.push_back(process_name_and_pid(process));
+  std::vector<std::string> cells;
+  for (const SiteRow& row : rows) cells.push_back(row.site.process < names.size() ? names[row.site.process] : "?");
+  return cells;
+}
+
+ScreenLine heading_line(const NumberColumns& numbers, SortColumn sort, size_t process_width, size_t type_width,
+                        size_t width) {
   std::vector<Span> heading;
   for (const NumberColumn& column : numbers) {
     bool sorted = column.sorts == sort;
     heading.push_back({pad_left(column.heading, column.width), sorted ? Style::kSortedHeading : Style::kHeading});
     heading.push_back({std::string(kGap, ' '), Style::kHeading});
   }
+  if (process_width > 0) heading.push_back({pad_right("PROCESS", process_width + kGap), Style::kHeading});
   if (type_width > 0) heading.push_back({pad_right("TYPE", type_width + kGap), Style::kHeading});
   heading.push_back({"CALL SITE", Style::kHeading});
   return compose(std::move(heading), {}, width, Style::kHeading);
@@ -169,12 +182,21 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
   page_ = static_cast<int>(std::max<size_t>(rows_room - 1, 1));
 
   NumberColumns numbers = number_columns(rows_, shown_.table.records_inuse);
-  fit_columns(&numbers, sort_, width);
-  size_t numbers_width = total_width(numbers);
+  // Sites are of one process each: which, where several are shown.
+  std::vector<std::string> processes;
+  size_t process_width = 0;
+  if (several_processes() && !process_filter_) {
+    processes = process_cells(rows_, shown_.table.processes);
+    process_width = display_width("PROCESS");
+    for (const std::string& cell : processes) process_width = std::max(process_width, display_width(cell));
+  }
+  size_t process_room = process_width > 0 ? process_width + kGap : 0;
+  fit_columns(&numbers, sort_, width, process_room);
+  size_t numbers_width = total_width(numbers) + process_room;
   size_t rest = width > numbers_width ? width - numbers_width : 0;
   size_t type_width = type_column_width(rows_, rest, ellipsis_);
   size_t site_width = rest - (type_width > 0 ? type_width + kGap : 0);
-  lines.push_back(heading_line(numbers, sort_, type_width, width));
+  lines.push_back(heading_line(numbers, sort_, process_width, type_width, width));
 
   if (rows_.empty()) {
     std::string why = filter_.empty() ? "no allocations seen yet" : "no call site matches the filter";
@@ -195,6 +217,7 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
     Style style = i == selected_index ? Style::kSelected : row.only_grew ? Style::kAlert : Style::kNormal;
     std::string text;
     for (const NumberColumn& column : numbers) text += pad_left(column.cells[i], column.width) + std::string(kGap, ' ');
+    if (process_width > 0) text += pad_right(processes[i], process_width) + std::string(kGap, ' ');
     if (type_width > 0)
       text += pad_right(keep_head(row.site.top_type, type_width, ellipsis_), type_width) + std::string(kGap, ' ');
     text += site_label(row.site, site_width, ellipsis_);

@@ -18,7 +18,9 @@ namespace {
 constexpr size_t kInlinedMark = 10;  // the columns " (inlined)" takes
 
 // The lines that stay put above the stacks.
-std::vector<ScreenLine> site_lines(const SiteRow& row, size_t stack_count, size_t width, const std::string& ellipsis) {
+// `process` names the site's process in a trace of several ("" in one of one).
+std::vector<ScreenLine> site_lines(const SiteRow& row, const std::string& process, size_t stack_count, size_t width,
+                                   const std::string& ellipsis) {
   std::vector<ScreenLine> lines;
   const SiteTotals& site = row.site;
   std::string location = site.file.empty() ? "" : fmt::format("{}:{}", site.file, site.line);
@@ -32,8 +34,8 @@ std::vector<ScreenLine> site_lines(const SiteRow& row, size_t stack_count, size_
                                         format_rate_bytes(site.totals.bytes), format_rate_bytes(average)),
                             Style::kNormal}},
                           {}, width));
-  lines.push_back(compose({{fmt::format("  top type {}  {} distinct stack{}", site.top_type, stack_count,
-                                        stack_count == 1 ? "" : "s"),
+  lines.push_back(compose({{fmt::format("  top type {}  {} distinct stack{}{}", site.top_type, stack_count,
+                                        stack_count == 1 ? "" : "s", process.empty() ? "" : "  process " + process),
                             Style::kNormal}},
                           {}, width));
   lines.push_back(blank(width));
@@ -107,7 +109,12 @@ std::vector<ScreenLine> ScreenModel::stack_body(size_t width, size_t height) {
     lines.push_back(compose({{"this call site is not in the figures", Style::kDim}}, {}, width));
     return lines;
   }
-  lines = site_lines(*row, stacks_.count, width, ellipsis_);
+  std::string process;
+  if (several_processes() && row->site.process < shown_.table.processes.size()) {
+    const TableProcess& owner = shown_.table.processes[row->site.process];
+    process = process_name_and_pid(owner);
+  }
+  lines = site_lines(*row, process, stacks_.count, width, ellipsis_);
 
   std::vector<ScreenLine> scrolled = stack_lines(stacks_, width, ellipsis_);
   size_t room = height > lines.size() ? height - lines.size() : 0;

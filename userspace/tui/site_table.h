@@ -14,6 +14,7 @@
 #include "symbolizer/pclntab.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/profile/aggregator.h"
+#include "userspace/profile/profile.h"
 
 namespace gotrace {
 
@@ -29,14 +30,32 @@ struct SiteTotals {
   // Still in use now, of what was allocated while tracing: estimated from
   // the runtime's heap-profile samples. Zero when the table does not record it.
   WeightedTotals inuse{};
+  uint32_t process = 0;  // index into SiteTable::processes: a site is of one process
 };
+
+// A traced process, as the view names it; its index in SiteTable::processes
+// is kept from one table to the next.
+struct TableProcess {
+  int pid = 0;
+  std::string name;  // the executable's base name
+  std::string path;
+  std::string go_version;
+  bool ended = false;
+  ProbeCounts probe_counts{};
+};
+
+// "compile:12345", as the other outputs name a process.
+inline std::string process_name_and_pid(const TableProcess& process) {
+  return process_name_and_pid(ProcessLabel{process.pid, process.name, "", 0});
+}
 
 struct SiteTable {
   std::chrono::nanoseconds elapsed{0};  // since the probes went live
   WeightedTotals totals;                // every site together
   bool records_inuse = false;           // whether the sites' in-use figures mean anything
   WeightedTotals inuse;                 // every site together
-  ProbeCounts probe_counts{};
+  ProbeCounts probe_counts{};  // every process together
+  std::vector<TableProcess> processes;  // in the order they were first seen
   double tracer_cpu_seconds = 0;  // gotrace's own user and system time so far
   std::vector<SiteTotals> sites;
   std::string mode_note;  // TraceSnapshot::mode_note

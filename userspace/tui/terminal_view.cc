@@ -58,6 +58,7 @@ std::optional<Key> key_of(int kind, wint_t code) {
     case KEY_END: return Key{Key::kEnd};
     case KEY_ENTER: return Key{Key::kEnter};
     case KEY_BACKSPACE: return Key{Key::kBackspace};
+    case KEY_BTAB: return Key{Key::kBackTab};
   }
   return std::nullopt;
 }
@@ -70,18 +71,16 @@ void signal_once(int fd) {
 
 }  // namespace
 
-TerminalView::TerminalView(TraceInfo info, StackSymbolizer symbolizer, SnapshotExchange& exchange,
-                           std::string ellipsis)
-    : model_(std::move(info), std::move(ellipsis)), sites_(std::move(symbolizer)), exchange_(exchange) {}
+TerminalView::TerminalView(TraceInfo info, SnapshotExchange& exchange, std::string ellipsis)
+    : model_(std::move(info), std::move(ellipsis)), exchange_(exchange) {}
 
-Result<std::unique_ptr<TerminalView>> TerminalView::open(TraceInfo info, StackSymbolizer symbolizer,
-                                                         SnapshotExchange& exchange) {
+Result<std::unique_ptr<TerminalView>> TerminalView::open(TraceInfo info, SnapshotExchange& exchange) {
   if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return make_error("stdin and stdout are not a terminal");
   // ncursesw writes UTF-8 only under a UTF-8 character type.
   std::setlocale(LC_CTYPE, "");
   bool utf8 = std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
   std::unique_ptr<TerminalView> view(
-      new TerminalView(std::move(info), std::move(symbolizer), exchange, utf8 ? "…" : "~"));
+      new TerminalView(std::move(info), exchange, utf8 ? "…" : "~"));
 
   view->quit_ = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   view->control_ = Fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -8,7 +8,9 @@
 // quit_fd().
 //
 // While the view is open, only its thread symbolizes: the binary's decode
-// cache is not thread-safe, and the event loop does not symbolize.
+// cache is not thread-safe, and the event loop does not symbolize. It makes
+// each process's symbolizer itself, the first time a snapshot brings the
+// process.
 #pragma once
 
 #include <signal.h>
@@ -32,8 +34,7 @@ class TerminalView {
   // Takes over the terminal on stdin and stdout and starts the thread. Fails
   // when the terminal cannot be driven (TERM unknown, for one); the terminal
   // is left as it was then.
-  static Result<std::unique_ptr<TerminalView>> open(TraceInfo info, StackSymbolizer symbolizer,
-                                                    SnapshotExchange& exchange);
+  static Result<std::unique_ptr<TerminalView>> open(TraceInfo info, SnapshotExchange& exchange);
   ~TerminalView();
   TerminalView(const TerminalView&) = delete;
   TerminalView& operator=(const TerminalView&) = delete;
@@ -47,7 +48,7 @@ class TerminalView {
   void close();
 
  private:
-  TerminalView(TraceInfo info, StackSymbolizer symbolizer, SnapshotExchange& exchange, std::string ellipsis);
+  TerminalView(TraceInfo info, SnapshotExchange& exchange, std::string ellipsis);
   void run();
   void draw();
   void handle_keys();

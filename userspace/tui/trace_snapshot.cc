@@ -7,8 +7,8 @@
 
 namespace gotrace {
 
-TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack) {
-  TraceSnapshot snapshot;
+StackSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack) {
+  StackSnapshot snapshot;
   size_t count = aggregator.stack_count();
   snapshot.generation = aggregator.generation();
   snapshot.records_inuse = aggregator.records_inuse();
@@ -28,9 +28,9 @@ TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_
   return snapshot;
 }
 
-size_t SnapshotExchange::first_unseen_stack(uint64_t generation) const {
+std::vector<SnapshotExchange::ProcessSeen> SnapshotExchange::seen() const {
   std::lock_guard lock(mutex_);
-  return generation == generation_seen_ ? stacks_seen_ : 0;
+  return seen_;
 }
 
 Result<std::unique_ptr<SnapshotExchange>> SnapshotExchange::create() {
@@ -50,28 +50,51 @@ void SnapshotExchange::publish(std::unique_ptr<TraceSnapshot> snapshot) {
   (void)!write(ready_.get(), &one, sizeof(one));
 }
 
+namespace {
+
+// Notes what the view gets of `process`, and drops from it what the view
+// already has. Returns how many stacks at its start repeat delivered ones.
+size_t deliver(SnapshotExchange::ProcessSeen& seen, ProcessSnapshot& process) {
+  StackSnapshot& stacks = process.stacks;
+  // A snapshot of stacks renumbered by a merge starts over; one the loop
+  // began before the view took the previous one can repeat stacks already
+  // delivered.
+  if (stacks.generation != seen.generation) {
+    seen.generation = stacks.generation;
+    seen.stacks = 0;
+  }
+  size_t repeated = 0;
+  if (stacks.first_new_stack < seen.stacks)
+    repeated = std::min(seen.stacks - stacks.first_new_stack, stacks.new_stacks.size());
+  seen.stacks = stacks.first_new_stack + stacks.new_stacks.size();
+  if (seen.introduced) process.make_symbolizer = nullptr;
+  seen.introduced |= bool(process.make_symbolizer);
+  seen.final |= process.ended;
+  return repeated;
+}
+
+}  // namespace
+
 std::unique_ptr<TraceSnapshot> SnapshotExchange::take() {
   uint64_t count;
   (void)!read(ready_.get(), &count, sizeof(count));  // resets the counter; EAGAIN when nothing waits
   std::unique_ptr<TraceSnapshot> snapshot;
-  size_t repeated = 0;
+  std::vector<size_t> repeated;
   {
     std::lock_guard lock(mutex_);
     snapshot.swap(waiting_);
     if (!snapshot) return nullptr;
-    // A snapshot of stacks renumbered by a merge starts over; one the loop
-    // began before the view took the previous one can repeat stacks
-    // already delivered.
-    if (snapshot->generation != generation_seen_) {
-      generation_seen_ = snapshot->generation;
-      stacks_seen_ = 0;
+    for (ProcessSnapshot& process : snapshot->processes) {
+      if (process.slot >= seen_.size()) seen_.resize(process.slot + 1);
+      repeated.push_back(deliver(seen_[process.slot], process));
     }
-    if (snapshot->first_new_stack < stacks_seen_)
-      repeated = std::min(stacks_seen_ - snapshot->first_new_stack, snapshot->new_stacks.size());
-    stacks_seen_ = snapshot->first_new_stack + snapshot->new_stacks.size();
   }
-  snapshot->new_stacks.erase(snapshot->new_stacks.begin(), snapshot->new_stacks.begin() + repeated);
-  snapshot->first_new_stack += repeated;
+  // The stacks are dropped outside the lock.
+  for (size_t i = 0; i < repeated.size(); ++i) {
+    StackSnapshot& stacks = snapshot->processes[i].stacks;
+    stacks.new_stacks.erase(stacks.new_stacks.begin(), stacks.new_stacks.begin() + repeated[i]);
+    stacks.first_new_stack += repeated[i];
+  }
   return snapshot;
 }
 

@@ -1,9 +1,12 @@
 // What the event loop hands the live view, and how.
 //
-// The event loop owns the StackAggregator and must never wait for the
-// screen. When the view asks (an atomic flag the loop reads on every turn),
-// the loop copies what is cheap to copy: the running totals of every stack,
-// and the stacks themselves only where the view has not seen them yet. It
+// The event loop owns a StackAggregator per traced process and must never
+// wait for the screen. When the view asks (an atomic flag the loop reads on
+// every turn), the loop copies what is cheap to copy: the running totals of
+// every stack of every process still traced, and the stacks themselves only
+// where the view has not seen them yet. A process that ended is copied until
+// the view has its last figures, then never again: a build traced with
+// --follow has hundreds of processes over its life, most of them done. It
 // then swaps the copy into a one-slot mailbox under a mutex held for a
 // pointer swap, and wakes the view through an eventfd. Rates are the view's
 // business: it subtracts one snapshot from the next.
@@ -15,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,11 +29,12 @@
 #include "base/result.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/profile/aggregator.h"
+#include "userspace/profile/stack_symbolizer.h"
 
 namespace gotrace {
 
-struct TraceSnapshot {
-  std::chrono::nanoseconds elapsed{0};       // since the probes went live
+// One process's stacks, as its aggregator has them.
+struct StackSnapshot {
   // Stack indexes hold within a generation; a merge (--max-memory) renumbers
   // the stacks, and the first snapshot of the next generation brings every
   // stack anew.
@@ -45,7 +50,31 @@ struct TraceSnapshot {
   // stack_totals has the figures.
   size_t first_new_stack = 0;
   std::vector<RawStack> new_stacks;
+};
+
+// One traced process (an image: a process between two execs, a slot of the
+// probe) as the view is handed it.
+struct ProcessSnapshot {
+  uint32_t slot = 0;
+  int pid = 0;
+  std::string name;        // the executable's base name
+  std::string path;        // the executable, as the process sees it
+  std::string go_version;
+  bool ended = false;      // exited or exec'd: its figures are final
+  StackSnapshot stacks;
   ProbeCounts probe_counts{};
+  // Set the first time the process is handed over: makes its symbolizer, on
+  // the view's thread (the event loop never symbolizes). It holds what the
+  // symbolizer reads (the binary's plan), so the view keeps it as long as
+  // the symbolizer.
+  std::function<StackSymbolizer()> make_symbolizer{};
+};
+
+struct TraceSnapshot {
+  std::chrono::nanoseconds elapsed{0};  // since the probes went live
+  // The processes with something new for the view, by slot: a process that
+  // ended and whose last figures the view has is left out, and keeps them.
+  std::vector<ProcessSnapshot> processes;
   // How the figures are taken now, in a few words for the header ("exact",
   // "estimates: heap samples every 512 KiB", "exact → heap samples at 12s"),
   // filled by the session; empty: as TraceInfo::mode said at the start.
@@ -55,7 +84,7 @@ struct TraceSnapshot {
 
 // The stacks from `first_new_stack` on, and every stack's totals (and
 // in-use totals, when recorded).
-TraceSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack);
+StackSnapshot take_snapshot(const StackAggregator& aggregator, size_t first_new_stack);
 
 class SnapshotExchange {
  public:
@@ -68,15 +97,25 @@ class SnapshotExchange {
   // Readable while a snapshot waits to be taken.
   int ready_fd() const { return ready_.get(); }
   // The waiting snapshot, if any. Stacks it holds that an earlier snapshot
-  // already delivered are left out.
+  // already delivered are left out, and so is a make_symbolizer already
+  // handed over.
   std::unique_ptr<TraceSnapshot> take();
 
   // ---- the event loop's side
   // Whether the view asked since the last call.
   bool requested() { return requested_.exchange(false, std::memory_order_relaxed); }
-  // The first stack of `generation` the view has not been handed yet: 0
-  // when the view has none of that generation.
-  size_t first_unseen_stack(uint64_t generation) const;
+  // What the view has of each process, by slot (a copy, taken under the
+  // lock once per snapshot).
+  struct ProcessSeen {
+    bool introduced = false;  // the view has its make_symbolizer
+    bool final = false;       // the view has its figures since it ended
+    uint64_t generation = 0;  // of the stacks below
+    size_t stacks = 0;        // of that generation
+    // The first stack of `at` the view has not been handed yet: 0 when
+    // the view has none of that generation.
+    size_t first_unseen_stack(uint64_t at) const { return at == generation ? stacks : 0; }
+  };
+  std::vector<ProcessSeen> seen() const;
   // Replaces any snapshot the view has not taken: the new one starts from
   // the same unseen stack, so nothing is lost.
   void publish(std::unique_ptr<TraceSnapshot> snapshot);
@@ -87,8 +126,7 @@ class SnapshotExchange {
   std::atomic<bool> requested_{false};
   mutable std::mutex mutex_;  // guards what follows, held for a few words' copy
   std::unique_ptr<TraceSnapshot> waiting_;
-  uint64_t generation_seen_ = 0;  // of the last snapshot taken
-  size_t stacks_seen_ = 0;        // of that generation
+  std::vector<ProcessSeen> seen_;  // by slot, as of the last snapshot taken
   Fd ready_;
 };
 
