@@ -124,18 +124,7 @@ top_sites() {
 packages=$(cd "$module" && "$go" list -deps . | wc -l)
 note "$rounds rounds of go build -a of tests/bench/buildmodule ($packages packages), $(nproc) CPUs, $("$go" version | awk '{print $3}')"
 note "warm-up: untraced $(run untraced) s"
-for ((round = 0; round < rounds; round++)); do
-  declare -A this=()
-  for ((i = 0; i < ${#modes[@]}; i++)); do
-    mode=${modes[(i + round) % ${#modes[@]}]}
-    this[$mode]=$(run "$mode")
-    results[$mode]+="${this[$mode]} "
-  done
-  for mode in "${modes[@]}"; do
-    ratios[$mode]+="$(awk -v a="${this[$mode]}" -v b="${this[untraced]}" 'BEGIN {printf "%.2f", a / b}') "
-  done
-  note "round $((round + 1)): $(for m in "${modes[@]}"; do printf '%s %s s  ' "$m" "${this[$m]}"; done)"
-done
+alternate_rounds s
 
 range() { echo "$(minimum "$@")–$(maximum "$@")"; }
 

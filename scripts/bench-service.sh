@@ -90,18 +90,7 @@ run() {
 
 echo "$prog: $rounds rounds of $requests requests per mode, $(nproc) CPUs, $("$service" bench "$requests" | awk '$1 == "allocs/request" {print $2}') allocations per request" >&2
 run untraced >/dev/null  # warm-up
-for ((round = 0; round < rounds; round++)); do
-  declare -A this=()
-  for ((i = 0; i < ${#modes[@]}; i++)); do
-    mode=${modes[(i + round) % ${#modes[@]}]}
-    this[$mode]=$(run "$mode")
-    results[$mode]+="${this[$mode]} "
-  done
-  for mode in "${modes[@]}"; do
-    ratios[$mode]+="$(awk -v a="${this[$mode]}" -v b="${this[untraced]}" 'BEGIN {printf "%.2f", a / b}') "
-  done
-  echo "$prog: round $((round + 1)): $(for m in "${modes[@]}"; do printf '%s %s µs  ' "$m" "${this[$m]}"; done)" >&2
-done
+alternate_rounds µs
 
 range() { echo "$(minimum "$@")–$(maximum "$@")"; }
 

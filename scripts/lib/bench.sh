@@ -59,6 +59,27 @@ add_baseline_mode() {
   modes+=(baseline)
 }
 
+# Runs `rounds` rounds of every mode in the array `modes`, each round in
+# another order (rotated: on a shared machine no mode always runs first),
+# with `run MODE` printing the mode's one figure; appends each figure to
+# results[MODE] and its ratio to the untraced mode's of the same round to
+# ratios[MODE], and notes each round's figures, in the unit $1.
+alternate_rounds() {
+  local unit=$1 round i mode
+  for ((round = 0; round < rounds; round++)); do
+    declare -A this=()
+    for ((i = 0; i < ${#modes[@]}; i++)); do
+      mode=${modes[(i + round) % ${#modes[@]}]}
+      this[$mode]=$(run "$mode")
+      results[$mode]+="${this[$mode]} "
+    done
+    for mode in "${modes[@]}"; do
+      ratios[$mode]+="$(awk -v a="${this[$mode]}" -v b="${this[untraced]}" 'BEGIN {printf "%.2f", a / b}') "
+    done
+    note "round $((round + 1)): $(for m in "${modes[@]}"; do printf '%s %s %s  ' "$m" "${this[$m]}" "$unit"; done)"
+  done
+}
+
 # The median, smallest and largest of the arguments (numbers).
 median() {
   printf '%s\n' "$@" | sort -g |

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "userspace/tui/inuse_growth.h"
+#include "tests/unit/screen_text.h"
 #include "userspace/tui/screen_model.h"
 #include "userspace/tui/text_cells.h"
 
@@ -52,18 +53,6 @@ std::vector<SiteTotals> sites_at(int second) {
           site(1, "main.churn", 8 * kMiB * noise(second)),
           site(2, "main.steady", 5 * kMiB),
           site(3, "main.fillOnce", second >= 20 ? 12 * kMiB : 0)};
-}
-
-std::vector<std::string> text(const std::vector<ScreenLine>& lines) {
-  std::vector<std::string> out;
-  for (const ScreenLine& line : lines) out.push_back(line.text());
-  return out;
-}
-
-std::string dump(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "|" + line + "|\n";
-  return out;
 }
 
 const std::string* find_line(const std::vector<std::string>& lines, std::string_view needle) {

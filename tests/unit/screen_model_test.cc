@@ -7,6 +7,7 @@
 
 #include "base/text_format.h"
 #include "userspace/profile/call_sites.h"
+#include "tests/unit/screen_text.h"
 #include "userspace/tui/screen_model.h"
 #include "userspace/tui/text_cells.h"
 
@@ -40,21 +41,9 @@ std::vector<std::string> functions(const ScreenModel& model) {
   return out;
 }
 
-std::vector<std::string> text(const std::vector<ScreenLine>& lines) {
-  std::vector<std::string> out;
-  for (const ScreenLine& line : lines) out.push_back(line.text());
-  return out;
-}
-
 bool contains(const std::vector<std::string>& lines, std::string_view needle) {
   return std::any_of(lines.begin(), lines.end(),
                      [&](const std::string& l) { return l.find(needle) != std::string::npos; });
-}
-
-std::string dump(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "|" + line + "|\n";
-  return out;
 }
 
 void type(ScreenModel& model, std::string_view keys) {

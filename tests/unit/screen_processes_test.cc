@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "tests/unit/screen_text.h"
 #include "userspace/tui/screen_model.h"
 
 namespace gotrace {
@@ -35,18 +36,6 @@ SiteTable table(std::chrono::nanoseconds elapsed, double scale, bool first_ended
   for (const SiteTotals& s : t.sites) t.totals.add(s.totals);
   t.probe_counts[GOTRACE_COUNTER_RINGBUF_FULL] = 7;
   return t;
-}
-
-std::vector<std::string> text(const std::vector<ScreenLine>& lines) {
-  std::vector<std::string> out;
-  for (const ScreenLine& line : lines) out.push_back(line.text());
-  return out;
-}
-
-std::string dump(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "|" + line + "|\n";
-  return out;
 }
 
 // The index of the line that starts with the table's heading (ALLOCS/s).
