@@ -75,6 +75,8 @@
 #   GOTRACE_BENCH_WARMUP          allocations in each warm-up batch (default 20000)
 #   GOTRACE_BENCH_CONSUMER_EVENTS events per consumer_bench round (default 10000000)
 #   GOTRACE_BUILD_DIR             build directory (default build/ in the repository)
+#   GOTRACE_BENCH_BASELINE        another gotrace binary (a build of the commit before a
+#                                 change): its --exact and its floor measured in the same rounds
 set -euo pipefail
 
 prog=bench-overhead
@@ -193,6 +195,9 @@ remember_original_bytes
 modes=(untraced gotrace)
 (( sampled )) && modes+=(gotrace-sampled)
 modes+=(bpftrace floor)
+# GOTRACE_BENCH_BASELINE: another gotrace's exact mode and floor, side by side.
+add_baseline_mode
+[[ -n $baseline ]] && modes+=(baseline-floor)
 bpftrace_prog="uprobe:$target_bin:runtime.mallocgc /pid == $target_pid/ { @[ustack(perf)] = count(); }"
 drop_mode() { local kept=() m; for m in "${modes[@]}"; do [[ $m == "$1" ]] || kept+=("$m"); done; modes=("${kept[@]}"); }
 [[ -z $bpftrace_error ]] || drop_mode bpftrace
@@ -308,6 +313,7 @@ done
 echo
 echo "  round by round, gotrace's added cost / bpftrace's: $(paired gotrace bpftrace); / floor's: $(paired gotrace floor)"
 has gotrace-sampled && echo "  round by round, gotrace-sampled's added cost / floor's: $(paired gotrace-sampled floor)"
+has baseline && echo "  round by round, gotrace's added cost / the baseline's ($baseline): $(paired gotrace baseline); floor / the baseline's floor: $(paired floor baseline-floor)"
 [[ -n $floor_allocs_note ]] && echo "  $floor_allocs_note"
 [[ -n $bpftrace_error ]] && echo "  bpftrace: NOT MEASURED: $bpftrace_error"
 [[ -n $bpftrace_stderr ]] && echo "  bpftrace's stderr (harmless, counts verified): $bpftrace_stderr"

@@ -58,13 +58,13 @@ start_bpftrace() {
 # installed (for its maximum RSS), and waits until it says it attached.
 start_gotrace() {
   if [[ -x /usr/bin/time ]]; then
-    /usr/bin/time -f '%M' -o "$work/tracer.maxrss" "$gotrace" attach "$target_pid" -d 10m "$@" \
+    /usr/bin/time -f '%M' -o "$work/tracer.maxrss" "$tracer_bin" attach "$target_pid" -d 10m "$@" \
       >"$work/tracer.out" 2>"$work/tracer.err" &
     wrapper_pid=$!
     wait_for 10 pgrep -P "$wrapper_pid" >/dev/null || die "gotrace did not start"
     tracer_pid=$(pgrep -P "$wrapper_pid")
   else
-    "$gotrace" attach "$target_pid" -d 10m "$@" >"$work/tracer.out" 2>"$work/tracer.err" &
+    "$tracer_bin" attach "$target_pid" -d 10m "$@" >"$work/tracer.out" 2>"$work/tracer.err" &
     tracer_pid=$!
     wrapper_pid=$tracer_pid
   fi
@@ -101,7 +101,7 @@ check_gotrace_count() {
     [[ $m =~ ^[0-9]+$ ]] && [[ $mode == gotrace ]] && (( m > maxrss_max )) && maxrss_max=$m
   fi
   case $mode in
-    gotrace)
+    gotrace | baseline)
       (( counted >= expected )) || die "gotrace counted $counted allocations, fewer than the $expected of the batches"
       [[ $summary == *"; 0 events lost" ]] || die "gotrace lost events: $summary" ;;
     gotrace-sampled)
@@ -143,8 +143,12 @@ run_mode() {
     gotrace) flags=(--exact) ;;
     gotrace-sampled) flags=(--sample-rate "$sample_rate") ;;
     floor) flags=(--exact --empty-probe) ;;
+    baseline) flags=(--exact) ;;
+    baseline-floor) flags=(--exact --empty-probe) ;;
     bpftrace) sites=("${bpftrace_sites[@]}") ;;
   esac
+  tracer_bin=$gotrace
+  [[ $mode == baseline* ]] && tracer_bin=$baseline
   unprobed || die "a probe is still in place before $mode attaches"
   : >"$work/tracer.out"
   : >"$work/tracer.err"
