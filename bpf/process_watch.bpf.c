@@ -28,6 +28,7 @@
 
 #include "bpf/gotrace_abi.h"
 
+#define SIGCONT 18
 #define SIGSTOP 19
 
 // The fields read of the kernel's structures, found by name in its BTF.
@@ -94,17 +95,22 @@ int watch_exec(unsigned long long* ctx) {
   __u32* flags = bpf_map_lookup_elem(&watched, &tgid);
   if (!flags && !report_every_exec) return 0;
   bool stop = flags && (*flags & GOTRACE_WATCH_EXEC);
+  // Stopped before the record goes out: userspace may read the record and
+  // send SIGCONT before this program returns, and a SIGCONT cancels a stop
+  // pending, where a stop sent after it would stand for good.
+  __u32 one = 1;
+  if (stop && bpf_map_update_elem(&stopped, &tgid, &one, BPF_ANY) != 0) stop = false;  // none stopped unlisted
+  if (stop) bpf_send_signal(SIGSTOP);
   struct gotrace_exec_event event = {GOTRACE_EXEC_EVENT_MAGIC, bpf_ktime_get_ns(), tgid, stop ? 1 : 0};
   // A full ring buffer loses this record: userspace then learns of the exec
   // from this flag at its next drain, and the process runs on unstopped.
   if (bpf_ringbuf_output(&alloc_events, &event, sizeof(event), BPF_RB_FORCE_WAKEUP) != 0) {
     exec_record_lost = 1;
-    return 0;
+    if (stop) {
+      bpf_send_signal(SIGCONT);
+      bpf_map_delete_elem(&stopped, &tgid);
+    }
   }
-  if (!stop) return 0;
-  __u32 one = 1;
-  if (bpf_map_update_elem(&stopped, &tgid, &one, BPF_ANY) != 0) return 0;  // none stopped unlisted
-  bpf_send_signal(SIGSTOP);
   return 0;
 }
 
