@@ -185,7 +185,12 @@ void AllocProbe::detach(Attached& attached) {
 }
 
 void AllocProbe::remove_process(uint32_t slot) {
-  if (slot < processes_.size()) detach(processes_[slot]);
+  if (slot >= processes_.size()) return;
+  Attached& attached = processes_[slot];
+  std::vector<Fd> links = std::move(attached.heap);
+  links.push_back(std::move(attached.entry_points));
+  attached.heap.clear();
+  closer_.close_later(std::move(links));
 }
 
 Status AllocProbe::watch(int pid, uint32_t flags) { return watch_->watch(pid, flags); }
@@ -205,7 +210,12 @@ void AllocProbe::detach_entry_points() {
 
 AllocProbe::~AllocProbe() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
-  for (Attached& attached : processes_) detach(attached);
+  std::vector<Fd> links;
+  for (Attached& attached : processes_) {
+    for (Fd& link : attached.heap) links.push_back(std::move(link));
+    links.push_back(std::move(attached.entry_points));
+  }
+  LinkCloser::close_together(std::move(links));
   watch_.reset();
   attacher_.reset();
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);

@@ -25,6 +25,7 @@
 #include "base/fd.h"
 #include "userspace/probe/heap_profiler_hooks.h"
 #include "userspace/probe/link_attacher.h"
+#include "userspace/probe/link_closer.h"
 #include "userspace/probe/probe_counters.h"
 #include "userspace/probe/probe_site.h"
 
@@ -114,7 +115,8 @@ class AllocProbe {
   // other process running the same binary ever hits them. Nothing stays
   // attached on failure.
   Status add_process(const ProcessProbe& process);
-  // Detaches the probes of a process's image (one that exited or exec'd).
+  // Detaches the probes of a process's image (one that exited or exec'd),
+  // on a thread of their own: the kernel takes a while.
   void remove_process(uint32_t slot);
   // Watches a process's forks and execs (GOTRACE_WATCH_* flags; 0: its
   // execs alone, which end its image).
@@ -167,6 +169,7 @@ class AllocProbe {
   ProbeConfig config_;
   std::vector<Attached> processes_;  // by slot
   std::unique_ptr<LinkAttacher> attacher_;
+  LinkCloser closer_;
   std::unique_ptr<ProcessWatch> watch_;
   ring_buffer* ring_ = nullptr;
   AllocationHandler on_allocation_;

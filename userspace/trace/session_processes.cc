@@ -105,6 +105,7 @@ Status TraceSession::trace_from_exec(pid_t pid, std::shared_ptr<const ProbePlan>
   if (stat(path.c_str(), &file) != 0) return make_error("'{}': {}", path, std::strerror(errno));
   if (plan) plans_.emplace(std::pair{file.st_dev, file.st_ino}, std::move(plan));
   root_pid_ = pid;
+  root_path_ = path;
   root_exec_pending_ = true;
   return probe_->watch(pid, GOTRACE_WATCH_EXEC | (scope_.follow ? GOTRACE_WATCH_CHILDREN : 0));
 }

@@ -16,8 +16,11 @@ void TraceSession::open_view() {
     std::cerr << fmt::format("gotrace: no live view: {}\n", exchange.error().message);
     return;
   }
-  TraceInfo info{first->pid(), first->identity().path, first->plan().binary->build_info().go_version,
-                 options_.sample_rate, mode_note()};
+  // A followed command that is not a Go program has no process of its own
+  // in the trace: the view starts with the command's.
+  TraceInfo info = first ? TraceInfo{first->pid(), first->identity().path,
+                                     first->plan().binary->build_info().go_version, options_.sample_rate, mode_note()}
+                         : TraceInfo{root_pid_, root_path_, "-", options_.sample_rate, mode_note()};
   auto view = TerminalView::open(std::move(info), **exchange);
   if (!view) {
     std::cerr << fmt::format("gotrace: no live view: {}\n", view.error().message);
@@ -36,7 +39,7 @@ void TraceSession::publish_snapshot(bool final) {
   auto snapshot = std::make_unique<TraceSnapshot>();
   std::vector<SnapshotExchange::ProcessSeen> seen = exchange_->seen();
   for (const auto& process : processes_) {
-    SnapshotExchange::ProcessSeen view_has = 
+    SnapshotExchange::ProcessSeen view_has =
         process->slot() < seen.size() ? seen[process->slot()] : SnapshotExchange::ProcessSeen{};
     if (view_has.final) continue;  // it ended, and the view has its last figures
     ProcessSnapshot& taken = snapshot->processes.emplace_back();

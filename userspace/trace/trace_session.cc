@@ -173,7 +173,11 @@ bool TraceSession::fall_back(const OverheadReading& reading) {
 
 void TraceSession::announce() const {
   const ProcessTrace* first = primary();
-  if (first == nullptr) return;
+  if (first == nullptr) {
+    std::cerr << fmt::format("gotrace: following pid {} ({}) and every Go program it starts; Ctrl-C to stop\n",
+                             root_pid_, root_path_);
+    return;
+  }
   size_t n = first->plan().sites.size();
   const ModeProbes& probes = first->probes();
   std::string rate = probes.mem_profile_rate ? fmt::format(", MemProfileRate {}", *probes.mem_profile_rate) : "";
@@ -199,7 +203,9 @@ bool TraceSession::take_exits(std::span<const uint64_t> ready) {
   for (uint64_t source : ready) {
     if (source < EventLoop::kProcessExit) continue;
     uint64_t slot = source - EventLoop::kProcessExit;
-    if (slot < processes_.size()) processes_[slot]->end_by_exit(std::chrono::steady_clock::now());
+    if (slot >= processes_.size() || processes_[slot]->ended()) continue;
+    processes_[slot]->end_by_exit(std::chrono::steady_clock::now());
+    probe_->remove_process(uint32_t(slot));
   }
   return all_ended();
 }
@@ -354,7 +360,6 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   for (auto& process : processes_) combiner.add(process->build_profile());
   Profile profile = std::move(combiner).take();
   std::cerr << format_session_summary(std::move(summaries), names, unattributed, end_ - start_);
-  if (processes_.empty()) return Ok{};
   return write_trace_outputs(profile, options_.files, pprof_metadata(), table_out);
 }
 

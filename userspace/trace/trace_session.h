@@ -126,6 +126,7 @@ class TraceSession {
   std::map<std::pair<dev_t, ino_t>, Result<std::shared_ptr<const ProbePlan>>> plans_;
   // `run`: the program's pid, and whether its first exec is still to come.
   pid_t root_pid_ = 0;
+  std::string root_path_;
   bool root_exec_pending_ = false;
   std::vector<pid_t> stopped_;  // execs seen, waiting to be probed
   std::optional<Error> root_failed_;
