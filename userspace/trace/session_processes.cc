@@ -172,7 +172,9 @@ Status TraceSession::take_stopped(pid_t pid) {
   return Ok{};
 }
 
-void TraceSession::note_not_traced(pid_t pid, const std::string& path, const std::string& why) const {
+void TraceSession::note_not_traced(pid_t pid, const std::string& path, const std::string& why) {
+  // Once a program: a build runs some program hundreds of times.
+  if (!not_traced_programs_.insert(path).second) return;
   std::string name = std::filesystem::path(path).filename().string();
   std::cerr << fmt::format("gotrace: pid {} ({}): not traced: {}\n", pid, name, why);
 }

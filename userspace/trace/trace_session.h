@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -116,7 +117,9 @@ class TraceSession {
   // The pprof comments: how allocations were seen.
   std::vector<std::string> mode_comments() const;
   PprofMetadata pprof_metadata() const;
-  void note_not_traced(pid_t pid, const std::string& path, const std::string& why) const;
+  // A line on stderr for a process that runs on untraced, the first of its program.
+  void note_not_traced(pid_t pid, const std::string& path, const std::string& why);
+  std::set<std::string> not_traced_programs_;
 
   TraceOptions options_;
   SessionScope scope_;

@@ -131,7 +131,7 @@ TraceSummary combined(const std::vector<TraceSummary>& each, std::chrono::nanose
   all.heap.samples = 0;
   all.heap.inuse = {};
   all.heap.live_objects = all.heap.pending_objects = 0;
-  all.heap.cycles = UINT64_MAX;
+  all.heap.cycles = 0;
   for (const TraceSummary& s : each) {
     all.totals.count += s.totals.count;
     all.totals.bytes += s.totals.bytes;
@@ -151,7 +151,7 @@ TraceSummary combined(const std::vector<TraceSummary>& each, std::chrono::nanose
     all.heap.inuse.bytes += s.heap.inuse.bytes;
     all.heap.live_objects += s.heap.live_objects;
     all.heap.pending_objects += s.heap.pending_objects;
-    all.heap.cycles = std::min(all.heap.cycles, s.heap.cycles);
+    all.heap.cycles = std::max(all.heap.cycles, s.heap.cycles);
     all.heap.records_inuse |= s.heap.records_inuse;
   }
   return all;
