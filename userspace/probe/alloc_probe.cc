@@ -180,8 +180,11 @@ Result<Fd> AllocProbe::attach_sites(bpf_program* program, const ProcessProbe& pr
 void AllocProbe::detach(Attached& attached) {
   // Closing a link's descriptor detaches its uprobes: a failure leaves
   // nothing to undo.
-  attached.entry_points.reset();
+  std::vector<Fd> links = std::move(attached.heap);
+  links.push_back(std::move(attached.entry_points));
   attached.heap.clear();
+  closer_.close_later(std::move(links));
+  closer_.drain();
 }
 
 void AllocProbe::remove_process(uint32_t slot) {
@@ -205,17 +208,15 @@ void AllocProbe::stop_recording_entry_points() {
 }
 
 void AllocProbe::detach_entry_points() {
-  for (Attached& attached : processes_) attached.entry_points.reset();
+  std::vector<Fd> links;
+  for (Attached& attached : processes_) links.push_back(std::move(attached.entry_points));
+  closer_.close_later(std::move(links));
 }
 
 AllocProbe::~AllocProbe() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
-  std::vector<Fd> links;
-  for (Attached& attached : processes_) {
-    for (Fd& link : attached.heap) links.push_back(std::move(link));
-    links.push_back(std::move(attached.entry_points));
-  }
-  LinkCloser::close_together(std::move(links));
+  for (uint32_t slot = 0; slot < processes_.size(); ++slot) remove_process(slot);
+  closer_.drain();
   watch_.reset();
   attacher_.reset();
   if (skeleton_ != nullptr) alloc_probe__destroy(skeleton_);

@@ -140,7 +140,8 @@ class AllocProbe {
   Result<ProbeCounts> unattributed_counts() const;
 
   // Stops recording at the allocator entry points at once (the heap
-  // profiler's probes go on), then detaches them: for the overhead guard.
+  // profiler's probes go on); detach_entry_points() then hands their links
+  // to the closer's thread: for the overhead guard.
   void stop_recording_entry_points();
   // The program on the entry points, whose run time the kernel's statistics give.
   int record_program_fd() const;

@@ -2,8 +2,10 @@
 // milliseconds to release a multi-uprobe link (it waits for the uprobes'
 // readers to be done), which a trace of a build pays for every process it
 // probed: one closer thread takes the links of processes that are gone
-// while the trace goes on, and at the end the rest are closed all at once
-// from several threads, whose waits the kernel serves together.
+// while the trace goes on. One thread, and never two links at once: the
+// kernel takes a breakpoint out by rewriting its page, and two uprobes of
+// one page taken out at the same time can put one of them back, with no
+// uprobe behind it any more (the target dies of SIGTRAP at it).
 #pragma once
 
 #include <condition_variable>
@@ -19,22 +21,23 @@ namespace gotrace {
 class LinkCloser {
  public:
   LinkCloser();
-  // Closes every link still queued, and `remaining`, in parallel.
+  // Closes every link still queued, one after the other, before it returns.
   ~LinkCloser();
   LinkCloser(const LinkCloser&) = delete;
   LinkCloser& operator=(const LinkCloser&) = delete;
 
   // Queues links to close on the closer's thread.
   void close_later(std::vector<Fd> links);
-  // Closes links now, from several threads at once; returns when all are.
-  static void close_together(std::vector<Fd> links);
+  // Returns once every link queued so far is closed.
+  void drain();
 
  private:
   void run();
 
   std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable ready_, drained_;
   std::deque<Fd> queue_;
+  bool closing_ = false;   // the thread is closing one, outside the lock
   bool stopping_ = false;
   std::thread thread_;
 };

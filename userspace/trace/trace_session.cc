@@ -92,9 +92,7 @@ TraceSession::TraceSession(const TraceOptions& options, SessionScope scope) : op
   entry_points_ = options_.mode != TraceOptions::Mode::kHeap;
 }
 
-TraceSession::~TraceSession() {
-  if (detacher_.joinable()) detacher_.join();
-}
+TraceSession::~TraceSession() = default;
 
 Status TraceSession::load() {
   ProbeConfig config;
@@ -148,7 +146,7 @@ bool TraceSession::fall_back(const OverheadReading& reading) {
   // and the event loop drains the ring buffer meanwhile.
   probe_->stop_recording_entry_points();
   entry_points_ = false;
-  detacher_ = std::thread([probe = probe_.get()] { probe->detach_entry_points(); });
+  probe_->detach_entry_points();
   GuardOutcome outcome;
   outcome.reading = reading;
   outcome.budget = guard_->budget();
@@ -337,7 +335,6 @@ Status TraceSession::finish(const SessionResult& result, std::ostream& table_out
   (void)result;
   if (guard_) guard_outcome_ = GuardOutcome{guard_->overall(), guard_->budget(), std::nullopt, false};
   guard_.reset();
-  if (detacher_.joinable()) detacher_.join();
   std::vector<TraceSummary> summaries;
   for (auto& process : processes_) {
     TraceSummary summary = process->summary(end_, options_);

@@ -137,7 +137,6 @@ class TraceSession {
   bool heap_probed_ = false;
   std::unique_ptr<OverheadGuard> guard_;
   std::optional<GuardOutcome> guard_outcome_;
-  std::thread detacher_;  // detaches the entry points after a fall-back; joined before probe_ goes
   // The view refers to the exchange: it is declared after, to go first.
   std::unique_ptr<SnapshotExchange> exchange_;
   std::unique_ptr<TerminalView> view_;
