@@ -117,29 +117,32 @@ void add_counts(Result<ProbeCounts>& into, const Result<ProbeCounts>& more) {
 }
 
 // The figures of every process together.
+// What the kernel counted for every process, or the first error reading it.
+Result<KernelTotals> kernel_sum(const std::vector<TraceSummary>& each) {
+  KernelTotals sum;
+  for (const TraceSummary& s : each) {
+    if (!s.kernel) return s.kernel.error();
+    sum.allocations += s.kernel->allocations;
+    sum.requested_bytes += s.kernel->requested_bytes;
+  }
+  return sum;
+}
+
 TraceSummary combined(const std::vector<TraceSummary>& each, std::chrono::nanoseconds duration) {
-  TraceSummary all = each.front();
-  all.duration = duration;
-  all.exec.reset();
-  all.target_exited = false;
-  all.totals = {};
-  all.events = 0;
-  all.kernel = KernelTotals{};
-  all.distinct_stacks = 0;
-  all.merges = {};
-  all.counts = ProbeCounts{};
-  all.heap.samples = 0;
-  all.heap.inuse = {};
-  all.heap.live_objects = all.heap.pending_objects = 0;
-  all.heap.cycles = 0;
+  // The settings every process shares, and sums of the rest.
+  const TraceSummary& first = each.front();
+  TraceSummary all{.pid = first.pid, .duration = duration, .counts = ProbeCounts{}, .kernel = kernel_sum(each)};
+  all.sample_rate = first.sample_rate;
+  all.verbose = first.verbose;
+  all.max_memory = first.max_memory;
+  all.guard = first.guard;
+  all.heap.heap_mode = first.heap.heap_mode;
+  all.heap.rate = first.heap.rate;
+  all.heap.no_inuse_reason = first.heap.no_inuse_reason;
   for (const TraceSummary& s : each) {
     all.totals.count += s.totals.count;
     all.totals.bytes += s.totals.bytes;
     all.events += s.events;
-    if (all.kernel && s.kernel) {
-      all.kernel->allocations += s.kernel->allocations;
-      all.kernel->requested_bytes += s.kernel->requested_bytes;
-    }
     all.distinct_stacks += s.distinct_stacks;
     all.merges.rounds += s.merges.rounds;
     all.merges.stacks += s.merges.stacks;

@@ -49,18 +49,18 @@ struct TraceSummary {
   int pid = 0;
   std::chrono::nanoseconds duration{0};
   bool target_exited = false;
-  std::optional<TargetExec> exec;  // the trace ended at an exec of the target
-  AllocationTotals totals;  // estimates when sampling
+  std::optional<TargetExec> exec{};  // the trace ended at an exec of the target
+  AllocationTotals totals{};  // estimates when sampling
   Result<ProbeCounts> counts = Error{"not read"};
   uint64_t sample_rate = 0;  // 0: every allocation was recorded
   uint64_t events = 0;       // allocations recorded
   Result<KernelTotals> kernel = Error{"not read"};  // every allocation, as the kernel counted it
   bool verbose = false;      // -v: the tallies too
   size_t distinct_stacks = 0;  // held at the end
-  MergeCounts merges;          // what --max-memory cost in detail
+  MergeCounts merges{};        // what --max-memory cost in detail
   uint64_t max_memory = 0;
-  HeapFigures heap;
-  std::optional<GuardOutcome> guard;  // attach's default mode
+  HeapFigures heap{};
+  std::optional<GuardOutcome> guard{};  // attach's default mode
 };
 
 // The summary, one line per subject, each ending in a newline.
