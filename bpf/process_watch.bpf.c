@@ -44,9 +44,15 @@ struct task_struct {
   struct signal_struct* signal;
 } __attribute__((preserve_access_index));
 
-// Whether every exec on the host is reported (attach --all): a new process
-// of any program may be a Go program to trace. Set by userspace before load.
+// Whether the execs of processes nobody watches are reported too (attach
+// --all, --cgroup): a new process of any program may be a Go program to
+// trace, attached once it runs (never stopped: it is not ours to hold up).
+// With a cgroup id, only those of processes in that cgroup or below it, the
+// cgroup being `report_cgroup_level` levels below the root. Set by
+// userspace before load.
 const volatile __u32 report_every_exec = 0;
+const volatile __u64 report_cgroup_id = 0;
+const volatile __u32 report_cgroup_level = 0;
 
 // Set when the record of an exec found no room in the ring buffer.
 __u32 exec_record_lost = 0;
@@ -74,6 +80,13 @@ struct {
   __uint(max_entries, 4096);
 } alloc_events SEC(".maps");
 
+// Whether an exec of a process nobody watches is reported.
+static bool reported_unwatched(void) {
+  if (!report_every_exec) return false;
+  if (report_cgroup_id == 0) return true;
+  return bpf_get_current_ancestor_cgroup_id(report_cgroup_level) == report_cgroup_id;
+}
+
 // The tracepoints' arguments, as BTF-typed pointers in ctx.
 SEC("tp_btf/sched_process_fork")
 int watch_fork(unsigned long long* ctx) {
@@ -93,7 +106,7 @@ int watch_exec(unsigned long long* ctx) {
   (void)ctx;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   __u32* flags = bpf_map_lookup_elem(&watched, &tgid);
-  if (!flags && !report_every_exec) return 0;
+  if (!flags && !reported_unwatched()) return 0;
   bool stop = flags && (*flags & GOTRACE_WATCH_EXEC);
   // Stopped before the record goes out: userspace may read the record and
   // send SIGCONT before this program returns, and a SIGCONT cancels a stop

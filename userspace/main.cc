@@ -208,6 +208,7 @@ struct AttachCommand {
   std::vector<std::string> pids;
   std::string duration;
   CLI::Option* duration_option = nullptr;
+  CLI::Option* cgroup_option = nullptr;
   bool no_tui = false;
   CLI::App* command = nullptr;
 
@@ -216,7 +217,13 @@ struct AttachCommand {
         "attach",
         "Trace the allocations of running Go processes until Ctrl-C, the duration, or their exit: every one while "
         "that costs them at most --max-overhead, else the runtime's heap-profile samples");
-    command->add_option("PID", pids, "The processes to trace (a thread id traces its process)")->required();
+    command->add_option("PID", pids, "The processes to trace (a thread id traces its process)");
+    command->add_flag("--all", options.all,
+                      "Trace every Go process on the host, and each Go program that starts while tracing");
+    cgroup_option = command->add_option(
+        "--cgroup", options.cgroup,
+        "Trace every Go process in a cgroup (v2) and below it, a container's or a systemd unit's "
+        "(/sys/fs/cgroup/system.slice/NAME.service, or system.slice/NAME.service), and each that starts in it");
     duration_option = command->add_option("-d,--duration", duration, "How long to trace: 30s, 2m, 1h30m, 500ms");
     flags.default_mode = gotrace::TraceOptions::Mode::kGuarded;
     flags.add_to(command);
@@ -227,6 +234,13 @@ struct AttachCommand {
     command->add_flag("--empty-probe", flags.trace.empty_probe, "")->group("");
   }
   int run() {
+    int scopes = int(!pids.empty()) + int(options.all) + int(cgroup_option->count() > 0);
+    if (scopes != 1) {
+      std::cerr << (scopes == 0 ? "gotrace: error: attach: name the processes to trace: PID..., --all or --cgroup PATH\n"
+                                : "gotrace: error: attach: PID..., --all and --cgroup exclude each other: each says "
+                                  "which processes to trace\n");
+      return gotrace::kExitUsage;
+    }
     for (const std::string& pid : pids) {
       auto parsed_pid = gotrace::parse_decimal(pid, 1, kMostPid);
       if (!parsed_pid) return bad_value("PID", pid, "a process id", parsed_pid.error());

@@ -48,6 +48,13 @@ TEST(Cli, MalformedNumbersAreUsageErrorsNamingTheFlag) {
                         "ADDR '0xg': not a hexadecimal address: not a hexadecimal number");
 }
 
+TEST(Cli, AttachNamesItsProcessesOneWay) {
+  expect_one_line_error(run_gotrace({"attach"}), 2, "attach: name the processes to trace: PID..., --all or --cgroup PATH");
+  std::string exclusive = "attach: PID..., --all and --cgroup exclude each other: each says which processes to trace";
+  expect_one_line_error(run_gotrace({"attach", "1", "--all"}), 2, exclusive);
+  expect_one_line_error(run_gotrace({"attach", "--all", "--cgroup", "system.slice"}), 2, exclusive);
+}
+
 TEST(Cli, MalformedMaxMemory) {
   // Refused before the process is looked at, for attach and run alike.
   expect_one_line_error(run_gotrace({"attach", "1", "--max-memory", "12XB"}), 2,

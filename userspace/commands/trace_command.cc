@@ -12,6 +12,7 @@
 #include "symbolizer/process_maps.h"
 #include "userspace/probe/probe_plan.h"
 #include "userspace/process/child_process.h"
+#include "userspace/process/process_scope.h"
 #include "userspace/process/target_process.h"
 #include "userspace/trace/trace_session.h"
 
@@ -74,10 +75,23 @@ Result<int> run_attach(const AttachOptions& options) {
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
   end_by_pending_stop_signal();
 
-  TraceSession session(options.trace, SessionScope{false, uint32_t(options.pids.size())});
+  SessionScope scope;
+  scope.max_processes = uint32_t(options.pids.size());
+  if (options.all || !options.cgroup.empty()) {
+    scope.discover = true;
+    scope.max_processes = kMaxFollowedProcesses;
+  }
+  if (!options.cgroup.empty()) {
+    auto cgroup = find_cgroup(options.cgroup);
+    if (!cgroup) return cgroup.error();
+    scope.cgroup = *cgroup;
+  }
+  TraceSession session(options.trace, scope);
   if (Status s = session.load(); !s) return s.error();
   for (int pid : options.pids)
     if (Status s = session.attach_running(pid); !s) return s.error();
+  if (scope.discover)
+    if (Status s = session.attach_scope(); !s) return s.error();
   session.announce();
   if (options.trace.live_view != TraceOptions::LiveView::kOff && on_a_terminal()) session.open_view();
   auto result = session.run(options.duration, -1, [](const signalfd_siginfo&) { return true; });
@@ -111,7 +125,10 @@ Result<int> run_traced_command(const RunOptions& options) {
   auto child = ChildProcess::start_held(*path, options.command, std::move(program_input), std::move(program_output));
   if (!child) return child.error();
 
-  TraceSession session(options.trace, SessionScope{options.follow, options.follow ? kMaxFollowedProcesses : 1});
+  SessionScope scope;
+  scope.follow = options.follow;
+  scope.max_processes = options.follow ? kMaxFollowedProcesses : 1;
+  TraceSession session(options.trace, scope);
   // Until released, the child is ended with gotrace.
   if (Status s = session.load(); !s) return s.error();
   if (Status s = session.trace_from_exec(child->pid(), root_plan, *path); !s) return s.error();

@@ -15,6 +15,8 @@ namespace gotrace {
 
 struct AttachOptions {
   std::vector<int> pids;  // the processes named (a thread id names its process)
+  bool all = false;       // --all: every Go process on the host, those that start while tracing too
+  std::string cgroup;     // --cgroup: every Go process in this cgroup and below it, likewise
   std::optional<std::chrono::nanoseconds> duration;
   TraceOptions trace;
 };
@@ -30,8 +32,9 @@ struct RunOptions {
   bool follow = false;
 };
 
-// The processes (images) `run --follow` can trace in one run: a large build
-// starts a few thousand compiler processes.
+// The processes (images) `run --follow`, `attach --all` and `attach
+// --cgroup` can trace in one run: a large build starts a few thousand
+// compiler processes.
 inline constexpr uint32_t kMaxFollowedProcesses = 4096;
 
 // Returns the exit code: 0 after a clean stop (duration, Ctrl-C, SIGTERM or

@@ -104,7 +104,7 @@ Result<std::unique_ptr<AllocProbe>> AllocProbe::load(const ProbeConfig& config, 
   probe->skeleton_->bss->exact_recording = config.record_entry_points ? 1 : 0;
   int events_fd = bpf_map__fd(maps.alloc_events);
   if (events_fd < 0) return make_error("cannot find the BPF ring buffer: {}", errno_text(events_fd));
-  auto watch = ProcessWatch::attach(events_fd, config.report_every_exec);
+  auto watch = ProcessWatch::attach(events_fd, config.exec_reports);
   if (!watch) return watch.error();
   probe->watch_ = std::move(*watch);
   probe->ring_ = ring_buffer__new(events_fd, &AllocProbe::on_event, probe.get(), nullptr);

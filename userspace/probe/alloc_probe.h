@@ -56,7 +56,7 @@ struct ProbeConfig {
   // wrap-around), so it counts twice in gotrace's resident memory.
   uint64_t ring_buffer_bytes = 16 << 20;
   uint64_t sample_rate = 0;       // mean bytes between recorded allocations; 0: every one
-  bool report_every_exec = false; // every exec on the host is reported (attach --all)
+  ExecReports exec_reports;       // whose execs are reported besides the watched processes'
   bool verbose = false;           // libbpf's messages and the verifier's log go to stderr
 };
 

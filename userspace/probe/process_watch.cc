@@ -41,11 +41,13 @@ namespace {
 
 }  // namespace
 
-Result<std::unique_ptr<ProcessWatch>> ProcessWatch::attach(int ring_fd, bool report_every_exec) {
+Result<std::unique_ptr<ProcessWatch>> ProcessWatch::attach(int ring_fd, const ExecReports& reports) {
   std::unique_ptr<ProcessWatch> watch(new ProcessWatch());
   watch->skeleton_ = process_watch__open();
   if (watch->skeleton_ == nullptr) return make_error("cannot open the BPF process watcher: {}", errno_text(errno));
-  watch->skeleton_->rodata->report_every_exec = report_every_exec ? 1 : 0;
+  watch->skeleton_->rodata->report_every_exec = reports.unwatched ? 1 : 0;
+  watch->skeleton_->rodata->report_cgroup_id = reports.cgroup_id;
+  watch->skeleton_->rodata->report_cgroup_level = reports.cgroup_level;
   if (int err = bpf_map__reuse_fd(watch->skeleton_->maps.alloc_events, ring_fd); err != 0)
     return make_error("cannot hand the BPF process watcher the ring buffer: {}", errno_text(err));
   if (int err = process_watch__load(watch->skeleton_); err != 0)

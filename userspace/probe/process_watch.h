@@ -24,12 +24,19 @@ struct bpf_link;
 
 namespace gotrace {
 
+// Whose execs are reported besides the watched processes': those that may
+// start a Go program to trace (attach --all, --cgroup).
+struct ExecReports {
+  bool unwatched = false;    // besides the watched processes, those below
+  uint64_t cgroup_id = 0;    // 0: every process on the host; else those in this cgroup (v2) or below it
+  uint32_t cgroup_level = 0; // the cgroup's depth below the root cgroup
+};
+
 class ProcessWatch {
  public:
-  // Writes into the ring buffer map `ring_fd`; with `report_every_exec`,
-  // reports the execs of every process on the host. Nothing stays attached
-  // on failure.
-  static Result<std::unique_ptr<ProcessWatch>> attach(int ring_fd, bool report_every_exec);
+  // Writes into the ring buffer map `ring_fd`. Nothing stays attached on
+  // failure.
+  static Result<std::unique_ptr<ProcessWatch>> attach(int ring_fd, const ExecReports& reports);
   ~ProcessWatch();
   ProcessWatch(const ProcessWatch&) = delete;
   ProcessWatch& operator=(const ProcessWatch&) = delete;

@@ -3,8 +3,10 @@
 // process watcher stops before its first instruction until it is probed.
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include <filesystem>
@@ -12,20 +14,12 @@
 #include <utility>
 #include <iostream>
 
+#include "userspace/process/process_scope.h"
 #include "userspace/process/target_process.h"
 #include "userspace/trace/trace_session.h"
 
 namespace gotrace {
 namespace {
-
-// The process's cgroup (v2), "" for the root cgroup or when unknown.
-std::string cgroup_of(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/cgroup", pid));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("0::")) return line.size() > 4 ? line.substr(3) : "";
-  return "";
-}
 
 ProcessIdentity identity_of(pid_t pid, const std::string& path) {
   return ProcessIdentity{pid, path, std::filesystem::path(path).filename().string(), cgroup_of(pid)};
@@ -98,6 +92,29 @@ Status TraceSession::attach_running(pid_t id) {
   if (Status s = probe_->watch(*pid, 0); !s) return s;
   if (Status s = start_process(*pid, identity_of(*pid, process->path), *plan, bias, bias, pinned->path); !s) return s;
   return check_still_runs(*pid, *pinned);
+}
+
+Status TraceSession::attach_scope() {
+  auto pids = scope_.cgroup ? processes_in(*scope_.cgroup) : running_processes();
+  if (!pids) return pids.error();
+  for (pid_t pid : *pids) attach_found(pid);
+  return Ok{};
+}
+
+void TraceSession::attach_found(pid_t pid) {
+  if (pid == getpid()) return;
+  // Most processes of a host run a program already seen: a stat says so,
+  // where attaching would read the process first.
+  struct stat file;
+  if (stat(fmt::format("/proc/{}/exe", pid).c_str(), &file) != 0) return;  // gone, or a kernel thread
+  auto known = plans_.find(std::pair{file.st_dev, file.st_ino});
+  if (known != plans_.end() && !known->second) return;  // noted when first seen
+  Status attached = attach_running(pid);
+  if (attached || kill(pid, 0) != 0) return;  // traced, or gone meanwhile
+  std::string reason = not_traced_reason(attached.error());
+  if (reason == "not a Go program") return;   // the host's other programs are none of the trace's business
+  auto program = current_program(pid);
+  note_not_traced(pid, program ? *program : "?", reason);
 }
 
 Status TraceSession::trace_from_exec(pid_t pid, std::shared_ptr<const ProbePlan> plan, const std::string& path) {

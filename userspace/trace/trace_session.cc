@@ -101,6 +101,11 @@ Status TraceSession::load() {
   config.record_entry_points = entry_points_;
   config.sample_rate = options_.sample_rate;
   config.verbose = options_.verbose;
+  config.exec_reports.unwatched = scope_.discover;
+  if (scope_.cgroup) {
+    config.exec_reports.cgroup_id = scope_.cgroup->id;
+    config.exec_reports.cgroup_level = scope_.cgroup->level;
+  }
   auto probe = AllocProbe::load(
       config, [this](const gotrace_alloc_event& event) { on_allocation(event); },
       [this](const ExecSeen& exec) { on_exec(exec); });
@@ -126,9 +131,11 @@ void TraceSession::on_exec(const ExecSeen& exec) {
     probe_->remove_process(process->slot());
     // Not followed into its new image: when it was all there was to trace,
     // the trace ends here.
-    if (!exec.stopped && (exec.pid == root_pid_ || processes_.size() == 1)) ending_exec_ = ending;
+    if (!exec.stopped && !scope_.discover && (exec.pid == root_pid_ || processes_.size() == 1))
+      ending_exec_ = ending;
   }
   if (exec.stopped) stopped_.push_back(exec.pid);
+  else if (scope_.discover) found_.push_back(exec.pid);
 }
 
 Status TraceSession::start_guard() {
@@ -171,7 +178,13 @@ bool TraceSession::fall_back(const OverheadReading& reading) {
 
 void TraceSession::announce() const {
   const ProcessTrace* first = primary();
-  if (first == nullptr) {
+  if (scope_.discover) {
+    std::string where = scope_.cgroup ? fmt::format("in cgroup {}", scope_.cgroup->path) : "on the host";
+    std::cerr << fmt::format("gotrace: {} Go process{} traced {}; each Go program that starts {} is traced from "
+                             "when it is seen; Ctrl-C to stop\n",
+                             processes_.size(), processes_.size() == 1 ? "" : "es", where, where);
+    if (first == nullptr) return;
+  } else if (first == nullptr) {
     std::cerr << fmt::format("gotrace: following pid {} ({}) and every Go program it starts; Ctrl-C to stop\n",
                              root_pid_, root_path_);
     return;
@@ -238,12 +251,13 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
       if (auto consumed = probe_->consume(); !consumed) return consumed.error();
       for (pid_t pid : std::exchange(stopped_, {}))
         if (Status s = take_stopped(pid); !s) return s.error();
+      for (pid_t pid : std::exchange(found_, {})) attach_found(pid);
       if (Status s = watch_exits(); !s) return s.error();
       if (exchange_ && exchange_->requested()) publish_snapshot(false);
       if (guard_)
         if (auto over = guard_->check(std::chrono::steady_clock::now())) stop |= fall_back(*over);
-      // `attach` ends when every process it traced is gone.
-      if (take_exits(*ready) && root_pidfd < 0 && !processes_.empty()) gone = true;
+      // `attach` ends when every process it traced is gone, unless more may come.
+      if (take_exits(*ready) && root_pidfd < 0 && !processes_.empty() && !scope_.discover) gone = true;
       if (ending_exec_) {
         result.exec = ending_exec_;
         break;

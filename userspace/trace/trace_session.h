@@ -24,6 +24,7 @@
 #include "base/result.h"
 #include "userspace/probe/alloc_probe.h"
 #include "userspace/probe/probe_plan.h"
+#include "userspace/process/process_scope.h"
 #include "userspace/trace/overhead_guard.h"
 #include "userspace/trace/process_trace.h"
 #include "userspace/trace/trace_options.h"
@@ -45,6 +46,13 @@ struct SessionScope {
   // `run --follow`: every process the program starts, directly or further
   // down, and the new image of each exec, each from its first instruction.
   bool follow = false;
+  // `attach --all`, `--cgroup`: every Go process on the host, or in
+  // `cgroup` and below it, both those running at the start and those that
+  // start while tracing, each attached as soon as it is seen (never
+  // stopped: it is not the trace's to hold up). The trace then ends only at
+  // a signal, the deadline, or the view's q.
+  bool discover = false;
+  std::optional<Cgroup> cgroup;
   // The processes the trace can hold, each image counted.
   uint32_t max_processes = 1;
 };
@@ -59,6 +67,9 @@ class TraceSession {
   // Traces a running process (`attach`). The process is checked and
   // planned first; the error names it.
   Status attach_running(pid_t pid);
+  // Traces every Go process of the scope (SessionScope::discover) that runs
+  // now; one that cannot be traced is noted, once a program, and left alone.
+  Status attach_scope();
   // Traces the child `run` started, from its exec of the planned program
   // (with --follow, the plan may be missing: the command is not a Go
   // program): the process watcher stops it there, before its first
@@ -99,6 +110,9 @@ class TraceSession {
   // A process stopped at its exec: probed if it can be, with a note on
   // stderr if not; resumed either way.
   Status take_stopped(pid_t pid);
+  // A process of the scope that may be a Go program: attached if it is
+  // one, else left alone (with a note when it is Go but cannot be traced).
+  void attach_found(pid_t pid);
   void on_exec(const ExecSeen& exec);
   void on_allocation(const gotrace_alloc_event& event);
   // The processes' exits the loop saw; true when nothing traced is left.
@@ -132,6 +146,7 @@ class TraceSession {
   std::string root_path_;
   bool root_exec_pending_ = false;
   std::vector<pid_t> stopped_;  // execs seen, waiting to be probed
+  std::vector<pid_t> found_;    // execs seen in the scope of --all or --cgroup, waiting to be attached
   std::optional<Error> root_failed_;
   bool entry_points_ = true;     // what the mode probes, as decided for the first process
   bool heap_probed_ = false;
