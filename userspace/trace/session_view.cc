@@ -17,10 +17,14 @@ void TraceSession::open_view() {
     return;
   }
   // A followed command that is not a Go program has no process of its own
-  // in the trace: the view starts with the command's.
+  // in the trace: the view starts with the command's; a host or a cgroup
+  // with no Go process yet, with what is watched.
+  std::string watched = !scope_.discover ? root_path_
+                        : scope_.cgroup  ? fmt::format("every Go process in cgroup {}", scope_.cgroup->path)
+                                         : std::string("every Go process on the host");
   TraceInfo info = first ? TraceInfo{first->pid(), first->identity().path,
                                      first->plan().binary->build_info().go_version, options_.sample_rate, mode_note()}
-                         : TraceInfo{root_pid_, root_path_, "-", options_.sample_rate, mode_note()};
+                         : TraceInfo{root_pid_, watched, "-", options_.sample_rate, mode_note()};
   auto view = TerminalView::open(std::move(info), **exchange);
   if (!view) {
     std::cerr << fmt::format("gotrace: no live view: {}\n", view.error().message);

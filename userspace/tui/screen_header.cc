@@ -71,7 +71,8 @@ ScreenLine ScreenModel::inuse_line(const HeaderFigures& f, size_t width) const {
 // process shown alone and which of how many it is.
 ScreenLine ScreenModel::title_line(size_t width) const {
   const std::vector<TableProcess>& processes = shown_.table.processes;
-  std::string prefix = fmt::format("gotrace  pid {}  {}  ", info_.pid, info_.go_version);
+  // No pid: a trace of a host or a cgroup that has no process yet.
+  std::string prefix = info_.pid != 0 ? fmt::format("gotrace  pid {}  {}  ", info_.pid, info_.go_version) : "gotrace  ";
   std::string binary = info_.binary;
   bool exited = target_exited_;
   if (several_processes() && !process_filter_) {
