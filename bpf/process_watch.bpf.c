@@ -54,8 +54,13 @@ const volatile __u32 report_every_exec = 0;
 const volatile __u64 report_cgroup_id = 0;
 const volatile __u32 report_cgroup_level = 0;
 
-// Set when the record of an exec found no room in the ring buffer.
+// Set when the record of a watched process's exec found no room in the
+// ring buffer.
 __u32 exec_record_lost = 0;
+// The execs of processes nobody watches (reported for --all, --cgroup)
+// whose records found no room: userspace looks for the programs they
+// started in its own way.
+__u64 unreported_execs = 0;
 
 // The watched processes: thread-group id to GOTRACE_WATCH_* flags.
 struct {
@@ -118,6 +123,10 @@ int watch_exec(unsigned long long* ctx) {
   // A full ring buffer loses this record: userspace then learns of the exec
   // from this flag at its next drain, and the process runs on unstopped.
   if (bpf_ringbuf_output(&alloc_events, &event, sizeof(event), BPF_RB_FORCE_WAKEUP) != 0) {
+    if (!flags) {
+      __sync_fetch_and_add(&unreported_execs, 1);
+      return 0;
+    }
     exec_record_lost = 1;
     if (stop) {
       bpf_send_signal(SIGCONT);

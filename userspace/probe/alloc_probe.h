@@ -123,6 +123,10 @@ class AllocProbe {
   Status watch(int pid, uint32_t flags);
   // Lets a process stopped at its exec run on.
   void resume(int pid);
+  // How many execs of unwatched processes (ProbeConfig::exec_reports) went
+  // unreported, the ring buffer full: a change says to look for new
+  // processes another way.
+  uint64_t unreported_execs() const { return watch_->unreported_execs(); }
 
   // An epoll descriptor that becomes readable when the ring buffer is a
   // quarter full. Below that the probe does not wake the consumer, which must

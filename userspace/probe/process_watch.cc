@@ -99,6 +99,10 @@ bool ProcessWatch::record_lost() const {
   return *reinterpret_cast<volatile __u32*>(&skeleton_->bss->exec_record_lost) != 0;
 }
 
+uint64_t ProcessWatch::unreported_execs() const {
+  return *reinterpret_cast<volatile __u64*>(&skeleton_->bss->unreported_execs);
+}
+
 ProcessWatch::~ProcessWatch() {
   for (bpf_link* link : links_)
     if (link != nullptr) (void)bpf_link__destroy(link);

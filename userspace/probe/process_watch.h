@@ -46,8 +46,11 @@ class ProcessWatch {
   Status watch(int pid, uint32_t flags);
   // Sends SIGCONT to a process stopped at its exec, and forgets it.
   void resume(int pid);
-  // Whether an exec happened whose record found the ring buffer full.
+  // Whether an exec of a watched process happened whose record found the
+  // ring buffer full.
   bool record_lost() const;
+  // How many execs of unwatched processes (ExecReports) found it full.
+  uint64_t unreported_execs() const;
 
  private:
   ProcessWatch() = default;

@@ -103,6 +103,9 @@ Status TraceSession::attach_scope() {
 
 void TraceSession::attach_found(pid_t pid) {
   if (pid == getpid()) return;
+  // Found again when the scope is looked over after lost exec records.
+  for (const auto& process : processes_)
+    if (process->pid() == pid && !process->ended()) return;
   // Most processes of a host run a program already seen: a stat says so,
   // where attaching would read the process first.
   struct stat file;

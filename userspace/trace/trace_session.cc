@@ -252,6 +252,11 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
       for (pid_t pid : std::exchange(stopped_, {}))
         if (Status s = take_stopped(pid); !s) return s.error();
       for (pid_t pid : std::exchange(found_, {})) attach_found(pid);
+      // Execs the ring buffer had no room for: the scope is looked over again.
+      if (uint64_t missed = probe_->unreported_execs(); missed != unreported_execs_) {
+        unreported_execs_ = missed;
+        if (Status s = attach_scope(); !s) return s.error();
+      }
       if (Status s = watch_exits(); !s) return s.error();
       if (exchange_ && exchange_->requested()) publish_snapshot(false);
       if (guard_)

@@ -147,6 +147,7 @@ class TraceSession {
   bool root_exec_pending_ = false;
   std::vector<pid_t> stopped_;  // execs seen, waiting to be probed
   std::vector<pid_t> found_;    // execs seen in the scope of --all or --cgroup, waiting to be attached
+  uint64_t unreported_execs_ = 0;  // of the scope's execs, those the probe had no room to report, as last seen
   std::optional<Error> root_failed_;
   bool entry_points_ = true;     // what the mode probes, as decided for the first process
   bool heap_probed_ = false;
