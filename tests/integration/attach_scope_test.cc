@@ -204,6 +204,30 @@ TEST(AttachScope, CgroupTracesItsGoProcessesAloneAndOneThatStartsInIt) {
   end_services(inside);
 }
 
+// A container's program is a file of its own mount namespace: here one on a
+// tmpfs mounted in a namespace of its own, over a directory that is empty
+// in gotrace's. It is read through /proc/PID/exe, and symbolized.
+TEST(AttachScope, AProgramOfAnotherMountNamespaceIsReadFromItsOwnFile) {
+  REQUIRE_BPF_PRIVILEGES();
+  ScratchDirectory where("mount-namespace");
+  std::vector<std::unique_ptr<ChildProcess>> services;
+  services.push_back(start_service({"unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                                    "mount -t tmpfs none \"$0\" && cp \"$1\" \"$0/allocs\" && exec \"$0/allocs\" steady",
+                                    where.path(), local_build("allocs", "plain")}));
+  ASSERT_FALSE(std::filesystem::exists(where.path() + "/allocs")) << "the namespace's file is seen from outside";
+  ScratchFile pprof("namespace.pb.gz");
+  auto result = run_gotrace({"attach", "--all", "--exact", "-d", "2s", "--no-tui", "-o", pprof.path()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  pid_t pid = services.front()->pid();
+  EXPECT_NE(result.err.find(fmt::format("gotrace: attached to pid {} ({}/allocs, ", pid, where.path())),
+            std::string::npos)
+      << result.err;
+  expect_traced(read_traced(pprof.path()), result.err, pid, "the program of another mount namespace");
+  PprofSites sites = read_pprof_sites(pprof.path(), {{"pid", std::to_string(pid)}});
+  EXPECT_GT(sites.by_function["main.siteSteadyA"].objects, 0) << sites.raw.substr(0, 2000);
+  end_services(services);
+}
+
 TEST(AttachScope, AnUnknownCgroupIsRefusedNamingIt) {
   REQUIRE_BPF_PRIVILEGES();
   auto result = run_gotrace({"attach", "--cgroup", "no-such-cgroup-here"});
