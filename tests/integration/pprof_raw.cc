@@ -224,7 +224,8 @@ std::map<TypedStack, ObjectsAndBytes> read_pprof_typed_stacks(const std::string&
 std::vector<LabelledSample> read_pprof_labels(const std::string& path) {
   RawProfile profile = read_raw_profile(path, {"-symbolize=none"});
   std::vector<LabelledSample> samples;
-  for (const auto& sample : profile.samples) samples.push_back({sample.labels, sample.totals});
+  for (const auto& sample : profile.samples)
+    samples.push_back({sample.labels, sample.totals, stack_of(profile, sample, path)});
   return samples;
 }
 

@@ -45,10 +45,11 @@ struct PprofSites {
 // {{"pid", "1234"}} for one process of a trace of several; all when empty.
 PprofSites read_pprof_sites(const std::string& path, const SampleLabels& only = {});
 
-// Every sample's labels and figures, in the profile's order.
+// Every sample's labels, figures and stack, in the profile's order.
 struct LabelledSample {
   SampleLabels labels;
   ObjectsAndBytes totals;
+  Stack stack;
 };
 std::vector<LabelledSample> read_pprof_labels(const std::string& path);
 

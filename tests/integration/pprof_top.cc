@@ -14,9 +14,13 @@ int64_t PprofTop::flat(const std::string& function) const {
   return 0;
 }
 
-PprofTop read_pprof_top(const std::string& path, const std::string& sample_index) {
-  auto result = run_command({"go", "tool", "pprof", "-sample_index=" + sample_index, "-unit=B", "-nodefraction=0",
-                             "-nodecount=100000", "-top", path});
+PprofTop read_pprof_top(const std::string& path, const std::string& sample_index,
+                        const std::vector<std::string>& options) {
+  std::vector<std::string> argv = {"go", "tool", "pprof", "-sample_index=" + sample_index, "-unit=B",
+                                   "-nodefraction=0", "-nodecount=100000", "-top"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back(path);
+  auto result = run_command(argv);
   EXPECT_EQ(result.exit_code, 0) << path << ": " << result.err;
   PprofTop top;
   top.text = result.out;

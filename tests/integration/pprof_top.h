@@ -26,7 +26,9 @@ struct PprofTop {
   std::string top() const { return rows.empty() ? std::string() : rows.front().function; }
 };
 
-// Every function, none dropped for being small (-nodefraction=0).
-PprofTop read_pprof_top(const std::string& path, const std::string& sample_index);
+// Every function, none dropped for being small (-nodefraction=0); `options`
+// go to pprof as well, e.g. {"-tagfocus=process=compile"}.
+PprofTop read_pprof_top(const std::string& path, const std::string& sample_index,
+                        const std::vector<std::string>& options = {});
 
 }  // namespace gotrace::testing
