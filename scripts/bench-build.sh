@@ -15,7 +15,11 @@
 #             heap-profile samples (the compiler links runtime/pprof, so its
 #             heap profiling is on);
 #   exact     gotrace run --follow --exact -o FILE -- go build -a: every
-#             allocation of every compile process.
+#             allocation of every compile process;
+#   all       go build -a alone, while gotrace attach --all --heap runs
+#             (started before, ended after): what a trace of the whole host
+#             costs a build that runs meanwhile, each new Go program
+#             attached once it runs. Not in the default list.
 #
 # GOTRACE_BENCH_ROUNDS rounds (default 3), after one untraced warm-up build
 # (the toolchain's files into the page cache), run every mode once, the order
@@ -55,7 +59,8 @@ gotrace=$build/gotrace
 go=$(command -v go)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gotrace-bench-build.XXXXXX")
-trap 'rm -rf -- "$work"' EXIT
+tracer=
+trap '[[ -z $tracer ]] || kill -KILL "$tracer" 2>/dev/null; rm -rf -- "$work"' EXIT
 export GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local
 
 read -r -a modes <<<"${GOTRACE_BENCH_MODES:-untraced heap exact}"
@@ -63,8 +68,8 @@ traced=0
 for mode in "${modes[@]}"; do
   case $mode in
     untraced) ;;
-    heap | exact) traced=1 ;;
-    *) die "GOTRACE_BENCH_MODES: unknown mode '$mode' (untraced, heap, exact)" ;;
+    heap | exact | all) traced=1 ;;
+    *) die "GOTRACE_BENCH_MODES: unknown mode '$mode' (untraced, heap, exact, all)" ;;
   esac
 done
 [[ " ${modes[*]} " == *" untraced "* ]] || die "GOTRACE_BENCH_MODES must include untraced, the ratios' base"
@@ -92,12 +97,21 @@ run() {
   # traced command would be a program that execs go, not go itself.
   case $mode in
     untraced) (cd "$module" && GOCACHE=$cache "${go_build[@]}") >"$work/out" 2>"$work/err" ;;
+    all)
+      start_attach "$work" --all --heap
+      start=$(date +%s%N)
+      (cd "$module" && GOCACHE=$cache "${go_build[@]}") >"$work/out" 2>"$work/err"
+      ;;
     heap | exact)
       (cd "$module" && GOCACHE=$cache "$gotrace" run --follow "--$mode" -o "$work/$mode.pb.gz" -- "${go_build[@]}") \
         >"$work/out" 2>"$work/err"
       ;;
   esac || die "$mode: the build exited with status $?: $(tail -n 5 "$work/err")"
   end=$(date +%s%N)
+  if [[ $mode == all ]]; then
+    stop_attach
+    mv -- "$work/attach.pb.gz" "$work/all.pb.gz"
+  fi
   rm -rf -- "$cache"
   [[ -x $work/buildmodule ]] || die "$mode: the build wrote no binary"
   rm -f -- "$work/buildmodule"
@@ -135,7 +149,7 @@ for mode in "${modes[@]}"; do
     "$(median ${ratios[$mode]})"
 done
 
-for mode in heap exact; do
+for mode in heap exact all; do
   [[ " ${modes[*]} " == *" $mode "* ]] || continue
   read -r compiles processes < <(compile_processes "$work/$mode.pb.gz")
   ((compiles > 0)) || die "$mode: the profile holds no compile process"
@@ -146,8 +160,8 @@ for mode in heap exact; do
     grep -q 'cmd/compile/internal' <(top_sites "$work/exact.pb.gz" alloc_space) ||
       die "exact: no cmd/compile/internal site among the compiler's top sites"
   else
-    printf '\nTop compile sites by inuse_space at each compile'"'"'s exit (heap, last round):\n'
-    top_sites "$work/heap.pb.gz" inuse_space
+    printf '\nTop compile sites by inuse_space at each compile'"'"'s exit (%s, last round):\n' "$mode"
+    top_sites "$work/$mode.pb.gz" inuse_space
   fi
 done
 

@@ -101,3 +101,28 @@ goal() {
     echo "NOT met"
   fi
 }
+
+# start_attach DIR ARGS...: `$gotrace attach ARGS --no-tui` in the
+# background, writing its profile, stdout and stderr into DIR; returns once
+# it says it traces, with `tracer` set to its pid. stop_attach ends it as
+# Ctrl-C would and dies unless it exits 0. A caller's EXIT trap should kill
+# a `tracer` still set.
+start_attach() {
+  attach_dir=$1
+  local dir=$1 i
+  shift
+  "$gotrace" attach "$@" --no-tui -o "$dir/attach.pb.gz" >"$dir/attach.out" 2>"$dir/attach.err" &
+  tracer=$!
+  for ((i = 0; i < 600; i++)); do
+    grep -q 'Ctrl-C to stop' "$dir/attach.err" && return 0
+    kill -0 "$tracer" 2>/dev/null || die "gotrace attach $* exited: $(tail -n 3 "$dir/attach.err")"
+    sleep 0.1
+  done
+  die "gotrace attach $* did not start within 60 s"
+}
+
+stop_attach() {
+  kill -INT "$tracer"
+  wait "$tracer" || die "gotrace attach exited with status $?: $(tail -n 3 "$attach_dir/attach.err")"
+  tracer=
+}
