@@ -281,6 +281,11 @@ TEST(Follow, HeapModeGivesEachGoChildItsSamplesAndWhatItKeeps) {
     PprofSites got = read_pprof_sites(pprof.path(), {{"pid", child.pid}});
     if (keep) {
       expect_in_use_is_what_keep_kept(report, got);
+      // Its line of the summary ends with its own peak.
+      size_t line = run.result.err.find(fmt::format("gotrace:   pid {} (allocs): ", child.pid));
+      ASSERT_NE(line, std::string::npos) << run.result.err;
+      std::string text = run.result.err.substr(line, run.result.err.find('\n', line) - line);
+      EXPECT_NE(text.find("; in use at the peak ("), std::string::npos) << text;
     } else {
       expect_sampled_sites_equal_the_runtime(report, got);
     }

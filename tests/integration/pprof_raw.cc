@@ -15,7 +15,8 @@ namespace {
 struct RawProfile {
   struct Sample {
     ObjectsAndBytes totals;
-    ObjectsAndBytes inuse;             // the third and fourth values, when there are four
+    ObjectsAndBytes inuse;             // the third and fourth values, when there are four or more
+    ObjectsAndBytes peak_inuse;        // the fifth and sixth, when there are six
     std::vector<uint64_t> locations;  // leaf first
     SampleLabels labels;
     std::string type() const {
@@ -91,6 +92,7 @@ void parse_sample_line(const std::string& line, RawProfile* profile) {
   RawProfile::Sample sample;
   if (!(values >> sample.totals.objects >> sample.totals.bytes)) return;
   if (!(values >> sample.inuse.objects >> sample.inuse.bytes)) sample.inuse = {};
+  if (!(values >> sample.peak_inuse.objects >> sample.peak_inuse.bytes)) sample.peak_inuse = {};
   for (uint64_t id; ids >> id;) sample.locations.push_back(id);
   profile->samples.push_back(std::move(sample));
 }
@@ -178,6 +180,8 @@ PprofSites read_pprof_sites(const std::string& path, const SampleLabels& only) {
     sites.types_by_function[leaf.first][sample.type()] += sample.totals.objects;
     sites.inuse_by_site[leaf].objects += sample.inuse.objects;
     sites.inuse_by_site[leaf].bytes += sample.inuse.bytes;
+    sites.peak_inuse_by_site[leaf].objects += sample.peak_inuse.objects;
+    sites.peak_inuse_by_site[leaf].bytes += sample.peak_inuse.bytes;
   }
   return sites;
 }

@@ -38,6 +38,7 @@ struct PprofSites {
   std::map<std::string, ObjectsAndBytes> by_function;
   std::map<std::string, std::map<std::string, int64_t>> types_by_function;  // → type label → objects
   std::map<SiteKey, ObjectsAndBytes> inuse_by_site;  // inuse_objects and inuse_space, where the profile has them
+  std::map<SiteKey, ObjectsAndBytes> peak_inuse_by_site;  // peak_inuse_objects and peak_inuse_space, the same
   std::string sample_types;  // "alloc_objects/count alloc_space/bytes[dflt] ...", as pprof lists them
   std::string raw;           // the text `go tool pprof -raw` printed
 };

@@ -154,10 +154,16 @@ void expect_in_use_is_what_keep_kept(const AllocsReport& report, PprofSites& sit
   ASSERT_NE(kept, report.expected.end()) << "not the report of allocs keep";
   ASSERT_NE(dropped, report.expected.end()) << "not the report of allocs keep";
   int64_t kept_bytes = kept->second.count * kept->second.size;
-  EXPECT_EQ(sites.sample_types, "alloc_objects/count alloc_space/bytes[dflt] inuse_objects/count inuse_space/bytes");
+  EXPECT_EQ(sites.sample_types, "alloc_objects/count alloc_space/bytes[dflt] inuse_objects/count inuse_space/bytes "
+                                "peak_inuse_objects/count peak_inuse_space/bytes");
   auto inuse = sum_by_function(sites.inuse_by_site), allocated = sum_by_function(sites.by_site);
   EXPECT_EQ(inuse["main.siteKept"], (ObjectsAndBytes{kept->second.count, kept_bytes}));
   EXPECT_EQ(inuse["main.siteDropped"], (ObjectsAndBytes{0, 0}));
+  // What is kept was in use from the first cycle that counted anything, so
+  // at the peak too; the pairs were freed before they counted.
+  auto peak = sum_by_function(sites.peak_inuse_by_site);
+  EXPECT_EQ(peak["main.siteKept"], (ObjectsAndBytes{kept->second.count, kept_bytes}));
+  EXPECT_EQ(peak["main.siteDropped"], (ObjectsAndBytes{0, 0}));
   EXPECT_EQ(allocated["main.siteKept"], (ObjectsAndBytes{kept->second.count, kept_bytes}));
   EXPECT_EQ(allocated["main.siteDropped"],
             (ObjectsAndBytes{dropped->second.count, dropped->second.count * dropped->second.size}));

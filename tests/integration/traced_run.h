@@ -58,9 +58,9 @@ void expect_folded_stacks(const AllocsReport& report, const std::string& folded_
 std::set<std::string> expect_sampled_sites_equal_the_runtime(const AllocsReport& report, PprofSites& got);
 
 // allocs keep at MemProfileRate 1, in either mode: the profile has in-use
-// figures, and they are exactly what the fixture kept (3000 records at
-// main.siteKept, none of the pairs it dropped at main.siteDropped) and what
-// the runtime's own profile says is in use.
+// figures, now and at the peak, and they are exactly what the fixture kept
+// (3000 records at main.siteKept, none of the pairs it dropped at
+// main.siteDropped) and what the runtime's own profile says is in use.
 void expect_in_use_is_what_keep_kept(const AllocsReport& report, PprofSites& sites);
 
 }  // namespace gotrace::testing

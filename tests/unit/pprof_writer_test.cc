@@ -68,20 +68,24 @@ PprofMetadata metadata() {
   return metadata;
 }
 
-TEST(PprofWriter, InUseFiguresAddGosTwoInUseSampleTypesAfterTheAllocationOnes) {
+TEST(PprofWriter, InUseFiguresAddGosTwoInUseSampleTypesThenThePeaksAfterTheAllocationOnes) {
   Profile profile = hand_made_profile();
   profile.has_inuse = true;
-  for (size_t i = 0; i < profile.samples.size(); ++i) profile.samples[i].inuse = {i, 100 * i};
+  for (size_t i = 0; i < profile.samples.size(); ++i) {
+    profile.samples[i].inuse = {i, 100 * i};
+    profile.samples[i].peak_inuse = {10 + i, 1000 * i};
+  }
   pprof::Profile pb = encoded(profile, metadata());
   auto text = [&](int64_t index) { return pb.string_table(index); };
   std::vector<std::string> types;
   for (const auto& type : pb.sample_type()) types.push_back(text(type.type()) + "/" + text(type.unit()));
   EXPECT_EQ(types, (std::vector<std::string>{"alloc_objects/count", "alloc_space/bytes", "inuse_objects/count",
-                                             "inuse_space/bytes"}));
+                                             "inuse_space/bytes", "peak_inuse_objects/count",
+                                             "peak_inuse_space/bytes"}));
   EXPECT_EQ(text(pb.default_sample_type()), "alloc_space");
   ASSERT_EQ(pb.sample_size(), 3);
   EXPECT_EQ(std::vector<int64_t>(pb.sample(2).value().begin(), pb.sample(2).value().end()),
-            (std::vector<int64_t>{2, 96, 2, 200}));
+            (std::vector<int64_t>{2, 96, 2, 200, 12, 2000}));
 }
 
 TEST(PprofWriter, SampleTypesPeriodAndValuesAreGosHeapProfiles) {

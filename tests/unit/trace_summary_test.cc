@@ -61,6 +61,42 @@ TEST(TraceSummary, HeapModeSaysItsFiguresAreEstimatesAndWhatIsInUse) {
             "counted yet), estimated from the runtime's samples (MemProfileRate 524288)\n");
 }
 
+TEST(TraceSummary, ThePeakEndsTheInUseLineWhereOneWasSeen) {
+  TraceSummary summary = summary_of_pid_42();
+  summary.heap = {false, 524288, 37, true, "", {1200, 4500000}, 9, 2, 5};
+  summary.heap.peak_inuse = AllocationTotals{1234, 50331648};
+  summary.heap.peak_at = std::chrono::milliseconds(3210);
+  EXPECT_NE(format_trace_summary(summary).find("estimated from the runtime's samples (MemProfileRate 524288); in use "
+                                               "at the peak (3.21s in): 48.0 MiB in 1234 objects\n"),
+            std::string::npos)
+      << format_trace_summary(summary);
+  summary.heap.peak_inuse.reset();
+  EXPECT_EQ(format_trace_summary(summary).find("peak"), std::string::npos);
+}
+
+TEST(TraceSummary, EachProcessOfManySaysItsOwnPeak) {
+  TraceSummary compile = summary_of_pid_42(), link = summary_of_pid_42();
+  link.pid = 43;
+  for (TraceSummary* s : {&compile, &link}) {
+    s->target_exited = true;
+    s->heap = {true, 524288, 37, true, "", {1200, 4500000}, 9, 2, 5};
+  }
+  compile.heap.peak_inuse = AllocationTotals{1234, 50331648};
+  compile.heap.peak_at = std::chrono::milliseconds(1500);
+  std::string text = format_session_summary({compile, link}, {"compile", "link"}, ProbeCounts{},
+                                            std::chrono::seconds(3));
+  EXPECT_NE(text.find("gotrace:   pid 42 (compile): 2.50s (until it exited): 1000 allocations, 62.5 KiB; 0 events "
+                      "lost; in use at the peak (1.50s in): 48.0 MiB in 1234 objects\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("gotrace:   pid 43 (link): 2.50s (until it exited): 1000 allocations, 62.5 KiB; 0 events "
+                      "lost\n"),
+            std::string::npos)
+      << text;
+  // Peaks of several processes are each at its own time: never summed.
+  EXPECT_EQ(text.find("peak"), text.rfind("peak")) << text;
+}
+
 TEST(TraceSummary, WithoutTheHeapProfilerThereAreNoInUseFiguresAndItSaysWhy) {
   TraceSummary summary = summary_of_pid_42();
   summary.heap.no_inuse_reason = "pid 42: the program's heap profiling is off";

@@ -178,6 +178,8 @@ Status write_samples(const Profile& profile, uint64_t merged_location, StringTab
     if (profile.has_inuse) {
       pb_sample.add_value(int64_t(sample.inuse.count));
       pb_sample.add_value(int64_t(sample.inuse.bytes));
+      pb_sample.add_value(int64_t(sample.peak_inuse.count));
+      pb_sample.add_value(int64_t(sample.peak_inuse.bytes));
     }
     add_label(type_key)->set_str(type_strings[sample.type]);
     if (sample.process < processes.size()) {
@@ -265,7 +267,9 @@ Status write_header(const Profile& profile, const PprofMetadata& metadata, Strin
                    stream.integer(kDurationNanos, metadata.duration_nanos)})
     if (!s) return s;
   if (profile.has_inuse) {
-    for (Status s : {value_type(kSampleType, "inuse_objects", "count"), value_type(kSampleType, "inuse_space", "bytes")})
+    for (Status s : {value_type(kSampleType, "inuse_objects", "count"), value_type(kSampleType, "inuse_space", "bytes"),
+                     value_type(kSampleType, "peak_inuse_objects", "count"),
+                     value_type(kSampleType, "peak_inuse_space", "bytes")})
       if (!s) return s;
   }
   if (Status s = stream.integer(kDefaultSampleType, strings.index("alloc_space")); !s) return s;

@@ -1,9 +1,13 @@
 // Writes a Profile as a gzipped pprof profile.proto, the format of
 // `go tool pprof`, Pyroscope and Grafana, with the sample types Go's own heap
 // profile uses: alloc_objects/count and alloc_space/bytes, then, when the
-// profile has in-use figures, inuse_objects/count and inuse_space/bytes.
-// alloc_space is the default sample type either way: gotrace is about where
-// a program allocates (Go's own profile leaves pprof to show inuse_space).
+// profile has in-use figures, inuse_objects/count and inuse_space/bytes,
+// and after Go's four peak_inuse_objects/count and peak_inuse_space/bytes:
+// what was in use at the peak of each process's in-use bytes
+// (StackAggregator::peak_cycle), where a process's memory blew up rather
+// than where it ended. alloc_space is the default sample type either way:
+// gotrace is about where a program allocates (Go's own profile leaves pprof
+// to show inuse_space).
 //
 // The profile is streamed: each sample is encoded and compressed on its
 // own, then the tables (locations, functions, strings) that samples refer

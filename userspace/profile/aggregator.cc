@@ -68,7 +68,7 @@ void StackAggregator::add_free(uint64_t address) {
   }
   if (it->second.counted) {
     --counted_objects_;
-    WeightedTotals& stack = store_.at(it->second.stack).inuse;
+    WeightedTotals& stack = changing_inuse(it->second.stack).inuse;
     stack.count -= it->second.estimate.count;
     stack.bytes -= it->second.estimate.bytes;
     inuse_.count -= it->second.estimate.count;
@@ -87,14 +87,51 @@ void StackAggregator::end_cycle() {
     if (it == live_.end() || it->second.cycle != cycle || it->second.counted) continue;
     it->second.counted = true;
     ++counted_objects_;
-    store_.at(it->second.stack).inuse.add(it->second.estimate);
+    changing_inuse(it->second.stack).inuse.add(it->second.estimate);
     inuse_.add(it->second.estimate);
+  }
+  if (inuse_.bytes <= peak_inuse_.bytes) return;
+  // A new peak: every stack's in-use figures now are its figures at it.
+  peak_aside_.clear();
+  peak_cycle_ = cycles_;
+  peak_inuse_ = inuse_;
+}
+
+StoredStack& StackAggregator::changing_inuse(uint32_t id) {
+  StoredStack& stack = store_.at(id);
+  peak_aside_.try_emplace(id, stack.inuse);
+  return stack;
+}
+
+const WeightedTotals& StackAggregator::stack_peak_inuse(size_t id) const {
+  auto aside = peak_aside_.find(uint32_t(id));
+  return aside != peak_aside_.end() ? aside->second : store_.at(uint32_t(id)).inuse;
+}
+
+void StackAggregator::drain(const std::function<void(const RawStack&)>& each) {
+  store_.drain([&](uint32_t id, RawStack& raw) {
+    auto aside = peak_aside_.find(id);
+    raw.peak_inuse = aside != peak_aside_.end() ? aside->second : raw.inuse;
+    each(raw);
+  });
+  peak_aside_.clear();
+}
+
+void StackAggregator::renumber_peak_aside(const std::vector<uint32_t>& renumbered,
+                                          const std::vector<std::pair<uint32_t, WeightedTotals>>& differences) {
+  // A stack combined of others was, at the peak, its parts' figures then:
+  // what it holds now, plus each part's difference between then and now.
+  peak_aside_.clear();
+  for (const auto& [old_id, difference] : differences) {
+    WeightedTotals& peak = peak_aside_.try_emplace(renumbered[old_id], store_.at(renumbered[old_id]).inuse).first->second;
+    peak.add(difference);
   }
 }
 
 RawStack StackAggregator::stack(size_t id) const {
   RawStack raw;
   store_.read(uint32_t(id), &raw);
+  raw.peak_inuse = stack_peak_inuse(id);
   return raw;
 }
 
@@ -126,8 +163,14 @@ void StackAggregator::merge_coldest() {
       ++merges_.stacks;
       merges_.merged.add(stack.totals);
     }
+    std::vector<std::pair<uint32_t, WeightedTotals>> peak_differences;
+    for (const auto& [id, peak] : peak_aside_) {
+      const WeightedTotals& now = store_.at(id).inuse;
+      peak_differences.push_back({id, WeightedTotals{peak.count - now.count, peak.bytes - now.bytes}});
+    }
     std::vector<uint32_t> renumbered = store_.cut_and_combine(keep);
     for (auto& [address, object] : live_) object.stack = renumbered[object.stack];
+    renumber_peak_aside(renumbered, peak_differences);
     if (store_.bytes() <= target) break;
     if (merges_.kept_frames <= kMinMergedFrames) {
       // Every stack is down to its call site: what is left is the distinct

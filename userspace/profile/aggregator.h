@@ -20,6 +20,14 @@
 // not swept yet would otherwise count as in use until the next collection,
 // which on a large heap is a long while.
 //
+// It keeps the in-use figures at the peak as well: at the end of each
+// collection cycle where the in-use bytes are more than at the end of any
+// cycle before, each stack's in-use figures then are its peak. They are not
+// copied there and then: a stack's are put aside, in a table of their own,
+// only when its in-use figures first change after the peak, so that a new
+// peak costs nothing per stack, and a stack that never holds sampled memory
+// (most, under exact tracing) costs no memory for it.
+//
 // The memory it holds is bounded (--max-memory): when a new stack takes it
 // over the bound, the coldest stacks (fewest bytes) are merged into their
 // call sites: cut to their leaf-most frames and marked merged, so that
@@ -79,6 +87,11 @@ class StackAggregator {
   size_t live_objects() const { return live_.size(); }
   size_t pending_objects() const { return live_.size() - counted_objects_; }
   uint64_t cycles() const { return cycles_; }  // collection cycles ended while tracing
+  // The end of the collection cycle with the most bytes in use (counting
+  // from 1), and what was in use then; 0 when nothing has been in use at
+  // the end of a cycle yet.
+  uint64_t peak_cycle() const { return peak_cycle_; }
+  AllocationTotals peak_inuse_totals() const { return peak_inuse_.rounded(); }
   uint64_t frees_of_earlier_objects() const { return earlier_frees_; }
 
   // Distinct stacks so far, by id: 0 to stack_count() - 1, in the order
@@ -86,6 +99,7 @@ class StackAggregator {
   size_t stack_count() const { return store_.size(); }
   const WeightedTotals& stack_totals(size_t id) const { return store_.at(uint32_t(id)).totals; }
   const WeightedTotals& stack_inuse(size_t id) const { return store_.at(uint32_t(id)).inuse; }
+  const WeightedTotals& stack_peak_inuse(size_t id) const;
   RawStack stack(size_t id) const;
   // Bumped each time merging renumbers the stacks.
   uint64_t generation() const { return merges_.rounds; }
@@ -101,7 +115,7 @@ class StackAggregator {
 
   // Hands every stack to `each`, in order, giving the memory back as it
   // goes: for the profile at the end of a trace. No stack is left after.
-  void drain(const std::function<void(const RawStack&)>& each) { store_.drain(each); }
+  void drain(const std::function<void(const RawStack&)>& each);
 
  private:
   // Merges the coldest stacks until the store is back under 3/4 of the bound.
@@ -113,6 +127,14 @@ class StackAggregator {
   // A collection cycle ended: the objects sampled two cycles ago and not
   // freed are in use.
   void end_cycle();
+  // The in-use figures of stack `id`, about to change: what they were at
+  // the peak is kept aside, if not yet since the peak.
+  StoredStack& changing_inuse(uint32_t id);
+  // After merging renumbered the stacks (`renumbered`: old id to new), the
+  // figures put aside at the peak, given as each old stack's difference
+  // from its figures now (`differences`), go to the stacks they are part of.
+  void renumber_peak_aside(const std::vector<uint32_t>& renumbered,
+                           const std::vector<std::pair<uint32_t, WeightedTotals>>& differences);
 
   // A sampled object alive: its stack, what it stands for, and the cycle it
   // was sampled in.
@@ -139,6 +161,11 @@ class StackAggregator {
   std::unordered_map<uint64_t, LiveObject> live_;  // by address
   std::deque<std::pair<uint64_t, uint64_t>> pending_;  // (address, cycle) of objects not counted yet, oldest first
   uint64_t cycles_ = 0;
+  uint64_t peak_cycle_ = 0;
+  WeightedTotals peak_inuse_;
+  // The in-use figures at the peak of the stacks whose figures changed
+  // since, by stack id; the others' are what they are now.
+  std::unordered_map<uint32_t, WeightedTotals> peak_aside_;
   size_t counted_objects_ = 0;
   uint64_t earlier_frees_ = 0;
 };

@@ -44,6 +44,7 @@ struct RawStack {
   WeightedTotals totals;
   bool merged = false;        // cut to its leaf-most frames by the memory bound (--max-memory)
   WeightedTotals inuse{};     // still in use, from the runtime's heap-profile samples
+  WeightedTotals peak_inuse{};  // in use at the peak of the process's in-use bytes
 };
 
 struct Location {
@@ -89,9 +90,12 @@ struct Sample {
   uint32_t process = 0;      // index into Profile::processes
   AllocationTotals totals;
   AllocationTotals inuse;    // still in use when the trace ended (heap-profile samples)
+  // In use at the end of the collection cycle when its process's in-use
+  // bytes were the most (StackAggregator::peak_cycle).
+  AllocationTotals peak_inuse;
 };
 // The process index took the room of a depth that needs no 32 bits.
-static_assert(sizeof(Sample) == 48, "a Sample is held by the hundred thousand: keep it small");
+static_assert(sizeof(Sample) == 64, "a Sample is held by the hundred thousand: keep it small");
 
 struct Profile {
   std::vector<Location> locations;
@@ -103,7 +107,8 @@ struct Profile {
   AllocationTotals totals;
   AllocationTotals inuse;
   // Whether the in-use figures were recorded (the runtime's heap profiler
-  // was on and probed): the profile then has Go's four heap sample types.
+  // was on and probed): the profile then has Go's four heap sample types,
+  // and the two of the peak.
   bool has_inuse = false;
 
   std::span<const uint32_t> locations_of(const Sample& sample) const {

@@ -71,13 +71,15 @@ uint32_t SampleMerger::sample_of(const RawStack& stack) {
   }
 }
 
-Profile SampleMerger::take_profile(const std::vector<WeightedTotals>& sums, const std::vector<WeightedTotals>& inuse,
-                                   const AllocationTotals& totals) && {
+Profile SampleMerger::take_profile(const std::vector<Figures>& figures, const AllocationTotals& totals) && {
   std::vector<uint32_t>().swap(index_);
   Profile profile = std::move(profile_);
   profile.totals = totals;
-  for (size_t i = 0; i < profile.samples.size() && i < sums.size(); ++i) profile.samples[i].totals = sums[i].rounded();
-  for (size_t i = 0; i < profile.samples.size() && i < inuse.size(); ++i) profile.samples[i].inuse = inuse[i].rounded();
+  for (size_t i = 0; i < profile.samples.size() && i < figures.size(); ++i) {
+    profile.samples[i].totals = figures[i].totals.rounded();
+    profile.samples[i].inuse = figures[i].inuse.rounded();
+    profile.samples[i].peak_inuse = figures[i].peak_inuse.rounded();
+  }
   profile.type_names.assign(type_views_.begin(), type_views_.end());
   profile.locations = std::move(symbolizer_).take_locations();
   return profile;
@@ -91,19 +93,16 @@ Profile build(const std::function<void(const std::function<void(const RawStack&)
               const AddressTranslator& translator, ProcessLabel process, Mapping mapping) {
   SampleMerger merger(StackSymbolizer(binary, translator));
   merger.reserve(stacks, frames);
-  std::vector<WeightedTotals> sums, inuse;
-  sums.reserve(stacks);
-  inuse.reserve(stacks);
+  std::vector<SampleMerger::Figures> figures;
+  figures.reserve(stacks);
   for_each_stack([&](const RawStack& stack) {
     uint32_t sample = merger.sample_of(stack);
-    if (sample == sums.size()) {
-      sums.emplace_back();
-      inuse.emplace_back();
-    }
-    sums[sample].add(stack.totals);
-    inuse[sample].add(stack.inuse);
+    if (sample == figures.size()) figures.emplace_back();
+    figures[sample].totals.add(stack.totals);
+    figures[sample].inuse.add(stack.inuse);
+    figures[sample].peak_inuse.add(stack.peak_inuse);
   });
-  Profile profile = std::move(merger).take_profile(sums, inuse, totals);
+  Profile profile = std::move(merger).take_profile(figures, totals);
   // Every sample is of process 0 and every location of mapping 0, as built.
   process.mapping = 0;
   profile.processes.push_back(std::move(process));

@@ -44,10 +44,12 @@ class SampleMerger {
   // A sample's type name, valid as long as the merger.
   std::string_view type_name(uint32_t sample) const { return type_views_[profile_.samples[sample].type]; }
 
-  // The profile, with `sums[i]` as the totals of sample i and `inuse[i]`
-  // (when given) as what of it is in use.
-  Profile take_profile(const std::vector<WeightedTotals>& sums, const std::vector<WeightedTotals>& inuse,
-                       const AllocationTotals& totals) &&;
+  // What the stacks of one sample add up to.
+  struct Figures {
+    WeightedTotals totals, inuse, peak_inuse;
+  };
+  // The profile, with `figures[i]` as the figures of sample i.
+  Profile take_profile(const std::vector<Figures>& figures, const AllocationTotals& totals) &&;
 
  private:
   uint32_t type_id(std::string_view name);

@@ -237,14 +237,14 @@ void StackStore::trim_segments() {
     entry_segments_.back().discard_from((size_ - (entry_segments - 1) * entries_per_segment_) * sizeof(StoredStack));
 }
 
-void StackStore::drain(const std::function<void(const RawStack&)>& each) {
+void StackStore::drain(const std::function<void(uint32_t, RawStack&)>& each) {
   index_ = MappedBlock();
   index_slots_ = 0;
   std::unordered_map<uint64_t, uint32_t>().swap(numbers_);
   RawStack raw;
   for (uint32_t id = 0; id < size_; ++id) {
     read(id, &raw);
-    each(raw);
+    each(id, raw);
     // Segments wholly read are given back: frames up to the segment the
     // next stack's frames are in, entries by position.
     size_t next_segment = id + 1 < size_ ? at(id + 1).first / frames_per_segment_ : frame_segments_.size();

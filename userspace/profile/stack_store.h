@@ -84,9 +84,10 @@ class StackStore {
   // gives each old id its new one. Works in place: memory only shrinks.
   std::vector<uint32_t> cut_and_combine(const std::vector<uint8_t>& keep);
 
-  // Hands every stack to `each` in order, giving memory back as it goes;
-  // the store is empty afterwards.
-  void drain(const std::function<void(const RawStack&)>& each);
+  // Hands every stack to `each` in order, with its id (for what the caller
+  // keeps of it elsewhere), giving memory back as it goes; the store is
+  // empty afterwards.
+  void drain(const std::function<void(uint32_t id, RawStack& raw)>& each);
 
   // What the store holds in memory, in bytes: frames and entries in use,
   // the index and the table of return addresses.

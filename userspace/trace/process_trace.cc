@@ -1,5 +1,6 @@
 #include "userspace/trace/process_trace.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "userspace/process/target_process.h"
@@ -43,6 +44,14 @@ ProcessProbe ProcessTrace::probe_request(const std::string& attach_path) const {
 }
 
 void ProcessTrace::take_event(const gotrace_alloc_event& event) {
+  if (event.flags & GOTRACE_EVENT_HEAP_CYCLE) {
+    // A cycle's end carries no time: it is the time it is read, a few
+    // milliseconds late at most while the trace runs.
+    uint64_t peak = aggregator_->peak_cycle();
+    aggregator_->add(event);
+    if (aggregator_->peak_cycle() != peak) peak_at_ = std::chrono::steady_clock::now() - start_;
+    return;
+  }
   if (!(event.flags & GOTRACE_EVENT_HEAP_SAMPLE) || !shaper_) return aggregator_->add(event);
   ++heap_samples_;
   heap_rate_ = event.sample_rate;
@@ -91,6 +100,10 @@ TraceSummary ProcessTrace::summary(std::chrono::steady_clock::time_point trace_e
                   aggregator_->live_objects(),
                   aggregator_->pending_objects(),
                   aggregator_->cycles()};
+  if (aggregator_->peak_cycle() != 0) {
+    summary.heap.peak_inuse = aggregator_->peak_inuse_totals();
+    summary.heap.peak_at = std::min(peak_at_, summary.duration);
+  }
   return summary;
 }
 

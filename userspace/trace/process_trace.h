@@ -83,6 +83,7 @@ class ProcessTrace {
   uint64_t heap_rate_ = 0;  // MemProfileRate of the last heap sample
   bool heap_mode_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::nanoseconds peak_at_{0};  // when the end of the aggregator's peak cycle was read, into the trace
   std::optional<std::chrono::steady_clock::time_point> ended_;
   bool exited_ = false;
   std::optional<TargetExec> exec_;

@@ -331,9 +331,12 @@ std::vector<std::string> TraceSession::mode_comments() const {
         "on, the runtime's heap-profile samples ({}) stand for the allocations, as estimates",
         guard_outcome_->reading.overhead * 100, guard_outcome_->budget * 100,
         std::chrono::duration<double>(*guard_outcome_->switched_at).count(), rate));
-  if (heap_probed_)
+  if (heap_probed_) {
     comments.push_back(fmt::format("gotrace: inuse_objects and inuse_space are of what was allocated while tracing, "
                                    "estimated from the runtime's heap-profile samples ({})", rate));
+    comments.push_back("gotrace: peak_inuse_objects and peak_inuse_space are what each process had in use at its "
+                       "peak: the end of the collection cycle when its in-use bytes were the most");
+  }
   return comments;
 }
 

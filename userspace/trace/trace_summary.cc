@@ -25,6 +25,14 @@ std::string exec_line(int pid, const TargetExec& exec) {
   return line + fmt::format("; `gotrace attach {}` traces the new program\n", pid);
 }
 
+// What was in use at the peak, as a last clause of a line; "" when no peak was seen.
+std::string peak_clause(const HeapFigures& heap) {
+  if (!heap.peak_inuse) return "";
+  return fmt::format("; in use at the peak ({:.2f}s in): {} in {} objects",
+                     std::chrono::duration<double>(heap.peak_at).count(), format_bytes(heap.peak_inuse->bytes),
+                     heap.peak_inuse->count);
+}
+
 // How the runtime's heap profiler shaped the figures, and what is in use.
 std::string heap_lines(int pid, const HeapFigures& heap) {
   std::string text;
@@ -45,9 +53,9 @@ std::string heap_lines(int pid, const HeapFigures& heap) {
   else if (heap.records_inuse)
     text += fmt::format("gotrace: in use at the end: {} objects, {}, of what was allocated while tracing up to two "
                         "collection cycles ago ({} cycles ended while tracing; {} sampled objects alive, {} of them "
-                        "newer and not counted yet), estimated from the runtime's samples ({})\n",
+                        "newer and not counted yet), estimated from the runtime's samples ({}){}\n",
                         heap.inuse.count, format_bytes(heap.inuse.bytes), heap.cycles, heap.live_objects,
-                        heap.pending_objects, rate);
+                        heap.pending_objects, rate, peak_clause(heap));
   else if (!heap.no_inuse_reason.empty())
     text += fmt::format("gotrace: no in-use figures: {}\n", heap.no_inuse_reason);
   return text;
@@ -161,13 +169,13 @@ TraceSummary combined(const std::vector<TraceSummary>& each, std::chrono::nanose
 }
 
 // One process's line among many: how long it was traced and how its trace
-// ended, what it allocated, what was lost.
+// ended, what it allocated, what was lost, and what it had in use at its peak.
 std::string process_line(const TraceSummary& s, const std::string& name) {
   double seconds = std::chrono::duration<double>(s.duration).count();
   std::string lost = s.counts ? drops_summary(*s.counts) : "events lost unknown: " + s.counts.error().message;
   const char* until = s.exec ? " (until it exec'd)" : s.target_exited ? " (until it exited)" : "";
-  return fmt::format("gotrace:   pid {} ({}): {:.2f}s{}: {} allocations, {}; {}\n", s.pid, name, seconds, until,
-                     s.totals.count, format_bytes(s.totals.bytes), lost);
+  return fmt::format("gotrace:   pid {} ({}): {:.2f}s{}: {} allocations, {}; {}{}\n", s.pid, name, seconds, until,
+                     s.totals.count, format_bytes(s.totals.bytes), lost, peak_clause(s.heap));
 }
 
 }  // namespace

@@ -43,6 +43,12 @@ struct HeapFigures {
   size_t live_objects = 0;             // sampled objects not freed
   size_t pending_objects = 0;          // of those, sampled in the last two cycles: not counted yet
   uint64_t cycles = 0;                 // the heap profile's collection cycles ended while tracing
+  // In use at the end of the cycle with the most bytes in use, and when
+  // gotrace read that cycle's end (time into the trace); none when nothing
+  // was in use at a cycle's end (StackAggregator::peak_cycle 0), and none
+  // for several processes together, whose peaks are each its own.
+  std::optional<AllocationTotals> peak_inuse{};
+  std::chrono::nanoseconds peak_at{0};
 };
 
 struct TraceSummary {
