@@ -29,8 +29,9 @@
 # the same round's untraced build. Then, from the last round's profiles, the
 # number of compile processes each holds and the compiler's top allocation
 # sites (`go tool pprof -top -tagfocus=process=compile`): by alloc_space in
-# exact mode and by inuse_space (what each compile process still held at its
-# exit, summed) in heap mode. Checks no threshold; fails only when a build
+# exact mode; in heap mode by alloc_space, by inuse_space (what each compile
+# process still held at its exit, summed) and by peak_inuse_space (what each
+# held at its peak, summed). Checks no threshold; fails only when a build
 # fails or a profile holds no compile process.
 #
 # cgo is off (CGO_ENABLED=0), so that the build runs no C compiler, and the
@@ -160,8 +161,12 @@ for mode in heap exact all; do
     grep -q 'cmd/compile/internal' <(top_sites "$work/exact.pb.gz" alloc_space) ||
       die "exact: no cmd/compile/internal site among the compiler's top sites"
   else
+    printf '\nTop compile sites by alloc_space (%s, last round):\n' "$mode"
+    top_sites "$work/$mode.pb.gz" alloc_space
     printf '\nTop compile sites by inuse_space at each compile'"'"'s exit (%s, last round):\n' "$mode"
     top_sites "$work/$mode.pb.gz" inuse_space
+    printf '\nTop compile sites by peak_inuse_space, each compile'"'"'s heap at its peak (%s, last round):\n' "$mode"
+    top_sites "$work/$mode.pb.gz" peak_inuse_space
   fi
 done
 
