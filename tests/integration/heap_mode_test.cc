@@ -152,6 +152,24 @@ TEST(HeapMode, InUseIsWhatTheProgramKeeps) {
   }
 }
 
+// A program that turns its heap profiling off while traced (the Go compiler
+// does, at its start) is said to have: what --heap saw of it is its first
+// moments only.
+TEST(HeapMode, AProgramThatTurnsItsHeapProfilingOffIsSaidToHave) {
+  REQUIRE_BPF_PRIVILEGES();
+  auto result = run_gotrace({"run", "--heap", "--", local_build("allocs", "plain"), "profiling-off"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find(") turned its heap profiling off while traced (runtime.MemProfileRate = 0), and the "
+                            "runtime sampled nothing after: --heap saw its first moments only; --exact sees every "
+                            "allocation\n"),
+            std::string::npos)
+      << result.err;
+  // And one that keeps it on is not.
+  auto kept = run_gotrace({"run", "--heap", "--", local_build("allocs", "plain"), "keep"});
+  EXPECT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_EQ(kept.err.find("turned its heap profiling off"), std::string::npos) << kept.err;
+}
+
 TEST(HeapMode, RefusedBeforeAttachingWhereHeapProfilingIsOff) {
   REQUIRE_BPF_PRIVILEGES();
   // symtest links no heap profiler: its runtime sets MemProfileRate to 0.

@@ -7,49 +7,23 @@
 #include <cstdint>
 #include <vector>
 
+#include "tests/unit/heap_events.h"
 #include "userspace/profile/aggregator.h"
 
 namespace gotrace {
 namespace {
 
+using testing::cycle_end;
+using testing::free_of;
+using testing::two_cycles;
+
 // At MemProfileRate 1 every object is sampled and stands for itself: the
 // figures below are whole objects and bytes.
-gotrace_alloc_event sample_of(std::vector<uint64_t> pcs, uint64_t address, uint64_t size = 1024) {
-  gotrace_alloc_event event{};
-  event.size = size;
-  event.type = 0x5000;
-  event.address = address;
-  event.sample_rate = 1;
-  event.flags = GOTRACE_EVENT_HEAP_SAMPLE;
-  event.stack_depth = uint32_t(pcs.size());
-  for (size_t i = 0; i < pcs.size(); ++i) event.pcs[i] = pcs[i];
-  return event;
+gotrace_alloc_event sample_of(const std::vector<uint64_t>& pcs, uint64_t address, uint64_t size = 1024) {
+  return testing::sample_of(pcs, address, size, 1);
 }
 
-gotrace_alloc_event cycle_end() {
-  gotrace_alloc_event event{};
-  event.flags = GOTRACE_EVENT_HEAP_CYCLE;
-  return event;
-}
-
-gotrace_alloc_event free_of(uint64_t address) {
-  gotrace_alloc_event event{};
-  event.address = address;
-  event.flags = GOTRACE_EVENT_HEAP_FREE;
-  return event;
-}
-
-// An object sampled now counts once two cycles have ended.
-void two_cycles(StackAggregator& a) {
-  a.add(cycle_end());
-  a.add(cycle_end());
-}
-
-StackAggregator aggregator(uint64_t max_bytes = 0) {
-  StackAggregator a(AllocatorModel{true}, [](uint64_t) { return true; }, 0, max_bytes, 4096);
-  a.set_records_inuse(true);
-  return a;
-}
+StackAggregator aggregator(uint64_t max_bytes = 0) { return testing::inuse_aggregator(max_bytes); }
 
 TEST(InUsePeak, EachStackKeepsItsFiguresAtThePeakWhileInUseFallsAfterwards) {
   StackAggregator a = aggregator();

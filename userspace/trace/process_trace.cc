@@ -76,6 +76,12 @@ void ProcessTrace::end_by_exec(const TargetExec& exec, std::chrono::steady_clock
   pidfd_.reset();
 }
 
+void ProcessTrace::check_heap_profiling(std::chrono::steady_clock::time_point now) {
+  if (!probes_.heap || !plan_->heap || ended_ || heap_turned_off_at_) return;
+  auto rate = read_target_word(identity_.pid, plan_->heap->mem_profile_rate + bias_);
+  if (rate && *rate == 0) heap_turned_off_at_ = now - start_;
+}
+
 TraceSummary ProcessTrace::summary(std::chrono::steady_clock::time_point trace_end, const TraceOptions& options) const {
   TraceSummary summary;
   summary.pid = identity_.pid;
@@ -100,6 +106,7 @@ TraceSummary ProcessTrace::summary(std::chrono::steady_clock::time_point trace_e
                   aggregator_->live_objects(),
                   aggregator_->pending_objects(),
                   aggregator_->cycles()};
+  summary.heap.turned_off_at = heap_turned_off_at_;
   if (aggregator_->peak_cycle() != 0) {
     summary.heap.peak_inuse = aggregator_->peak_inuse_totals();
     summary.heap.peak_at = std::min(peak_at_, summary.duration);

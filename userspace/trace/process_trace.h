@@ -63,6 +63,12 @@ class ProcessTrace {
   int pidfd() const { return pidfd_.get(); }
   void set_pidfd(Fd pidfd) { pidfd_ = std::move(pidfd); }
 
+  // Whether the program has turned its heap profiling off since it was
+  // probed (its runtime.MemProfileRate, read from its memory, is 0): noted
+  // the first time, for the summary. Does nothing where the heap profiler
+  // is not probed, or once the process is gone.
+  void check_heap_profiling(std::chrono::steady_clock::time_point now);
+
   // The summary's figures of this process (duration, ending, totals, heap),
   // to which the session adds the probe's counts and the guard.
   TraceSummary summary(std::chrono::steady_clock::time_point trace_end, const TraceOptions& options) const;
@@ -84,6 +90,7 @@ class ProcessTrace {
   bool heap_mode_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::nanoseconds peak_at_{0};  // when the end of the aggregator's peak cycle was read, into the trace
+  std::optional<std::chrono::nanoseconds> heap_turned_off_at_;  // into the trace
   std::optional<std::chrono::steady_clock::time_point> ended_;
   bool exited_ = false;
   std::optional<TargetExec> exec_;

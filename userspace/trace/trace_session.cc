@@ -206,6 +206,16 @@ void TraceSession::announce() const {
                              process->identity().path, process->plan().binary->build_info().go_version, what, also);
 }
 
+void TraceSession::check_heap_profiling() {
+  // A program may turn its heap profiling off at any time (the Go compiler
+  // does at its start): looked at a few times a second, a read of one word
+  // each.
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_heap_check_ < std::chrono::milliseconds(200)) return;
+  last_heap_check_ = now;
+  for (auto& process : processes_) process->check_heap_profiling(now);
+}
+
 bool TraceSession::all_ended() const {
   return std::all_of(processes_.begin(), processes_.end(), [](const auto& p) { return p->ended(); });
 }
@@ -258,6 +268,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
         if (Status s = attach_scope(); !s) return s.error();
       }
       if (Status s = watch_exits(); !s) return s.error();
+      check_heap_profiling();
       if (exchange_ && exchange_->requested()) publish_snapshot(false);
       if (guard_)
         if (auto over = guard_->check(std::chrono::steady_clock::now())) stop |= fall_back(*over);

@@ -118,6 +118,9 @@ class TraceSession {
   // The processes' exits the loop saw; true when nothing traced is left.
   bool take_exits(std::span<const uint64_t> ready_slots);
   bool all_ended() const;
+  // Notes the processes that turned their heap profiling off (ProcessTrace).
+  void check_heap_profiling();
+  std::chrono::steady_clock::time_point last_heap_check_{};
   // Starts the overhead guard, for attach's default mode.
   Status start_guard();
   // The guard found exact tracing over budget: the heap profiler's samples

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 
 #include "base/text_format.h"
 
@@ -33,6 +34,27 @@ std::string peak_clause(const HeapFigures& heap) {
                      heap.peak_inuse->count);
 }
 
+// When the program turned its heap profiling off, as a clause of a line.
+std::string turned_off_clause(const HeapFigures& heap) {
+  if (!heap.turned_off_at) return "";
+  return fmt::format("; heap profiling turned off by the program {:.2f}s in",
+                     std::chrono::duration<double>(*heap.turned_off_at).count());
+}
+
+// What a program that turned its own heap profiling off while traced left
+// the figures, and how to see more: `who` did, running the program `name`.
+std::string turned_off_line(const std::string& who, const std::string& name, bool heap_mode) {
+  std::string what = heap_mode ? "--heap saw its first moments only; --exact sees every allocation"
+                               : "the in-use figures stop there";
+  // The Go compiler is the program a build is traced for.
+  std::string compiler = name == "compile" ? " (the Go compiler keeps it on when asked for a memory profile: go build "
+                                             "-gcflags=all=-memprofile=/dev/null)"
+                                           : "";
+  return fmt::format("gotrace: {} turned its heap profiling off while traced (runtime.MemProfileRate = 0), and the "
+                     "runtime sampled nothing after: {}{}\n",
+                     who, what, compiler);
+}
+
 // How the runtime's heap profiler shaped the figures, and what is in use.
 std::string heap_lines(int pid, const HeapFigures& heap) {
   std::string text;
@@ -45,6 +67,9 @@ std::string heap_lines(int pid, const HeapFigures& heap) {
     text += fmt::format("gotrace: no heap-profile sample came: pid {}'s heap profiling may be off "
                         "(runtime.MemProfileRate 0, as in a program that links neither runtime/pprof nor "
                         "net/http/pprof)\n", pid);
+  if (heap.turned_off_at)
+    text += turned_off_line(fmt::format("pid {} ({:.2f}s in)", pid, std::chrono::duration<double>(*heap.turned_off_at).count()),
+                            "", heap.heap_mode);
   if (heap.records_inuse && heap.cycles < 2)
     text += fmt::format("gotrace: no in-use figures yet: {} collection cycle{} ended while tracing, and an object "
                         "counts as in use once two have, as in Go's own heap profile (by then the collector found it "
@@ -174,8 +199,9 @@ std::string process_line(const TraceSummary& s, const std::string& name) {
   double seconds = std::chrono::duration<double>(s.duration).count();
   std::string lost = s.counts ? drops_summary(*s.counts) : "events lost unknown: " + s.counts.error().message;
   const char* until = s.exec ? " (until it exec'd)" : s.target_exited ? " (until it exited)" : "";
-  return fmt::format("gotrace:   pid {} ({}): {:.2f}s{}: {} allocations, {}; {}{}\n", s.pid, name, seconds, until,
-                     s.totals.count, format_bytes(s.totals.bytes), lost, peak_clause(s.heap));
+  return fmt::format("gotrace:   pid {} ({}): {:.2f}s{}: {} allocations, {}; {}{}{}\n", s.pid, name, seconds, until,
+                     s.totals.count, format_bytes(s.totals.bytes), lost, turned_off_clause(s.heap),
+                     peak_clause(s.heap));
 }
 
 }  // namespace
@@ -193,7 +219,14 @@ std::string format_session_summary(std::vector<TraceSummary> each, const std::ve
   std::string text = fmt::format("gotrace: traced {} processes for {:.2f}s: {} allocations, {}; {}\n", each.size(),
                                  std::chrono::duration<double>(duration).count(), all.totals.count,
                                  format_bytes(all.totals.bytes), lost);
-  for (size_t i = 0; i < each.size(); ++i) text += process_line(each[i], names[i]);
+  std::map<std::string, size_t> turned_off;  // by program name, how many processes
+  for (size_t i = 0; i < each.size(); ++i) {
+    text += process_line(each[i], names[i]);
+    if (each[i].heap.turned_off_at) ++turned_off[names[i]];
+  }
+  for (const auto& [name, processes] : turned_off)
+    text += turned_off_line(processes == 1 ? name : fmt::format("{} ({} processes)", name, processes), name,
+                            all.heap.heap_mode);
   // The rest of the summary, of all of them together.
   std::string rest = format_trace_summary(all);
   return text + rest.substr(rest.find('\n') + 1);

@@ -49,6 +49,10 @@ struct HeapFigures {
   // for several processes together, whose peaks are each its own.
   std::optional<AllocationTotals> peak_inuse{};
   std::chrono::nanoseconds peak_at{0};
+  // The program set runtime.MemProfileRate to 0 while traced, about this
+  // far into its trace: the runtime sampled nothing after (the Go compiler
+  // does so at its start unless asked for a memory profile).
+  std::optional<std::chrono::nanoseconds> turned_off_at{};
 };
 
 struct TraceSummary {
