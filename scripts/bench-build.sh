@@ -12,8 +12,7 @@
 #   untraced  go build -a alone;
 #   heap      gotrace run --follow --heap -o FILE -- go build -a: the go
 #             command and every Go process it starts, by the runtime's own
-#             heap-profile samples (the compiler links runtime/pprof, so its
-#             heap profiling is on);
+#             heap-profile samples;
 #   exact     gotrace run --follow --exact -o FILE -- go build -a: every
 #             allocation of every compile process;
 #   all       go build -a alone, while gotrace attach --all --heap runs
@@ -33,6 +32,10 @@
 # process still held at its exit, summed) and by peak_inuse_space (what each
 # held at its peak, summed). Checks no threshold; fails only when a build
 # fails or a profile holds no compile process.
+#
+# Every mode builds with -gcflags=all=-memprofile=/dev/null: the compiler
+# turns its heap profiling off at its start unless asked for a memory
+# profile, and --heap would see its first moments only.
 #
 # cgo is off (CGO_ENABLED=0), so that the build runs no C compiler, and the
 # machine's go builds (GOTOOLCHAIN=local). GOTRACE_BENCH_MODES replaces the
@@ -92,7 +95,7 @@ declare -A ratios   # mode → space-separated ratios to the round's untraced bu
 run() {
   local mode=$1 cache start end
   cache=$(mktemp -d "$work/gocache.XXXXXX")
-  local go_build=("$go" build -a -o "$work/buildmodule" .)
+  local go_build=("$go" build -a -gcflags=all=-memprofile=/dev/null -o "$work/buildmodule" .)
   start=$(date +%s%N)
   # GOCACHE goes in the environment gotrace hands on: under `env`, the
   # traced command would be a program that execs go, not go itself.
