@@ -9,8 +9,8 @@
 // order they were reserved, and by the time the exec tracepoint fires the
 // kernel has ended every other thread of the old image while the exec'ing
 // thread is still in the kernel, so the record divides the stream exactly:
-// every allocation of the old image before it, none after. It wakes the
-// consumer at once.
+// every allocation of the old image before it, none after. A watched
+// process's record wakes the consumer at once.
 //
 // To trace a new image from its first instruction (`gotrace run`, and the
 // children of a followed process), the watcher stops the process there with
@@ -122,7 +122,11 @@ int watch_exec(unsigned long long* ctx) {
   struct gotrace_exec_event event = {GOTRACE_EXEC_EVENT_MAGIC, bpf_ktime_get_ns(), tgid, stop ? 1 : 0};
   // A full ring buffer loses this record: userspace then learns of the exec
   // from this flag at its next drain, and the process runs on unstopped.
-  if (bpf_ringbuf_output(&alloc_events, &event, sizeof(event), BPF_RB_FORCE_WAKEUP) != 0) {
+  // A watched process's record wakes userspace at once (it may be stopped,
+  // waiting); another's waits for the next drain, a few ms away, rather
+  // than have every exec on a busy host wake gotrace.
+  __u64 wakeup = flags ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&alloc_events, &event, sizeof(event), wakeup) != 0) {
     if (!flags) {
       __sync_fetch_and_add(&unreported_execs, 1);
       return 0;
