@@ -70,6 +70,17 @@ void expect_stayed_exact(const GuardedTrace& trace, const std::string& budget) {
   EXPECT_TRUE(has(trace.sites.raw, "Comment: gotrace: every allocation of pid ")) << trace.sites.raw;
 }
 
+// At least 99.9% of the objects allocated at `function` are of `type`.
+void expect_type_of_site(PprofSites& sites, const std::string& function, const std::string& type) {
+  int64_t all = 0;
+  std::string types;
+  for (const auto& [name, objects] : sites.types_by_function[function]) {
+    all += objects;
+    types += fmt::format(" {}:{}", name, objects);
+  }
+  EXPECT_GE(sites.types_by_function[function][type] * 1000, all * 999) << function << " types:" << types;
+}
+
 TEST(OverheadGuard, FallsBackToHeapSamplesWhenEveryAllocationCostsTooMuch) {
   REQUIRE_BPF_PRIVILEGES();
   // allocs steady allocates flat out: a probe hit (a microsecond or more)
@@ -84,10 +95,10 @@ TEST(OverheadGuard, FallsBackToHeapSamplesWhenEveryAllocationCostsTooMuch) {
   auto& b = trace.sites.by_function["main.siteSteadyB"];
   ASSERT_GT(b.objects, 1000) << trace.sites.raw.substr(0, 4000);
   EXPECT_NEAR(double(a.objects) / double(b.objects), 3.0, 0.03);
-  EXPECT_EQ(trace.sites.types_by_function["main.siteSteadyA"].size(), 1u);
-  EXPECT_GT(trace.sites.types_by_function["main.siteSteadyA"]["main.Record"], 0);
-  EXPECT_EQ(trace.sites.types_by_function["main.siteSteadyB"].size(), 1u);
-  EXPECT_GT(trace.sites.types_by_function["main.siteSteadyB"]["main.Pair"], 0);
+  // The runtime may allocate for itself inside a site (when a collection
+  // starts there): the site's own type is all but a handful of its objects.
+  expect_type_of_site(trace.sites, "main.siteSteadyA", "main.Record");
+  expect_type_of_site(trace.sites, "main.siteSteadyB", "main.Pair");
 }
 
 TEST(OverheadGuard, StaysExactOnABusyProgramThatAllocatesRarely) {
