@@ -239,29 +239,36 @@ bool AllocProbe::take_exec_record(const void* data, size_t size) {
 
 int AllocProbe::on_event(void* context, void* data, size_t size) {
   auto* probe = static_cast<AllocProbe*>(context);
-  if (probe->take_exec_record(data, size)) return 0;
+  // A ring buffer its producers fill as fast as it drains would keep one
+  // consume() going for ever: after this many records libbpf is told to
+  // stop (the record is taken first; the rest wait for the next drain).
+  bool budget_spent = ++probe->consumed_now_ >= kMaxRecordsPerConsume;
+  int stop = budget_spent ? -ECANCELED : 0;
+  if (probe->take_exec_record(data, size)) return stop;
   if (size < GOTRACE_EVENT_HEADER_SIZE) {
     ++probe->malformed_records_;
-    return 0;
+    return stop;
   }
   const auto* event = static_cast<const gotrace_alloc_event*>(data);
   if (event->stack_depth > GOTRACE_MAX_STACK_DEPTH ||
       size < GOTRACE_EVENT_HEADER_SIZE + uint64_t(event->stack_depth) * 8 || event->slot >= probe->processes_.size()) {
     ++probe->malformed_records_;
-    return 0;
+    return stop;
   }
   // Past its exec the records of a slot are another image's (the same
   // binary, re-exec'd, keeps its uprobes), whose addresses the traced
   // image's cannot explain.
-  if (probe->processes_[event->slot].ended) return 0;
+  if (probe->processes_[event->slot].ended) return stop;
   probe->on_allocation_(*event);
-  return 0;
+  return stop;
 }
 
 int AllocProbe::event_fd() const { return ring_buffer__epoll_fd(ring_); }
 
 Result<uint64_t> AllocProbe::consume() {
+  consumed_now_ = 0;
   int consumed = ring_buffer__consume(ring_);
+  if (consumed == -ECANCELED) consumed = int(consumed_now_);  // the budget, spent
   if (consumed < 0 && consumed != -EINTR) return make_error("reading the BPF ring buffer: {}", errno_text(consumed));
   if (!exec_record_lost_ && watch_->record_lost()) {
     // Which process exec'd is not known: every traced one is treated as
@@ -274,6 +281,17 @@ Result<uint64_t> AllocProbe::consume() {
       }
   }
   return uint64_t(consumed < 0 ? 0 : consumed);
+}
+
+Result<uint64_t> AllocProbe::consume_all() {
+  uint64_t total = 0;
+  for (int round = 0; round < 256; ++round) {
+    auto consumed = consume();
+    if (!consumed) return consumed.error();
+    total += *consumed;
+    if (*consumed < kMaxRecordsPerConsume) break;
+  }
+  return total;
 }
 
 Status AllocProbe::start_sampling(uint64_t rate) {

@@ -133,8 +133,12 @@ class AllocProbe {
   // call consume() at least every kDrainInterval as well.
   int event_fd() const;
   static constexpr std::chrono::milliseconds kDrainInterval{10};
-  // Hands every waiting event to the handlers; returns how many there were.
+  // Hands the waiting events to the handlers, up to kMaxRecordsPerConsume
+  // of them; returns how many there were.
   Result<uint64_t> consume();
+  // The same until the ring buffer is empty, at the end of a trace (bounded
+  // too, should the producers never stop).
+  Result<uint64_t> consume_all();
   // Every counter of GOTRACE_PROBE_COUNTERS of a process: the kernel's per
   // CPU, summed, and those gotrace keeps itself.
   Result<ProbeCounts> counts(uint32_t slot) const;
@@ -181,6 +185,10 @@ class AllocProbe {
   ExecHandler on_exec_;
   uint64_t malformed_records_ = 0;
   bool exec_record_lost_ = false;
+  // Records taken by the consume() under way, and the most one takes: the
+  // event loop must come back to its signals, timer and processes.
+  uint64_t consumed_now_ = 0;
+  static constexpr uint64_t kMaxRecordsPerConsume = uint64_t(1) << 16;
 };
 
 // Why this process cannot load and attach the probe, or nullopt when it

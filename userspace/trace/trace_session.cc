@@ -288,7 +288,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
     if (!gone || target_gone) continue;
     result.target_exited = true;
     end_ = std::chrono::steady_clock::now();
-    if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+    if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
     if (!view_) break;
     publish_snapshot(true);
     view_->target_exited();
@@ -296,7 +296,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
     for (int fd : {probe_->event_fd(), root_pidfd, loop->timer_fd()}) loop->forget(fd);
   }
   if (!target_gone) {
-    if (auto consumed = probe_->consume(); !consumed) return consumed.error();
+    if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
     end_ = std::chrono::steady_clock::now();
   }
   if (!result.exec && ending_exec_) result.exec = ending_exec_;
