@@ -113,12 +113,21 @@ TEST_F(ProfileBuilder, CallSitesSumByLeafWithTheTopTypeByBytes) {
 
 TEST(SiteSum, TiesGoToTheFirstTypeByName) {
   SiteSum sum;
-  sum.add("main.B", {1, 16});
-  sum.add("main.A", {1, 16});
+  sum.add("main.B", "newobject", {1, 16});
+  sum.add("main.A", "newobject", {1, 16});
   EXPECT_EQ(sum.top_type(), "main.A");
-  sum.add("main.B", {1, 1});
+  sum.add("main.B", "newobject", {1, 1});
   EXPECT_EQ(sum.top_type(), "main.B");
   EXPECT_DOUBLE_EQ(sum.totals().count, 3);
+}
+
+TEST(SiteSum, TheTopKindIsTheOneWithTheMostBytes) {
+  SiteSum sum;
+  sum.add("int", "growslice", {10, 800});
+  sum.add("int", "makeslice", {1, 1000});
+  EXPECT_EQ(sum.top_kind(), "makeslice");
+  sum.add("int", "growslice", {1, 300});
+  EXPECT_EQ(sum.top_kind(), "growslice");
 }
 
 }  // namespace

@@ -153,13 +153,15 @@ struct ProcessLabels {
   int64_t container = 0;  // 0, the empty string, for none
 };
 
-// One sample each, leaf first, labelled with its type and process; a
+// One sample each, leaf first, labelled with its type, allocation kind and process; a
 // merged stack ends at the merged frame's location, `merged_location`.
 Status write_samples(const Profile& profile, uint64_t merged_location, StringTable& strings, ProfileStream& stream) {
   int64_t type_key = strings.index("type"), process_key = strings.index("process"), pid_key = strings.index("pid"),
-          container_key = strings.index("container");
+          container_key = strings.index("container"), kind_key = strings.index(kAllocationKindLabel);
   std::vector<int64_t> type_strings;  // by type
   for (const std::string& name : profile.type_names) type_strings.push_back(strings.index(name));
+  std::vector<int64_t> kind_strings;  // by kind; 0, the empty string, for a stack that does not say
+  for (const std::string& name : profile.kind_names) kind_strings.push_back(strings.index(name));
   std::vector<ProcessLabels> processes;  // by process
   for (const ProcessLabel& process : profile.processes)
     processes.push_back({strings.index(process.name), process.pid, strings.index(process.container)});
@@ -182,6 +184,8 @@ Status write_samples(const Profile& profile, uint64_t merged_location, StringTab
       pb_sample.add_value(int64_t(sample.peak_inuse.bytes));
     }
     add_label(type_key)->set_str(type_strings[sample.type]);
+    if (sample.kind < kind_strings.size() && kind_strings[sample.kind] != 0)
+      add_label(kind_key)->set_str(kind_strings[sample.kind]);
     if (sample.process < processes.size()) {
       const ProcessLabels& process = processes[sample.process];
       add_label(process_key)->set_str(process.name);

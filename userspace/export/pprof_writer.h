@@ -18,6 +18,9 @@
 // and each sample is labelled with its process: `process` (the executable's
 // name), `pid` (a number) and, for a process in a container, `container`
 // (its cgroup): `go tool pprof -tagfocus=process=compile`, `-tagfocus=pid=1234`.
+// Each sample also says what kind of allocation it was, where its stack
+// says (profile/allocation_kind.h): `alloc=growslice`, `alloc=newobject`
+// (`go tool pprof -tagfocus=alloc=growslice`, `-tags`).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,9 @@
 #include "userspace/profile/profile.h"
 
 namespace gotrace {
+
+// The label of a sample's allocation kind.
+inline constexpr const char* kAllocationKindLabel = "alloc";
 
 // What the profile does not say of itself; its binaries are its mappings
 // (Profile::mappings).

@@ -12,20 +12,25 @@ uint32_t CallSiteIndex::site_of(const Frame& leaf) {
   return it->second;
 }
 
-void SiteSum::add(std::string_view type, const WeightedTotals& totals) {
-  totals_.add(totals);
-  auto known = std::find_if(type_bytes_.begin(), type_bytes_.end(), [&](const auto& entry) { return entry.first == type; });
-  if (known == type_bytes_.end()) type_bytes_.emplace_back(type, totals.bytes);
-  else known->second += totals.bytes;
+void TopByBytes::add(std::string_view name, double bytes) {
+  auto known = std::find_if(bytes_.begin(), bytes_.end(), [&](const auto& entry) { return entry.first == name; });
+  if (known == bytes_.end()) bytes_.emplace_back(name, bytes);
+  else known->second += bytes;
 }
 
-std::string_view SiteSum::top_type() const {
-  // Of types with equal bytes, the first by name: the same answer whatever
+std::string_view TopByBytes::top() const {
+  // Of names with equal bytes, the first by name: the same answer whatever
   // order the samples came in.
-  auto top = std::max_element(type_bytes_.begin(), type_bytes_.end(), [](const auto& a, const auto& b) {
+  auto top = std::max_element(bytes_.begin(), bytes_.end(), [](const auto& a, const auto& b) {
     return a.second < b.second || (a.second == b.second && a.first > b.first);
   });
-  return top == type_bytes_.end() ? std::string_view() : top->first;
+  return top == bytes_.end() ? std::string_view() : top->first;
+}
+
+void SiteSum::add(std::string_view type, std::string_view kind, const WeightedTotals& totals) {
+  totals_.add(totals);
+  types_.add(type, totals.bytes);
+  kinds_.add(kind, totals.bytes);
 }
 
 std::vector<CallSite> call_sites(const Profile& profile) {
@@ -43,7 +48,8 @@ std::vector<CallSite> call_sites(const Profile& profile) {
       site_keys.push_back(it->first);
       sums.emplace_back();
     }
-    sums[it->second].add(profile.type_name_of(sample), {double(sample.totals.count), double(sample.totals.bytes)});
+    sums[it->second].add(profile.type_name_of(sample), profile.kind_of(sample),
+                         {double(sample.totals.count), double(sample.totals.bytes)});
   }
   std::vector<CallSite> sites;
   for (uint32_t id = 0; id < sums.size(); ++id) {
@@ -52,7 +58,7 @@ std::vector<CallSite> call_sites(const Profile& profile) {
     std::string process_name =
         per_process && process < profile.processes.size() ? process_name_and_pid(profile.processes[process]) : "";
     sites.push_back({process_name, std::string(leaf.function), std::string(leaf.file), leaf.line,
-                     sums[id].totals().rounded(), std::string(sums[id].top_type())});
+                     sums[id].totals().rounded(), std::string(sums[id].top_type()), std::string(sums[id].top_kind())});
   }
   std::sort(sites.begin(), sites.end(), [](const CallSite& a, const CallSite& b) {
     return std::tie(b.totals.bytes, b.totals.count, a.function, a.line, a.process) <
@@ -77,7 +83,7 @@ std::string format_call_site_table(const std::vector<CallSite>& sites, const All
     out += fmt::format("{:>12} {:>5.1f}%  {:>11} {:>5.1f}%  {}{} {}:{}{}\n", site.totals.count,
                        percent(site.totals.count, totals.count), format_bytes(site.totals.bytes),
                        percent(site.totals.bytes, totals.bytes), process_cell(site.process), site.function, site.file,
-                       site.line, " [" + site.top_type + "]");
+                       site.line, " [" + site.top_type + "]" + (site.top_kind.empty() ? "" : " " + site.top_kind));
   }
   return out;
 }

@@ -28,16 +28,28 @@ class CallSiteIndex {
   std::map<std::tuple<std::string_view, std::string_view, int64_t>, uint32_t> index_;
 };
 
-// A site's samples summed, with the type allocated most there by bytes.
+// Of the names added with their bytes, the one with the most bytes.
+class TopByBytes {
+ public:
+  void add(std::string_view name, double bytes);
+  std::string_view top() const;
+
+ private:
+  std::vector<std::pair<std::string_view, double>> bytes_;  // a site has few types and kinds
+};
+
+// A site's samples summed, with the type and the allocation kind most
+// allocated there by bytes.
 class SiteSum {
  public:
-  void add(std::string_view type, const WeightedTotals& totals);
+  void add(std::string_view type, std::string_view kind, const WeightedTotals& totals);
   const WeightedTotals& totals() const { return totals_; }
-  std::string_view top_type() const;
+  std::string_view top_type() const { return types_.top(); }
+  std::string_view top_kind() const { return kinds_.top(); }
 
  private:
   WeightedTotals totals_;
-  std::vector<std::pair<std::string_view, double>> type_bytes_;  // a site has few types
+  TopByBytes types_, kinds_;
 };
 
 struct CallSite {
@@ -47,6 +59,7 @@ struct CallSite {
   int64_t line = 0;
   AllocationTotals totals;
   std::string top_type;  // the type allocated most (by bytes) here
+  std::string top_kind;  // the allocation kind most (by bytes) here; "" when the stacks do not say
 };
 
 // Sorted by bytes, then allocations, then name. In a profile of several
@@ -54,7 +67,8 @@ struct CallSite {
 std::vector<CallSite> call_sites(const Profile& profile);
 
 // A plain-text table of the top `limit` sites, for a terminal or a log;
-// with a PROCESS column when the sites name their processes.
+// with a PROCESS column when the sites name their processes, and the kind
+// of allocation after the type.
 std::string format_call_site_table(const std::vector<CallSite>& sites, const AllocationTotals& totals, size_t limit);
 
 }  // namespace gotrace

@@ -38,8 +38,8 @@ Sample& Profile::add_sample(std::span<const uint32_t> locations, std::string_vie
   Sample& sample = samples.emplace_back();
   sample.first = uint32_t(stack_locations.size());
   // No stack the probe records is that deep; a longer one is cut to its leaf-most locations.
-  locations = locations.first(std::min<size_t>(locations.size(), std::numeric_limits<uint16_t>::max()));
-  sample.depth = uint16_t(locations.size());
+  locations = locations.first(std::min<size_t>(locations.size(), std::numeric_limits<decltype(Sample::depth)>::max()));
+  sample.depth = uint8_t(locations.size());
   sample.type = type;
   sample.truncated = truncated;
   sample.merged = merged;

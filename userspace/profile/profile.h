@@ -83,24 +83,28 @@ std::string process_name_and_pid(const ProcessLabel& process);
 // each more than its locations do.
 struct Sample {
   uint32_t first = 0;        // where its locations start in Profile::stack_locations
-  uint16_t depth = 0;        // how many locations it has: at most the probe's 127 frames
-  bool truncated = false;    // the stack was cut at the root end
-  bool merged = false;       // cut to its leaf-most frames by the memory bound
   uint32_t type = 0;         // index into Profile::type_names
   uint32_t process = 0;      // index into Profile::processes
+  uint16_t kind = 0;         // index into Profile::kind_names
+  uint8_t depth = 0;         // how many locations it has: at most the probe's 127 frames
+  bool truncated : 1 = false;  // the stack was cut at the root end
+  bool merged : 1 = false;     // cut to its leaf-most frames by the memory bound
   AllocationTotals totals;
   AllocationTotals inuse;    // still in use when the trace ended (heap-profile samples)
   // In use at the end of the collection cycle when its process's in-use
   // bytes were the most (StackAggregator::peak_cycle).
   AllocationTotals peak_inuse;
 };
-// The process index took the room of a depth that needs no 32 bits.
+// The process index and the kind took the room of a depth that needs no 32 bits.
 static_assert(sizeof(Sample) == 64, "a Sample is held by the hundred thousand: keep it small");
 
 struct Profile {
   std::vector<Location> locations;
   std::vector<uint32_t> stack_locations;  // every sample's indexes into locations, leaf first
   std::vector<std::string> type_names;    // the Go types allocated, or kRawMemory
+  // What the allocations were made by (allocation_kind.h); "" where the
+  // stack does not say. Never more than 65536: each is a runtime function.
+  std::vector<std::string> kind_names;
   std::vector<Sample> samples;
   std::vector<Mapping> mappings;          // by Location::mapping and ProcessLabel::mapping
   std::vector<ProcessLabel> processes;    // by Sample::process; one for a single process's trace
@@ -115,6 +119,9 @@ struct Profile {
     return {stack_locations.data() + sample.first, sample.depth};
   }
   const std::string& type_name_of(const Sample& sample) const { return type_names[sample.type]; }
+  std::string_view kind_of(const Sample& sample) const {
+    return sample.kind < kind_names.size() ? std::string_view(kind_names[sample.kind]) : std::string_view();
+  }
   // Appends a sample, with its type name added to the table when new (a
   // search: for profiles of few types, as tests build).
   Sample& add_sample(std::span<const uint32_t> locations, std::string_view type_name, AllocationTotals totals = {},

@@ -10,21 +10,22 @@ size_t SampleMerger::hash_of(uint32_t sample) const {
   const Sample& s = profile_.samples[sample];
   std::span<const uint32_t> locations = profile_.locations_of(s);
   std::string_view bytes(reinterpret_cast<const char*>(locations.data()), locations.size_bytes());
-  size_t hash = std::hash<std::string_view>()(bytes) ^ size_t(s.type) * 0x9e3779b97f4a7c15;
+  size_t hash = std::hash<std::string_view>()(bytes) ^ size_t(s.type) * 0x9e3779b97f4a7c15 ^ size_t(s.kind) << 40;
   return hash ^ (size_t(s.truncated) << 1 | size_t(s.merged));
 }
 
 bool SampleMerger::same(uint32_t a, uint32_t b) const {
   const Sample& x = profile_.samples[a];
   const Sample& y = profile_.samples[b];
-  if (x.type != y.type || x.truncated != y.truncated || x.merged != y.merged || x.depth != y.depth) return false;
+  if (x.type != y.type || x.kind != y.kind || x.truncated != y.truncated || x.merged != y.merged || x.depth != y.depth) return false;
   std::span<const uint32_t> p = profile_.locations_of(x), q = profile_.locations_of(y);
   return std::equal(p.begin(), p.end(), q.begin());
 }
 
-uint32_t SampleMerger::type_id(std::string_view name) {
-  auto [it, inserted] = type_ids_.emplace(name, type_views_.size());
-  if (inserted) type_views_.push_back(name);
+uint32_t SampleMerger::name_id(std::vector<std::string_view>& views,
+                               std::unordered_map<std::string_view, uint32_t>& ids, std::string_view name) {
+  auto [it, inserted] = ids.emplace(name, views.size());
+  if (inserted) views.push_back(name);
   return it->second;
 }
 
@@ -51,8 +52,9 @@ uint32_t SampleMerger::sample_of(const RawStack& stack) {
   uint32_t candidate = profile_.samples.size();
   Sample& sample = profile_.samples.emplace_back();
   sample.first = uint32_t(profile_.stack_locations.size());
-  sample.depth = uint16_t(trimmed.locations.size());  // at most the raw stack's: see Sample::depth
-  sample.type = type_id(trimmed.type_name);
+  sample.depth = uint8_t(trimmed.locations.size());  // at most the raw stack's: see Sample::depth
+  sample.type = name_id(type_views_, type_ids_, trimmed.type_name);
+  sample.kind = uint16_t(name_id(kind_views_, kind_ids_, trimmed.kind));  // a runtime function each: few
   sample.truncated = stack.truncated;
   sample.merged = stack.merged;
   profile_.stack_locations.insert(profile_.stack_locations.end(), trimmed.locations.begin(), trimmed.locations.end());
@@ -81,6 +83,7 @@ Profile SampleMerger::take_profile(const std::vector<Figures>& figures, const Al
     profile.samples[i].peak_inuse = figures[i].peak_inuse.rounded();
   }
   profile.type_names.assign(type_views_.begin(), type_views_.end());
+  profile.kind_names.assign(kind_views_.begin(), kind_views_.end());
   profile.locations = std::move(symbolizer_).take_locations();
   return profile;
 }

@@ -43,6 +43,8 @@ class SampleMerger {
   const std::vector<Location>& locations() const { return symbolizer_.locations(); }
   // A sample's type name, valid as long as the merger.
   std::string_view type_name(uint32_t sample) const { return type_views_[profile_.samples[sample].type]; }
+  // A sample's allocation kind (allocation_kind.h), valid as long as the merger.
+  std::string_view kind(uint32_t sample) const { return kind_views_[profile_.samples[sample].kind]; }
 
   // What the stacks of one sample add up to.
   struct Figures {
@@ -52,9 +54,11 @@ class SampleMerger {
   Profile take_profile(const std::vector<Figures>& figures, const AllocationTotals& totals) &&;
 
  private:
-  uint32_t type_id(std::string_view name);
-  // Samples are equal when their trimmed locations, truncation, merging
-  // and type are.
+  // The index of a name in a table of names the symbolizer holds.
+  static uint32_t name_id(std::vector<std::string_view>& views, std::unordered_map<std::string_view, uint32_t>& ids,
+                          std::string_view name);
+  // Samples are equal when their trimmed locations, truncation, merging,
+  // type and kind are.
   size_t hash_of(uint32_t sample) const;
   bool same(uint32_t a, uint32_t b) const;
   void grow_index();
@@ -65,6 +69,8 @@ class SampleMerger {
   Profile profile_;
   std::vector<std::string_view> type_views_;  // by type id, into the symbolizer's names
   std::unordered_map<std::string_view, uint32_t> type_ids_;
+  std::vector<std::string_view> kind_views_;  // by kind id, the same way
+  std::unordered_map<std::string_view, uint32_t> kind_ids_;
   // Open addressing, by content: slots of sample id + 1, 0 for empty, a
   // power of two of them. The index holds ids, not copies.
   std::vector<uint32_t> index_;

@@ -33,9 +33,9 @@ uint32_t ProfileCombiner::mapping_id(Mapping&& mapping) {
   return uint32_t(combined_.mappings.size() - 1);
 }
 
-uint32_t ProfileCombiner::type_id(std::string&& name) {
-  auto [it, inserted] = type_ids_.emplace(name, uint32_t(combined_.type_names.size()));
-  if (inserted) combined_.type_names.push_back(std::move(name));
+uint32_t ProfileCombiner::NameIds::id(std::vector<std::string>& names, std::string&& name) {
+  auto [it, inserted] = ids.emplace(name, uint32_t(names.size()));
+  if (inserted) names.push_back(std::move(name));
   return it->second;
 }
 
@@ -68,8 +68,10 @@ void ProfileCombiner::add(Profile&& profile) {
   }
   release(from.locations);
   std::vector<uint32_t> types;
-  for (std::string& name : from.type_names) types.push_back(type_id(std::move(name)));
+  for (std::string& name : from.type_names) types.push_back(type_ids_.id(combined_.type_names, std::move(name)));
   release(from.type_names);
+  std::vector<uint32_t> kinds;
+  for (std::string& name : from.kind_names) kinds.push_back(kind_ids_.id(combined_.kind_names, std::move(name)));
 
   auto first_process = uint32_t(combined_.processes.size());
   for (ProcessLabel& process : from.processes) {
@@ -83,6 +85,7 @@ void ProfileCombiner::add(Profile&& profile) {
   for (Sample sample : from.samples) {
     sample.first += offset;
     sample.type = types[sample.type];
+    if (sample.kind < kinds.size()) sample.kind = uint16_t(kinds[sample.kind]);
     sample.process += first_process;
     combined_.samples.push_back(sample);
   }
@@ -96,7 +99,8 @@ void ProfileCombiner::add(Profile&& profile) {
 }
 
 Profile ProfileCombiner::take() && {
-  type_ids_.clear();
+  type_ids_ = {};
+  kind_ids_ = {};
   location_ids_.clear();
   return std::move(combined_);
 }

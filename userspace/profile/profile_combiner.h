@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "userspace/profile/profile.h"
 
@@ -21,7 +22,8 @@ class ProfileCombiner {
  public:
   // Adds the samples of `profile`'s processes, as processes of their own
   // (a pid seen twice, as after an exec, is two processes). Its mappings
-  // join those equal to them; its types join those of the same name; its
+  // join those equal to them; its types and kinds join those of the same
+  // name; its
   // totals and in-use figures are summed. `profile` is left empty.
   void add(Profile&& profile);
 
@@ -30,13 +32,18 @@ class ProfileCombiner {
 
  private:
   uint32_t mapping_id(Mapping&& mapping);
-  uint32_t type_id(std::string&& name);
+  // A name's index in a table of the combined profile (its type or kind
+  // names), added when new.
+  struct NameIds {
+    std::unordered_map<std::string, uint32_t> ids;
+    uint32_t id(std::vector<std::string>& names, std::string&& name);
+  };
   // The index of a location equal to `location` (same mapping, address and
   // frames), added when there is none.
   uint32_t location_id(Location&& location);
 
   Profile combined_;
-  std::unordered_map<std::string, uint32_t> type_ids_;
+  NameIds type_ids_, kind_ids_;
   // Locations by mapping and address; one address may have several, with
   // fewer frames where some are hidden (stack_symbolizer.h).
   std::unordered_multimap<uint64_t, uint32_t> location_ids_;

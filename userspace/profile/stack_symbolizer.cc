@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "userspace/profile/allocation_kind.h"
+
 namespace gotrace {
 
 StackSymbolizer::StackSymbolizer(const GoBinary& binary, AddressTranslator translator)
@@ -45,6 +47,52 @@ std::string_view StackSymbolizer::type_name(uint64_t type) {
     it->second = name ? std::string(*name) : fmt::format("[type 0x{:x}]", type);
   }
   return it->second;
+}
+
+std::string_view StackSymbolizer::callee_of(uint32_t location) {
+  auto [it, inserted] = callees_.emplace(location, std::string_view());
+  if (!inserted) return it->second;
+  const Location& at = locations_[location];
+  constexpr uint64_t kCallRel32Size = 5;  // E8 and a 32-bit displacement from the return address
+  if (at.frames.empty() || at.file_address < kCallRel32Size) return "";
+  auto call = binary_.elf().bytes_at_vaddr(at.file_address - kCallRel32Size, kCallRel32Size);
+  auto opcode = call ? call->read<uint8_t>(0) : std::nullopt;
+  auto displacement = call ? call->read<int32_t>(1) : std::nullopt;
+  if (!opcode || *opcode != 0xe8 || !displacement) return "";
+  std::vector<Frame> frames;
+  binary_.symbolize(at.file_address + int64_t(*displacement), /*return_address=*/false, &frames);
+  if (!frames.empty()) it->second = frames.back().function;  // the physical function: the entry point itself
+  return it->second;
+}
+
+std::string_view StackSymbolizer::kind_of(const std::vector<uint32_t>& raw, std::string_view type_name) {
+  // The function the user's code called is the outermost runtime frame in
+  // front of the leaf; a stack of the runtime's own is of the innermost
+  // function past the allocator's frames.
+  std::string_view called, innermost;
+  bool user_code = false;
+  for (uint32_t index : raw) {
+    const auto& frames = locations_[index].frames;
+    if (frames.empty()) user_code = true;  // an unresolved address is not the runtime's
+    for (const Frame& frame : frames) {
+      if (!rules_.trims_at_leaf(frame.function)) {
+        user_code = true;
+        break;
+      }
+      called = frame.function;
+      if (innermost.empty() && !is_allocator_frame(frame.function)) innermost = frame.function;
+    }
+    if (user_code) break;
+  }
+  // Code that calls an allocator entry point itself (exact mode probes it)
+  // has no runtime frame in front of it: the call says which.
+  if (user_code && called.empty() && !raw.empty()) called = callee_of(raw.front());
+  if (!user_code && !innermost.empty()) called = innermost;
+  if (called.empty()) return "";
+  std::string kind = allocation_kind(called, type_name);
+  auto it = kinds_.find(kind);
+  if (it == kinds_.end()) it = kinds_.insert(std::move(kind)).first;
+  return *it;
 }
 
 StackSymbolizer::Trimmed StackSymbolizer::trim(const RawStack& stack) {
@@ -112,6 +160,7 @@ StackSymbolizer::Trimmed StackSymbolizer::trim(const RawStack& stack) {
     trimmed.locations.push_back(location_without(raw[i], dropped[i] & all));
   }
   trimmed.type_name = type_name(stack.type);
+  trimmed.kind = kind_of(raw, trimmed.type_name);
   return trimmed;
 }
 

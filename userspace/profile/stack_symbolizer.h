@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,7 @@ class StackSymbolizer {
   struct Trimmed {
     std::vector<uint32_t> locations;  // indexes into locations(), leaf first
     std::string_view type_name;       // the Go type allocated, or kRawMemory
+    std::string_view kind;            // allocation_kind.h; "" when the frames do not say
   };
   Trimmed trim(const RawStack& stack);
 
@@ -47,6 +49,11 @@ class StackSymbolizer {
   // The location at `index` without the frames whose bits are set.
   uint32_t location_without(uint32_t index, uint64_t dropped_frames);
   std::string_view type_name(uint64_t type);
+  // The kind of the allocation of a stack whose locations are `raw`.
+  std::string_view kind_of(const std::vector<uint32_t>& raw, std::string_view type_name);
+  // The function a location's call instruction calls: "" when it is not a
+  // direct call (Go calls the allocator with CALL rel32).
+  std::string_view callee_of(uint32_t location);
 
   const GoBinary& binary_;
   AddressTranslator translator_;
@@ -57,6 +64,8 @@ class StackSymbolizer {
   // front of a leaf that lies inside an inlined chain.
   std::map<std::pair<uint32_t, uint64_t>, uint32_t> derived_index_;
   std::unordered_map<uint64_t, std::string> type_names_;  // by runtime type address
+  std::unordered_map<uint32_t, std::string_view> callees_;  // by location
+  std::set<std::string, std::less<>> kinds_;  // the kinds seen, which Trimmed::kind points into
 };
 
 }  // namespace gotrace

@@ -74,7 +74,7 @@ void LiveSites::Process::sum_sites() {
     SiteSum sum;
     WeightedTotals site_inuse;
     for (uint32_t sample : site_samples[id]) {
-      sum.add(merger.type_name(sample), sample_totals[sample]);
+      sum.add(merger.type_name(sample), merger.kind(sample), sample_totals[sample]);
       site_inuse.add(sample_inuse[sample]);
     }
     // Sums of estimates added and taken away again can end a hair below zero.
@@ -82,7 +82,8 @@ void LiveSites::Process::sum_sites() {
     const Frame& leaf = sites.leaf(id);
     totals.add(sum.totals());
     inuse.add(site_inuse);
-    rows.push_back({site_ids[id], leaf.function, leaf.file, leaf.line, sum.top_type(), sum.totals(), site_inuse, index});
+    rows.push_back(
+        {site_ids[id], leaf.function, leaf.file, leaf.line, sum.top_type(), sum.totals(), site_inuse, index, sum.top_kind()});
   }
 }
 

@@ -160,8 +160,18 @@ std::vector<std::string> process_cells(const std::vector<SiteRow>& rows, const s
   return cells;
 }
 
-ScreenLine heading_line(const NumberColumns& numbers, SortColumn sort, size_t process_width, size_t type_width,
-                        size_t width) {
+// The KIND column's width: as wide as its widest kind, up to a limit past
+// which a kind is cut (the longest runtime names say little more at their
+// end); 0, no column, when no site's stacks say their kind.
+size_t kind_column_width(const std::vector<SiteRow>& rows) {
+  constexpr size_t kMaxKindWidth = 14;
+  size_t widest = 0;
+  for (const SiteRow& row : rows) widest = std::max(widest, display_width(row.site.top_kind));
+  return widest == 0 ? 0 : std::clamp<size_t>(widest, 4, kMaxKindWidth);
+}
+
+ScreenLine heading_line(const NumberColumns& numbers, SortColumn sort, size_t process_width, size_t kind_width,
+                        size_t type_width, size_t width) {
   std::vector<Span> heading;
   for (const NumberColumn& column : numbers) {
     bool sorted = column.sorts == sort;
@@ -169,6 +179,7 @@ ScreenLine heading_line(const NumberColumns& numbers, SortColumn sort, size_t pr
     heading.push_back({std::string(kGap, ' '), Style::kHeading});
   }
   if (process_width > 0) heading.push_back({pad_right("PROCESS", process_width + kGap), Style::kHeading});
+  if (kind_width > 0) heading.push_back({pad_right("KIND", kind_width + kGap), Style::kHeading});
   if (type_width > 0) heading.push_back({pad_right("TYPE", type_width + kGap), Style::kHeading});
   heading.push_back({"CALL SITE", Style::kHeading});
   return compose(std::move(heading), {}, width, Style::kHeading);
@@ -191,12 +202,20 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
     for (const std::string& cell : processes) process_width = std::max(process_width, display_width(cell));
   }
   size_t process_room = process_width > 0 ? process_width + kGap : 0;
-  fit_columns(&numbers, sort_, width, process_room);
-  size_t numbers_width = total_width(numbers) + process_room;
+  // The kind of allocation goes first on a terminal too narrow for it and
+  // the columns that stay.
+  size_t kind_width = kind_column_width(rows_);
+  NumberColumns fitted = numbers;
+  fit_columns(&fitted, sort_, width, process_room + kind_width + kGap);
+  if (kind_width > 0 && total_width(fitted) + process_room + kind_width + kGap + kSiteRoom > width) kind_width = 0;
+  size_t kind_room = kind_width > 0 ? kind_width + kGap : 0;
+  if (kind_width > 0) numbers = std::move(fitted);
+  else fit_columns(&numbers, sort_, width, process_room);
+  size_t numbers_width = total_width(numbers) + process_room + kind_room;
   size_t rest = width > numbers_width ? width - numbers_width : 0;
   size_t type_width = type_column_width(rows_, rest, ellipsis_);
   size_t site_width = rest - (type_width > 0 ? type_width + kGap : 0);
-  lines.push_back(heading_line(numbers, sort_, process_width, type_width, width));
+  lines.push_back(heading_line(numbers, sort_, process_width, kind_width, type_width, width));
 
   if (rows_.empty()) {
     std::string why = filter_.empty() ? "no allocations seen yet" : "no call site matches the filter";
@@ -218,6 +237,8 @@ std::vector<ScreenLine> ScreenModel::list_body(size_t width, size_t height) {
     std::string text;
     for (const NumberColumn& column : numbers) text += pad_left(column.cells[i], column.width) + std::string(kGap, ' ');
     if (process_width > 0) text += pad_right(processes[i], process_width) + std::string(kGap, ' ');
+    if (kind_width > 0)
+      text += pad_right(keep_head(row.site.top_kind, kind_width, ellipsis_), kind_width) + std::string(kGap, ' ');
     if (type_width > 0)
       text += pad_right(keep_head(row.site.top_type, type_width, ellipsis_), type_width) + std::string(kGap, ' ');
     text += site_label(row.site, site_width, ellipsis_);

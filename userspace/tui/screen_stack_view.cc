@@ -8,12 +8,21 @@
 
 #include "base/text_format.h"
 #include "bpf/gotrace_abi.h"
+#include "userspace/profile/allocation_kind.h"
 #include "userspace/tui/screen_lines.h"
 #include "userspace/tui/screen_model.h"
 #include "userspace/tui/text_cells.h"
 
 namespace gotrace {
 namespace {
+
+// "  kind growslice (append growing a slice)", or nothing where the stacks do not say.
+std::string kind_words(std::string_view kind) {
+  if (kind.empty()) return "";
+  std::string_view words = describe_allocation_kind(kind);
+  return words.empty() ? fmt::format("  kind {}", kind) : fmt::format("  kind {} ({})", kind, words);
+}
+
 
 constexpr size_t kInlinedMark = 10;  // the columns " (inlined)" takes
 
@@ -34,8 +43,10 @@ std::vector<ScreenLine> site_lines(const SiteRow& row, const std::string& proces
                                         format_rate_bytes(site.totals.bytes), format_rate_bytes(average)),
                             Style::kNormal}},
                           {}, width));
-  lines.push_back(compose({{fmt::format("  top type {}  {} distinct stack{}{}", site.top_type, stack_count,
-                                        stack_count == 1 ? "" : "s", process.empty() ? "" : "  process " + process),
+  lines.push_back(compose({{fmt::format("  top type {}{}  {} distinct stack{}{}", site.top_type,
+                                        kind_words(site.top_kind),
+                                        stack_count, stack_count == 1 ? "" : "s",
+                                        process.empty() ? "" : "  process " + process),
                             Style::kNormal}},
                           {}, width));
   lines.push_back(blank(width));

@@ -31,6 +31,7 @@ struct SiteTotals {
   // the runtime's heap-profile samples. Zero when the table does not record it.
   WeightedTotals inuse{};
   uint32_t process = 0;  // index into SiteTable::processes: a site is of one process
+  std::string_view top_kind = {};  // the allocation kind most here, by bytes (profile/allocation_kind.h)
 };
 
 // A traced process, as the view names it; its index in SiteTable::processes
