@@ -355,7 +355,7 @@ TEST_F(LiveView, RunFollowNamesEachProcessAndTabShowsOneAtATime) {
   EXPECT_NE(screen.find("PROCESS"), std::string::npos) << screen;
   EXPECT_TRUE(matching_sites(screen).starts_with("2 of ")) << screen;
   for (const std::string& pid : children)
-    EXPECT_NE(screen.find(fmt::format("allocs:{}  main.Record  main.sitePlain", pid)), std::string::npos) << screen;
+    EXPECT_NE(screen.find(fmt::format("allocs:{}  newobject  main.Record  main.sitePlain", pid)), std::string::npos) << screen;
 
   // Tab goes through the processes one at a time: the header names the one
   // shown, and the other child's row is gone with the column.
