@@ -59,6 +59,7 @@ allowed_includes() {
     userspace/process/*) echo "base/ symbolizer/ userspace/process/" ;;
     userspace/export/*) echo "base/ symbolizer/ userspace/profile/ userspace/export/" ;;
     userspace/tui/*) echo "base/ bpf/ symbolizer/ userspace/probe/probe_counters.h userspace/profile/ userspace/tui/" ;;
+    userspace/explain/*) echo "base/ symbolizer/ userspace/probe/ userspace/profile/ userspace/export/ userspace/explain/" ;;
     userspace/trace/*) echo "base/ bpf/ symbolizer/ userspace/probe/ userspace/process/ userspace/profile/ userspace/export/ userspace/tui/ userspace/trace/" ;;
     *) echo "" ;;  # commands, main and tests may use everything
   esac

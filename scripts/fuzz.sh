@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of untrusted input (the executable of a traced process
-# and /proc/<pid>/maps) with libFuzzer, ASan and UBSan.
+# Fuzzes the parsers of untrusted input (the executable of a traced process,
+# /proc/<pid>/maps, and what gotrace explain reads: profiles, and the Go
+# compiler's optimization log of escape analysis) with libFuzzer, ASan and
+# UBSan.
 #
 #   scripts/fuzz.sh [SECONDS]     (default 60 seconds per target)
 #
 # Builds the fuzz targets in build-fuzz/ with clang-16 (GOTRACE_FUZZ=ON),
 # assembles seed inputs in a temporary directory (a handful of diverse Go
 # fixture binaries from the manifest, small files derived from them, and small
-# synthetic Go executables from make_fuzz_seeds), then runs every target for
+# synthetic Go executables and a profile from make_fuzz_seeds, the compiler's
+# logs of the allocs fixture), then runs every target for
 # SECONDS, as many at a time as there are CPUs. The executable parser is
 # fuzzed twice: fuzz_go_binary on inputs of at most 64 KiB (the synthetic
 # executables, thousands of runs per second), and fuzz_go_binary_full on the
@@ -42,7 +45,7 @@ if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 # Fuzz runs; a run's target is its name without "_full".
-runs=(fuzz_go_binary fuzz_go_binary_full fuzz_build_info fuzz_proc_maps)
+runs=(fuzz_go_binary fuzz_go_binary_full fuzz_build_info fuzz_proc_maps fuzz_compiler_log fuzz_pprof_profile)
 
 echo "== building the fuzz targets in $build"
 CC=${GOTRACE_FUZZ_CC:-clang-16} CXX=${GOTRACE_FUZZ_CXX:-clang++-16} \
@@ -67,9 +70,9 @@ for run in "${runs[@]}"; do mkdir -p "$seeds/$run"; done
 
 # Small synthetic Go executables (every pclntab format, with and without
 # section headers), two hostile layouts that used to hang the loader (for the
-# full-size run: they are slow), build info blobs and a maps file.
+# full-size run: they are slow), build info blobs, a maps file and a profile.
 "$bin/make_fuzz_seeds" "$seeds/fuzz_go_binary" "$seeds/fuzz_go_binary_full" "$seeds/fuzz_build_info" \
-  "$seeds/fuzz_proc_maps"
+  "$seeds/fuzz_proc_maps" "$seeds/fuzz_pprof_profile"
 cat /proc/self/maps >"$seeds/fuzz_proc_maps/self"
 
 # A handful of fixture builds, as diverse as possible: first those that bring
@@ -138,6 +141,16 @@ for path in "${picked[@]}"; do
     extract_section "$path" .go.buildinfo "$seeds/fuzz_build_info/$name.buildinfo"
   fi
 done
+
+# The Go compiler's optimization logs of the allocs fixture, by the go on PATH.
+logs=$scratch/compiler-logs
+if command -v go >/dev/null &&
+  (cd "$root/tests/fixtures/allocs" && GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+    go build -o "$scratch/allocs" -gcflags="gotrace.test/allocs=-json=0,file://$logs" .) >/dev/null 2>&1; then
+  cp "$logs"/*/*.json "$seeds/fuzz_compiler_log/"
+else
+  echo "warning: no Go compiler logs for seeds (no go on PATH, or the build failed)" >&2
+fi
 
 # ---- fuzzing ---------------------------------------------------------------
 

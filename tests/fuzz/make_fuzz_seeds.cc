@@ -1,6 +1,6 @@
 // Writes small synthetic seed inputs for the fuzz targets (see scripts/fuzz.sh).
 //
-//   make_fuzz_seeds <go-binary-dir> <hostile-dir> <build-info-dir> <proc-maps-dir>
+//   make_fuzz_seeds <go-binary-dir> <hostile-dir> <build-info-dir> <proc-maps-dir> <pprof-dir>
 //
 // Real Go binaries are megabytes; the fuzzer mutates them slowly and rarely
 // hits the few bytes that matter. These seeds are complete Go executables of
@@ -15,6 +15,7 @@
 // run down, so scripts/fuzz.sh gives them to the full-size run.
 
 #include <elf.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "export/profile.pb.h"
 #include "symbolizer/elf_file.h"
 #include "symbolizer/go_binary.h"
 #include "tests/fuzz/synthetic_elf.h"
@@ -100,14 +102,85 @@ Bytes make_hostile(int segments, uint64_t data_size) {
   return file;
 }
 
+// A profile of two sites, one inlined into its caller, with gotrace's labels.
+std::string pprof_seed() {
+  pprof::Profile profile;
+  for (const char* s : {"", "alloc_objects", "count", "alloc_space", "bytes", "main.siteAppend", "main.go",
+                        "main.main", "type", "int", "alloc", "growslice", "pid", "/srv/app", "abc123"})
+    profile.add_string_table(s);
+  for (int type : {1, 3}) {
+    auto* value_type = profile.add_sample_type();
+    value_type->set_type(type);
+    value_type->set_unit(type + 1);
+  }
+  profile.set_default_sample_type(3);
+  auto* mapping = profile.add_mapping();
+  mapping->set_id(1);
+  mapping->set_memory_start(0x401000);
+  mapping->set_memory_limit(0x500000);
+  mapping->set_filename(13);
+  mapping->set_build_id(14);
+  for (int id : {1, 2}) {
+    auto* function = profile.add_function();
+    function->set_id(id);
+    function->set_name(id == 1 ? 5 : 7);
+    function->set_filename(6);
+  }
+  auto* location = profile.add_location();
+  location->set_id(1);
+  location->set_mapping_id(1);
+  location->set_address(0x401234);
+  for (int id : {1, 2}) {
+    auto* line = location->add_line();
+    line->set_function_id(id);
+    line->set_line(id * 10);
+  }
+  for (int n : {1, 2}) {
+    auto* sample = profile.add_sample();
+    sample->add_location_id(1);
+    sample->add_value(n);
+    sample->add_value(n * 64);
+    for (auto [key, value] : {std::pair{8, 9}, std::pair{10, 11}}) {
+      auto* label = sample->add_label();
+      label->set_key(key);
+      label->set_str(value);
+    }
+    auto* pid = sample->add_label();
+    pid->set_key(12);
+    pid->set_num(4242);
+  }
+  std::string bytes;
+  profile.SerializeToString(&bytes);
+  return bytes;
+}
+
+std::string gzip(const std::string& bytes) {
+  z_stream stream{};
+  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, bytes.size()) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = uInt(bytes.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = uInt(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(out.size() - stream.avail_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+bool write_text(const std::string& path, const std::string& bytes) {
+  return write_file(path, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: make_fuzz_seeds <go-binary-dir> <hostile-dir> <build-info-dir> <proc-maps-dir>\n");
+  if (argc != 6) {
+    std::fprintf(stderr,
+                 "usage: make_fuzz_seeds <go-binary-dir> <hostile-dir> <build-info-dir> <proc-maps-dir> <pprof-dir>\n");
     return 2;
   }
-  std::string binaries = argv[1], hostile = argv[2], build_info = argv[3], maps = argv[4];
+  std::string binaries = argv[1], hostile = argv[2], build_info = argv[3], maps = argv[4], pprof_dir = argv[5];
   const Spec specs[] = {
       {"synth-go1.26", "go1.26.8", Format::kGo120, true, false, false, false, 296, 304, 320},
       {"synth-go1.26-nosections", "go1.26.8", Format::kGo120, false, false, false, false, 296, 304, 320},
@@ -144,6 +217,9 @@ int main(int argc, char** argv) {
       "7ffff7ff0000-7ffff7ff1000 r-xp 00000000 fd:01 42                         /tmp/a b (deleted)\n"
       "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n"
       "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
-  ok &= write_file(maps + "/synth-go-pie", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  ok &= write_text(maps + "/synth-go-pie", text);
+  std::string profile = pprof_seed();
+  ok &= write_text(pprof_dir + "/two-sites.pb", profile);
+  ok &= write_text(pprof_dir + "/two-sites.pb.gz", gzip(profile));
   return ok ? 0 : 1;
 }
