@@ -5,6 +5,24 @@
 namespace gotrace {
 namespace {
 
+// Whether `text` is UTF-8 without control characters, as a Go type's name
+// is (bytes that are not, such as a constant's, make no name).
+bool is_printable_utf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint8_t lead = uint8_t(text[i++]);
+    if (lead < 0x80) {
+      if (lead < 0x20 || lead == 0x7f) return false;
+      continue;
+    }
+    size_t continuation = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2
+                        : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    if (continuation == 0 || text.size() - i < continuation) return false;
+    for (; continuation > 0; --continuation)
+      if ((uint8_t(text[i++]) & 0xc0) != 0x80) return false;
+  }
+  return true;
+}
+
 struct PclntabCandidate {
   ByteView bytes;
   uint64_t vaddr;
@@ -144,14 +162,27 @@ std::string_view function_name_for_print(std::string_view name, std::string* sto
 }
 
 std::optional<std::string_view> GoBinary::type_name(uint64_t type_vaddr) const {
-  // runtime._type / internal/abi.Type: tflag u8 @20, str NameOff(int32) @40.
-  // The name is a runtime.name: a flags byte, the length (uvarint since Go
-  // 1.17, big-endian uint16 before), then the bytes.
+  // runtime._type / internal/abi.Type: Size_ u64 @0, PtrBytes u64 @8, TFlag
+  // u8 @20, Align_ u8 @21, FieldAlign_ u8 @22, Kind_ u8 @23, Str NameOff
+  // (int32) @40. The name is a runtime.name: a flags byte, the length
+  // (uvarint since Go 1.17, big-endian uint16 before), then the bytes.
   if (!module_data_) return std::nullopt;
   const ModuleData& md = *module_data_;
   if (type_vaddr < md.types || type_vaddr >= md.etypes) return std::nullopt;
   auto type = elf_->bytes_at_vaddr(type_vaddr, 48);
   if (!type) return std::nullopt;
+  // [types, etypes) holds more than descriptors: itabs, strings, constants,
+  // the names themselves. A descriptor is pointer-aligned, its alignments
+  // are powers of two, its kind (the low 5 bits; flags above them before Go
+  // 1.26) one of reflect.Kind's but Invalid, and not more of it holds
+  // pointers than there is of it.
+  auto power_of_two = [](uint8_t v) { return v != 0 && (v & (v - 1)) == 0; };
+  constexpr uint8_t kKindMask = 0x1f, kLastKind = 26;  // reflect.UnsafePointer
+  uint8_t kind = type->read_unchecked<uint8_t>(23) & kKindMask;
+  if (type_vaddr % 8 != 0 || !power_of_two(type->read_unchecked<uint8_t>(21)) ||
+      !power_of_two(type->read_unchecked<uint8_t>(22)) || kind == 0 || kind > kLastKind ||
+      type->read_unchecked<uint64_t>(8) > type->read_unchecked<uint64_t>(0))
+    return std::nullopt;
   uint8_t tflag = type->read_unchecked<uint8_t>(20);
   int32_t str = type->read_unchecked<int32_t>(40);
   auto name = elf_->bytes_from_vaddr(md.types + static_cast<int64_t>(str));
@@ -168,7 +199,7 @@ std::optional<std::string_view> GoBinary::type_name(uint64_t type_vaddr) const {
   }
   if (!length || *length == 0 || *length > 1 << 20) return std::nullopt;
   auto text = name->string(offset, *length);
-  if (!text) return std::nullopt;
+  if (!text || !is_printable_utf8(*text)) return std::nullopt;
   constexpr uint8_t kTflagExtraStar = 1 << 1;  // the stored name has a leading '*' to drop
   if ((tflag & kTflagExtraStar) && text->size() > 1) text->remove_prefix(1);
   return text;

@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "symbolizer/elf_file.h"
+#include "symbolizer/elf_symbols.h"
 #include "symbolizer/go_binary.h"
+#include "userspace/explain/call_instructions.h"
 #include "userspace/probe/allocation_types.h"
 #include "userspace/probe/entry_points.h"
 #include "userspace/probe/heap_profiler_hooks.h"
@@ -193,6 +195,29 @@ void exercise_allocation_types(const GoBinary& binary, const std::vector<uint64_
   }
 }
 
+// The instructions at return addresses in and around the sampled
+// functions: an error with a message, or the call that ends at the return
+// address last; and the .symtab's names, which point into the file.
+void exercise_call_instructions(const GoBinary& binary, const std::vector<uint64_t>& entries) {
+  CallDisassembler disassembler(binary);
+  ElfSymbols symbols(binary.elf());
+  for (uint64_t entry : entries) {
+    if (const ElfSymbol* symbol = symbols.containing(entry)) check_text(symbol->name, "symbol name");
+    auto function = binary.pclntab().function_for_pc(entry);
+    uint64_t end = function ? function->end : entry + 64;
+    for (uint64_t ra : {entry + 5, entry + 9, end - 1, end, (entry + end) / 2}) {
+      auto got = disassembler.call_instructions(ra, 4);
+      if (!got) {
+        check(!got.error().message.empty(), "empty call instructions error");
+        continue;
+      }
+      check(!got->instructions.empty() && got->instructions.size() <= 5, "call instructions: too many or none");
+      const DisassembledInstruction& call = got->instructions.back();
+      check(call.is_call && call.address + call.length == ra, "call instructions: the call does not end there");
+    }
+  }
+}
+
 void exercise_binary(const GoBinary& binary) {
   const BuildInfo& info = binary.build_info();
   (void)info.release();
@@ -240,6 +265,7 @@ void exercise_binary(const GoBinary& binary) {
 
   exercise_type_names(binary);
   exercise_allocation_types(binary, entries);
+  exercise_call_instructions(binary, entries);
   (void)binary.file_offset(min_pc);
 }
 

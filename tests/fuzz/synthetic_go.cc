@@ -40,6 +40,8 @@ Bytes types_area(const Spec& spec) {
     put64(t, at, 16);         // size
     put32(t, at + 16, 0x1234);  // hash
     put8(t, at + 20, tflag);
+    put8(t, at + 21, 8);      // align
+    put8(t, at + 22, 8);      // field align
     put8(t, at + 23, 25);     // kind
     put32(t, at + 40, uint32_t(str));
   };

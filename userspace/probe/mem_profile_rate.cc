@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "symbolizer/elf_symbols.h"
+
 namespace gotrace {
 namespace {
 
@@ -165,20 +167,7 @@ Result<GlobalVariable> find_mem_profile_rate_in_code(const GoBinary& binary) {
 }
 
 std::optional<uint64_t> symtab_value(const ElfFile& elf, std::string_view name) {
-  const ElfSection* symtab = elf.section(".symtab");
-  const ElfSection* strtab = elf.section(".strtab");
-  if (!symtab || !strtab) return std::nullopt;
-  auto symbols = elf.section_bytes(*symtab);
-  auto strings = elf.section_bytes(*strtab);
-  if (!symbols || !strings) return std::nullopt;
-  constexpr uint64_t kSymbolSize = 24;  // Elf64_Sym
-  for (uint64_t at = 0; at + kSymbolSize <= symbols->size(); at += kSymbolSize) {
-    auto name_offset = symbols->read<uint32_t>(at);
-    auto value = symbols->read<uint64_t>(at + 8);
-    if (!name_offset || !value || *name_offset == 0) continue;
-    if (strings->cstring(*name_offset) == name) return *value;
-  }
-  return std::nullopt;
+  return ElfSymbols(elf).address_of(name);
 }
 
 Result<GlobalVariable> find_mem_profile_rate(const GoBinary& binary) {
