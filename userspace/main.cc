@@ -18,46 +18,14 @@
 #include "base/percentage.h"
 #include "base/text_format.h"
 #include "userspace/commands/exit_codes.h"
+#include "userspace/commands/help_footer.h"
+#include "userspace/commands/explain_command.h"
 #include "userspace/commands/info_command.h"
 #include "userspace/commands/symbolize_command.h"
 #include "userspace/commands/trace_command.h"
 #include "userspace/trace/trace_options.h"
 
 namespace {
-
-constexpr const char* kFooter = R"(Exit status:
-  0  success (for attach: also after Ctrl-C, SIGTERM, the duration, the target's exit or q;
-     run exits with the traced program's status, 128+N if a signal N killed it)
-  1  runtime failure (unreadable or unsupported binary, no such process,
-     missing privileges, an output that cannot be written, ...)
-  2  usage error
-
-Tracing needs root, or CAP_SYS_ADMIN, and CAP_SYS_PTRACE besides to attach to
-a process of another user. Diagnostics go to stderr, data to the files named
-or to stdout.
-
-Live view: on a terminal, attach shows the call sites allocating right now,
-refreshed every second, until q or Ctrl-C (run shows it with --tui). Keys:
-  q quit (files are written)   a b A B sort by allocs/s, bytes/s, total allocs,
-  total bytes   p pause   j k or arrows move   Enter the selected site's stacks
-  (Esc back)   / filter by function or file   + - refresh interval
-
-Examples:
-  sudo gotrace attach 4242                   live view until q or Ctrl-C; the top call sites at the end
-  sudo gotrace attach 4242 -d 30s -o allocs.pb.gz --folded allocs.folded
-                                             30 seconds; pprof and flame-graph input
-  go tool pprof -top allocs.pb.gz            read the profile with Go's own tools
-  sudo gotrace attach 4242 --no-tui | tee top.txt
-                                             no live view: the top call sites at the end
-  sudo gotrace run -o allocs.pb.gz -- ./server --port 8080
-                                             trace a program from its first instruction
-  sudo gotrace run --tui --program-output server.log -- ./server
-                                             the same with the live view; the program's output to a file
-  gotrace info ./server                      what gotrace sees in a binary
-  sudo gotrace info 4242                     the same for a running process
-  gotrace symbolize ./server 0x4a1b2c        address -> function, file:line (inlined frames first)
-  gotrace symbolize --json --return-addresses ./server 0x4a1b31 0x4a2000
-)";
 
 // An error of several lines (every output that cannot be written, say) is
 // one "gotrace: error:" line each.
@@ -310,6 +278,55 @@ struct InfoCommand {
   }
 };
 
+struct ExplainCommand {
+  gotrace::ExplainOptions options;
+  std::vector<std::string> profiles;
+  std::string top;
+  bool diff = false;
+  CLI::App* command = nullptr;
+
+  void add_to(CLI::App& app) {
+    command = app.add_subcommand(
+        "explain",
+        "Why a profile's top call sites allocate: each site's share, types and allocation kinds, the instructions "
+        "of its call, the compiler's escape analysis of its line (with --source), and a hint; or, with --diff, "
+        "how two profiles' sites changed");
+    command->add_option("PROFILE", profiles, "A pprof profile gotrace wrote (-o); two with --diff: BEFORE AFTER")
+        ->required();
+    command->add_option("--binary", options.binary,
+                        "The profiled Go executable, when the path the profile names is gone or another build");
+    command->add_option("--source", options.source,
+                        "The module the binary was built from, or a directory above it: the compiler's escape "
+                        "analysis of each site's line, by the binary's own Go release and build settings");
+    command->add_option("--top", top, "How many call sites (default 10)");
+    command->add_option("--sample-index", options.sample_index,
+                        "Rank sites by this sample type, as go tool pprof's -sample_index (default: the profile's, "
+                        "alloc_space for gotrace's): inuse_space, alloc_objects, peak_inuse_space, ...");
+    command->add_flag("--diff", diff, "Compare two profiles site by site: BEFORE AFTER");
+    command->add_flag("--json", options.json, "One JSON object (README: gotrace explain --json)");
+  }
+  int run() {
+    if (!top.empty()) {
+      auto n = gotrace::parse_decimal(top, 1, 1000000);
+      if (!n) return bad_value("--top", top, "a number of call sites", n.error());
+      options.top = size_t(*n);
+    }
+    if (diff != (profiles.size() == 2) || profiles.size() > 2) {
+      std::cerr << (diff ? "gotrace: error: explain --diff: give two profiles, BEFORE AFTER\n"
+                         : "gotrace: error: explain: give one profile (two with --diff)\n");
+      return gotrace::kExitUsage;
+    }
+    if (diff && (!options.binary.empty() || !options.source.empty())) {
+      std::cerr << "gotrace: error: explain --diff compares figures only: --binary and --source are not for it\n";
+      return gotrace::kExitUsage;
+    }
+    if (diff) options.diff = profiles;
+    else options.profile = profiles.front();
+    gotrace::Status status = gotrace::run_explain(options, std::cout);
+    return status ? gotrace::kExitSuccess : report(status.error());
+  }
+};
+
 // CLI11 reads "--duration=", an empty value after '=' (what a script with an
 // unset variable writes), as "--duration" with its value still to come, and
 // takes the next argument for it. Given as "--duration" "", the value is the
@@ -338,16 +355,18 @@ int main(int argc, char** argv) {
   sigaddset(&broken_pipe, SIGPIPE);
   sigprocmask(SIG_BLOCK, &broken_pipe, nullptr);
   CLI::App app{"gotrace: see where a running Go program allocates memory"};
-  app.footer(kFooter);
+  app.footer(gotrace::kFooter);
   app.require_subcommand(1);
   SymbolizeCommand symbolize;
   AttachCommand attach;
   RunCommand run;
   InfoCommand info;
+  ExplainCommand explain;
   symbolize.add_to(app);
   attach.add_to(app);
   run.add_to(app);
   info.add_to(app);
+  explain.add_to(app);
 
   std::vector<std::string> args = split_empty_assignments(argc, argv);
   std::vector<char*> arg_pointers;
@@ -363,5 +382,6 @@ int main(int argc, char** argv) {
   if (attach.command->parsed()) return attach.run();
   if (run.command->parsed()) return run.run();
   if (info.command->parsed()) return info.run();
+  if (explain.command->parsed()) return explain.run();
   return gotrace::kExitUsage;
 }

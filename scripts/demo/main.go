@@ -31,6 +31,16 @@ func newOrder(id int) *Order {
 	return &Order{ID: id, Customer: "customer-" + fmt.Sprint(id%100), Items: items}
 }
 
+// skus lists an order's SKUs, one append at a time: the slice grows as it
+// goes (scripts/demo.sh fixes this line, and measures again).
+func skus(o *Order) []string {
+	var list []string
+	for _, item := range o.Items {
+		list = append(list, item.SKU)
+	}
+	return list
+}
+
 // encode allocates the JSON bytes of an order.
 func encode(o *Order) []byte {
 	b, err := json.Marshal(o)
@@ -51,6 +61,7 @@ func report(orders []*Order) string {
 }
 
 var sink []byte
+var sinkSKUs []string
 var lines int
 
 func main() {
@@ -59,6 +70,7 @@ func main() {
 	for id := 0; ; id++ {
 		o := newOrder(id)
 		sink = encode(o)
+		sinkSKUs = skus(o)
 		batch = append(batch, o)
 		if len(batch) == cap(batch) {
 			lines += len(report(batch))

@@ -59,8 +59,9 @@ void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained
     out += "\n";
   }
   for (const ExplainedCall& call : explained.calls) {
-    out += fmt::format("   call returning to 0x{:x}{}{}:\n", call.address,
+    out += fmt::format("   call returning to 0x{:x}{}{}{}:\n", call.address,
                        call.callee.empty() ? "" : ", of " + call.callee,
+                       call.type_name.empty() ? "" : fmt::format(", type {} ({})", call.type_name, call.type_register),
                        explained.calls.size() > 1 ? fmt::format(" ({:.0f}%)", percent(call.value, site.value)) : "");
     if (!call.unavailable.empty()) out += fmt::format("       ({})\n", call.unavailable);
     for (const ExplainedInstruction& insn : call.instructions)
@@ -111,6 +112,7 @@ ordered_json site_json(size_t rank, const ExplainedSite& explained) {
       instructions.push_back({{"address", hex(insn.address)}, {"file", insn.file}, {"line", insn.line},
                               {"text", insn.text}, {"call", insn.is_call}});
     ordered_json entry = {{"return_address", hex(call.address)}, {"value", call.value}, {"callee", call.callee},
+                          {"type", call.type_name}, {"type_register", call.type_register},
                           {"instructions", instructions}};
     if (!call.unavailable.empty()) entry["unavailable"] = call.unavailable;
     calls.push_back(std::move(entry));

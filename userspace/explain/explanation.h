@@ -35,6 +35,9 @@ struct ExplainedCall {
   uint64_t address = 0;   // the return address, as profiled (runtime)
   int64_t value = 0;      // the site's value that came from it
   std::string callee;     // the function called, "runtime.growslice"; "" when unknown
+  // The type the call is handed, as the code before it says (probe/allocation_types.h):
+  // its register ("AX") and name; "" when the callee takes none or the code does not say.
+  std::string type_register, type_name;
   std::vector<ExplainedInstruction> instructions;
   std::string unavailable;  // why there are no instructions (no binary, another build, ...); "" when there are
 };
@@ -50,7 +53,9 @@ struct ExplainedEscape {
   // "found": diagnostics at the line; "nothing": none (the compiler had
   // nothing to say of heap allocation there); "mismatch": the source is not
   // what the binary was built from; "not-in-source": the site is not in the
-  // given source (the standard library, a dependency).
+  // given source (the standard library, a dependency); "log-lost": the
+  // compiler's log of the file was overwritten (escape_analysis.h);
+  // "unavailable": the profiled binary is not at hand.
   std::string status;
   std::string reason;  // for mismatch and not-in-source
   std::string source_file;
