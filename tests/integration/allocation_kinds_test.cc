@@ -21,6 +21,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/fixture_builds.h"
 #include "tests/support/gotrace_command.h"
+#include "tests/support/kinds_fixture.h"
 #include "tests/support/scratch_file.h"
 
 namespace gotrace {
@@ -51,32 +52,7 @@ ObjdumpCalls objdump_calls(const std::string& binary) {
   return calls;
 }
 
-// The kind each allocating line of the fixture's source declares: the line
-// after a "// kind: K" comment.
-std::map<int64_t, std::string> declared_kinds(const std::string& source) {
-  std::ifstream in(source);
-  EXPECT_TRUE(in) << "cannot read " << source;
-  std::map<int64_t, std::string> kinds;
-  std::regex comment(R"(^\s*// kind: (\w+)$)");
-  std::string pending;
-  int64_t number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (!pending.empty()) kinds[number] = pending;
-    pending.clear();
-    if (std::smatch m; std::regex_match(line, m, comment)) pending = m[1];
-  }
-  return kinds;
-}
 
-// Whether a call of runtime.`callee` makes allocations of `kind`: the
-// function itself, or, for a new object or a closure, newobject or the
-// size-specialized allocator Go 1.26 and 1.27 call in its place.
-bool makes(const std::string& callee, const std::string& kind) {
-  if (callee == kind) return true;
-  bool new_object = kind == "newobject" || kind == "closure";
-  return new_object && (callee == "newobject" || (callee.starts_with("mallocgc") && callee != "mallocgc"));
-}
 
 // The alloc labels of the samples whose leaf is a line of the fixture's
 // main package, with their allocations, by line.
@@ -99,20 +75,12 @@ int64_t grown(const std::string& out) {
   return m.empty() ? -1 : std::stoll(m[2]);
 }
 
-// The plain build by the same toolchain: objdump cannot read a stripped one.
-std::string plain_build_of(const FixtureBuild& build) {
-  if (build.variant != "stripped") return build.path;
-  for (const FixtureBuild& other : fixture_builds(build.fixture))
-    if (other.go_version == build.go_version && other.variant == "plain") return other.path;
-  ADD_FAILURE() << "no plain build next to " << build.label();
-  return build.path;
-}
 
 TEST(AllocationKinds, EveryLineHasTheKindItsCodeCallsOnEveryBuild) {
   REQUIRE_BPF_PRIVILEGES();
   ScratchFile profile("kinds.pb.gz");
   for (const FixtureBuild& build : fixture_builds("kinds")) {
-    ObjdumpCalls calls = objdump_calls(plain_build_of(build));
+    ObjdumpCalls calls = objdump_calls(objdump_path(build));
     ASSERT_FALSE(calls.source.empty()) << "no TEXT line of main.go in the objdump of " << build.label();
     std::map<int64_t, std::string> declared = declared_kinds(calls.source);
     ASSERT_GE(declared.size(), 15u) << calls.source;
@@ -133,7 +101,7 @@ TEST(AllocationKinds, EveryLineHasTheKindItsCodeCallsOnEveryBuild) {
         for (const auto& [line, kind] : declared) {
           SCOPED_TRACE(fmt::format("main.go:{} ({})", line, kind));
           const std::set<std::string>& callees = calls.runtime_calls[line];
-          EXPECT_TRUE(std::any_of(callees.begin(), callees.end(), [&](const std::string& c) { return makes(c, kind); }))
+          EXPECT_TRUE(std::any_of(callees.begin(), callees.end(), [&](const std::string& c) { return makes_kind(c, kind); }))
               << "objdump shows no call that makes " << kind << " here: the fixture's comment is wrong";
           auto at_line = got.find(line);
           if (at_line == got.end()) continue;  // a line of the other mode

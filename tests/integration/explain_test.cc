@@ -20,6 +20,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/fixture_builds.h"
 #include "tests/support/gotrace_command.h"
+#include "tests/support/kinds_fixture.h"
 #include "tests/support/scratch_file.h"
 
 namespace gotrace {
@@ -35,22 +36,6 @@ std::string source_of(const json& explanation) {
   return "";
 }
 
-// The kind each allocating line declares: the line after "// kind: K".
-std::map<int64_t, std::string> declared_kinds(const std::string& source) {
-  std::ifstream in(source);
-  EXPECT_TRUE(in) << "cannot read " << source;
-  std::map<int64_t, std::string> kinds;
-  std::regex comment(R"(^\s*// kind: (\w+)$)");
-  std::string pending;
-  int64_t number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (!pending.empty()) kinds[number] = pending;
-    pending.clear();
-    if (std::smatch m; std::regex_match(line, m, comment)) pending = m[1];
-  }
-  return kinds;
-}
 
 // go tool objdump's instructions of main.go, by address: "CALL runtime.growslice(SB)".
 std::map<uint64_t, std::pair<int64_t, std::string>> objdump(const std::string& binary) {

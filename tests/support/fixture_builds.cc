@@ -69,4 +69,12 @@ std::string local_build(const std::string& fixture, const std::string& variant) 
   return "";
 }
 
+std::string objdump_path(const FixtureBuild& build) {
+  if (build.variant != "stripped") return build.path;
+  for (const FixtureBuild& other : fixture_builds(build.fixture))
+    if (other.go_version == build.go_version && other.variant == "plain") return other.path;
+  ADD_FAILURE() << "no plain build next to " << build.label();
+  return build.path;
+}
+
 }  // namespace gotrace::testing

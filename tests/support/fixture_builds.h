@@ -30,4 +30,9 @@ std::string any_build(const std::string& fixture, const std::string& variant);
 // and "" when there is none.
 std::string local_build(const std::string& fixture, const std::string& variant);
 
+// The build `go tool objdump` reads for `build`: itself, or for a stripped
+// build, which objdump cannot read, the plain build by the same toolchain,
+// whose code is the same. A test failure and `build`'s path when there is none.
+std::string objdump_path(const FixtureBuild& build);
+
 }  // namespace gotrace::testing

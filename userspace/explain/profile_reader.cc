@@ -78,6 +78,33 @@ Result<std::unordered_map<uint64_t, uint32_t>> ids_of(const google::protobuf::Re
   return ids;
 }
 
+// The samples, each location id turned into an index into the locations.
+Status read_samples(const pprof::Profile& pb, const References& refs,
+                    const std::unordered_map<uint64_t, uint32_t>& location_ids, ReadProfile& profile) {
+  for (const pprof::Sample& sample : pb.sample()) {
+    ProfileSample read;
+    if (sample.value_size() != pb.sample_type_size())
+      return refs.corrupt(fmt::format("a sample has {} values for {} sample types", sample.value_size(),
+                                      pb.sample_type_size()));
+    read.values.assign(sample.value().begin(), sample.value().end());
+    for (uint64_t id : sample.location_id()) {
+      auto location = location_ids.find(id);
+      if (location == location_ids.end())
+        return refs.corrupt(fmt::format("a sample names location {}, which it has not", id));
+      read.locations.push_back(location->second);
+    }
+    for (const pprof::Label& label : sample.label()) {
+      auto key = refs.string(label.key(), "a label's key");
+      if (!key) return key.error();
+      auto text = refs.string(label.str(), "a label's value");
+      if (!text) return text.error();
+      read.labels.emplace_back(*key, label.str() != 0 ? *text : std::to_string(label.num()));
+    }
+    profile.samples.push_back(std::move(read));
+  }
+  return Ok{};
+}
+
 Result<ReadProfile> convert(const pprof::Profile& pb, std::string_view name) {
   References refs(pb, name);
   if (pb.string_table_size() == 0 || !pb.string_table(0).empty()) return refs.corrupt("its string table does not start with \"\"");
@@ -138,27 +165,7 @@ Result<ReadProfile> convert(const pprof::Profile& pb, std::string_view name) {
     }
     profile.locations.push_back(std::move(read));
   }
-  for (const pprof::Sample& sample : pb.sample()) {
-    ProfileSample read;
-    if (sample.value_size() != pb.sample_type_size())
-      return refs.corrupt(fmt::format("a sample has {} values for {} sample types", sample.value_size(),
-                                      pb.sample_type_size()));
-    read.values.assign(sample.value().begin(), sample.value().end());
-    for (uint64_t id : sample.location_id()) {
-      auto location = location_ids->find(id);
-      if (location == location_ids->end())
-        return refs.corrupt(fmt::format("a sample names location {}, which it has not", id));
-      read.locations.push_back(location->second);
-    }
-    for (const pprof::Label& label : sample.label()) {
-      auto key = refs.string(label.key(), "a label's key");
-      if (!key) return key.error();
-      auto text = refs.string(label.str(), "a label's value");
-      if (!text) return text.error();
-      read.labels.emplace_back(*key, label.str() != 0 ? *text : std::to_string(label.num()));
-    }
-    profile.samples.push_back(std::move(read));
-  }
+  if (Status read = read_samples(pb, refs, *location_ids, profile); !read) return read.error();
   return profile;
 }
 
