@@ -126,7 +126,7 @@ measure() {
   [[ -s $work/$mode.time ]] && hwm=$(awk '$1 == "maxrss_kib" {print $2}' "$work/$mode.time")
   local stacks samples
   stacks=$(wc -l <"$work/$mode.folded")
-  samples=$(go tool pprof -raw "$work/$mode.pb.gz" 2>/dev/null | awk '/^Samples:/ {s = 1; next} /^Locations/ {s = 0} s && /^ *[0-9]+ +[0-9]+:/ {n++} END {print n + 0}')
+  samples=$(go tool pprof -raw "$work/$mode.pb.gz" 2>/dev/null | awk '/^Samples:/ {s = 1; next} /^Locations/ {s = 0} s && /^ *[0-9]+( +[0-9]+)*:/ {n++} END {print n + 0}')
   ((samples >= stacks)) || die "$mode: go tool pprof reads $samples samples, the folded file has $stacks stacks"
   echo "$stacks $during $hwm $(awk -v a="${end:-$exited}" -v b="$exited" 'BEGIN {printf "%.1f", b - a}') $(grep -h 'max-memory' "$err" | head -n 1)"
 }
