@@ -124,8 +124,9 @@ Status ElfFile::parse() {
     auto name = names->cstring(shdr->sh_name, 4096);
     ElfSection section{name.value_or(""), shdr->sh_type, shdr->sh_flags, shdr->sh_addr,
                        shdr->sh_offset, shdr->sh_size};
-    // Files without PT_NOTE segments still carry build IDs in note sections.
-    if (shdr->sh_type == SHT_NOTE && gnu_build_id_.empty() && go_build_id_.empty()) {
+    // Files without PT_NOTE segments still carry build IDs in note sections,
+    // and Go puts its own and the GNU one in a section each.
+    if (shdr->sh_type == SHT_NOTE && (gnu_build_id_.empty() || go_build_id_.empty())) {
       if (auto notes = section_bytes(section)) parse_notes(*notes);
     }
     sections_.push_back(section);

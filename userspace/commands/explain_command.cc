@@ -13,6 +13,7 @@
 #include "userspace/explain/profile_diff.h"
 #include "userspace/explain/profile_reader.h"
 #include "userspace/explain/profile_sites.h"
+#include "userspace/profile/allocation_kind.h"
 
 namespace gotrace {
 namespace {
@@ -32,12 +33,11 @@ class ProfiledBinaries {
     auto binary = GoBinary::open(flag_);
     if (!binary) return binary.error();
     flag_binary_ = std::move(*binary);
-    bool any_id = false;
-    for (const ProfileMapping& mapping : profile_.mappings) {
-      any_id |= !mapping.build_id.empty();
-      if (matches(*flag_binary_, mapping)) return Ok{};
-    }
-    if (!any_id && profile_.mappings.size() <= 1) return Ok{};  // nothing says otherwise
+    // A mapping without a build id (Go's own profiles record none for a Go
+    // executable, which has no GNU one) cannot say otherwise.
+    for (const ProfileMapping& mapping : profile_.mappings)
+      if (mapping.build_id.empty() || matches(*flag_binary_, mapping)) return Ok{};
+    if (profile_.mappings.empty()) return Ok{};
     std::string ids;
     for (const ProfileMapping& mapping : profile_.mappings)
       if (!mapping.build_id.empty()) ids += (ids.empty() ? "" : ", ") + mapping.build_id;
@@ -225,6 +225,7 @@ Status run_explain(const ExplainOptions& options, std::ostream& out) {
   if (Status s = binaries.open_flag(); !s) return s;
   std::set<std::string> unavailable;  // said once in the notes
   std::map<const GoBinary*, std::unique_ptr<CallDisassembler>> disassemblers;
+  bool kinds_from_calls = false;
   for (size_t i = 0; i < sites->sites.size() && i < options.top; ++i) {
     ExplainedSite explained;
     explained.site = std::move(sites->sites[i]);
@@ -248,6 +249,13 @@ Status run_explain(const ExplainOptions& options, std::ostream& out) {
       }
       explained.calls.push_back(std::move(call));
     }
+    // A profile without gotrace's alloc labels (Go's own) still has the call.
+    if (explained.site.kinds.empty()) {
+      for (const ExplainedCall& call : explained.calls)
+        if (!call.callee.empty())
+          explained.site.kinds.emplace_back(allocation_kind(call.callee, call.type_name), call.value);
+      if (!explained.site.kinds.empty()) kinds_from_calls = true;
+    }
     e.sites.push_back(std::move(explained));
   }
   if (!options.source.empty())
@@ -263,6 +271,8 @@ Status run_explain(const ExplainOptions& options, std::ostream& out) {
   }
   e.go_version = binaries.go_version();
   for (const std::string& why : unavailable) e.notes.push_back(why);
+  if (kinds_from_calls)
+    e.notes.push_back("the profile has no alloc labels (not gotrace's): kinds are read from the call instructions");
   if (options.json) out << explanation_json(e).dump(2) << '\n';
   else out << explanation_text(e);
   return Ok{};
