@@ -6,6 +6,7 @@
 
 #include "export/profile.pb.h"
 #include "userspace/explain/allocation_hints.h"
+#include "userspace/explain/explanation.h"
 #include "userspace/explain/profile_diff.h"
 #include "userspace/explain/profile_reader.h"
 #include "userspace/explain/profile_sites.h"
@@ -182,6 +183,53 @@ TEST(AllocationHints, NameTheWellKnownPatternsAsHints) {
   EXPECT_NE(allocation_hint({"newobject", 10, 80, moved}).find("address outlives"), std::string::npos);
   EXPECT_EQ(allocation_hint({"newobject", 10, 80, nothing}), "");
   EXPECT_EQ(allocation_hint({"makechan", 10, 800, nothing}), "");
+}
+
+}  // namespace
+}  // namespace gotrace
+
+namespace gotrace {
+namespace {
+
+std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.push_back(key);
+  return keys;
+}
+
+// The JSON forms are documented in README.md and only ever grow: these are
+// their keys, in order.
+TEST(ExplainJson, HasTheDocumentedKeys) {
+  ReadProfile profile = read_back(traced(30));
+  auto index = choose_sample_index(profile, "");
+  ASSERT_TRUE(index);
+  ProfileSites sites = profile_sites(profile, *index);
+  Explanation e;
+  e.index = *index;
+  ExplainedSite site{sites.sites[0], {}, ExplainedEscape{"found", "", "/src/app/main.go", {{13, "x escapes to heap", {"flow: {heap} ← x:"}}}}, "a hint"};
+  site.calls.push_back({0x401235, 30500, "runtime.growslice", "SI", "int", {{0x401230, "main.go", 20, "CALL runtime.growslice(SB)", true}}, ""});
+  e.sites.push_back(site);
+  nlohmann::ordered_json json = explanation_json(e);
+  EXPECT_EQ(keys_of(json), (std::vector<std::string>{"profile", "sample_index", "total", "site_count", "go_version",
+                                                     "source", "notes", "sites"}));
+  const auto& s = json["sites"][0];
+  EXPECT_EQ(keys_of(s), (std::vector<std::string>{"rank", "function", "file", "line", "inlined_into", "value",
+                                                  "objects", "bytes", "types", "kinds", "calls", "escape", "hint"}));
+  EXPECT_EQ(keys_of(s["calls"][0]), (std::vector<std::string>{"return_address", "value", "callee", "type",
+                                                              "type_register", "instructions"}));
+  EXPECT_EQ(keys_of(s["calls"][0]["instructions"][0]),
+            (std::vector<std::string>{"address", "file", "line", "text", "call"}));
+  EXPECT_EQ(keys_of(s["escape"]), (std::vector<std::string>{"status", "reason", "source_file", "diagnostics"}));
+  EXPECT_EQ(keys_of(s["escape"]["diagnostics"][0]), (std::vector<std::string>{"column", "message", "flow"}));
+  EXPECT_EQ(keys_of(s["kinds"][0]), (std::vector<std::string>{"kind", "value", "description"}));
+  EXPECT_EQ(s["calls"][0]["return_address"], "0x401235");
+
+  DiffReport report{"a.pb.gz", "b.pb.gz", *index, diff_profiles(sites, profile_sites(read_back(traced(0)), *index)), 10};
+  nlohmann::ordered_json diff = diff_json(report);
+  EXPECT_EQ(keys_of(diff), (std::vector<std::string>{"before", "after", "sample_index", "total", "unchanged", "sites"}));
+  EXPECT_EQ(keys_of(diff["sites"][0]), (std::vector<std::string>{"function", "file", "line", "kind", "before", "after",
+                                                                  "change", "status"}));
+  EXPECT_EQ(diff["sites"][0]["status"], "gone");
 }
 
 }  // namespace

@@ -18,8 +18,10 @@
 namespace gotrace {
 namespace {
 
-// The calls of a site shown: its heaviest call instructions.
-constexpr size_t kCallsPerSite = 3;
+// The call instructions of a site disassembled, the heaviest first: every
+// one in practice (a line has a few), bounded for a function inlined at a
+// great many places.
+constexpr size_t kCallsPerSite = 64;
 
 // The binaries of a profile's mappings, each opened once: the mapping's own
 // path, or --binary for the mapping it is the binary of (by build id).

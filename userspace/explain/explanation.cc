@@ -12,6 +12,10 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// A site's call instructions the text shows, the heaviest: most lines have
+// one to three; the JSON has every one.
+constexpr size_t kCallsShown = 3;
+
 double percent(int64_t part, int64_t whole) { return whole == 0 ? 0.0 : 100.0 * double(part) / double(whole); }
 
 // "1.1 MiB" for a byte figure, "23" for a count, as the sample index's unit says.
@@ -58,7 +62,8 @@ void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained
       out += fmt::format(" ({})", words);
     out += "\n";
   }
-  for (const ExplainedCall& call : explained.calls) {
+  for (size_t c = 0; c < explained.calls.size() && c < kCallsShown; ++c) {
+    const ExplainedCall& call = explained.calls[c];
     out += fmt::format("   call returning to 0x{:x}{}{}{}:\n", call.address,
                        call.callee.empty() ? "" : ", of " + call.callee,
                        call.type_name.empty() ? "" : fmt::format(", type {} ({})", call.type_name, call.type_register),
@@ -68,6 +73,9 @@ void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained
       out += fmt::format("     {} {}:{}\t0x{:x}\t{}\n", insn.is_call ? ">" : " ", base_name(insn.file), insn.line,
                          insn.address, insn.text);
   }
+  if (explained.calls.size() > kCallsShown)
+    out += fmt::format("   and {} more call instructions of this line (--json has every one)\n",
+                       explained.calls.size() - kCallsShown);
   if (explained.escape) {
     const ExplainedEscape& escape = *explained.escape;
     std::string where = fmt::format("{}:{}", base_name(site.file), site.line);
