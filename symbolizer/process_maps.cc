@@ -129,16 +129,20 @@ Result<ProcessExecutable> inspect_process(int pid) {
 Result<AddressTranslator> AddressTranslator::create(const ProcessExecutable& process, const ElfFile& elf) {
   // A mapping of file offset O at runtime address S, backed by a PT_LOAD
   // segment that maps O at link-time address V, gives bias S - V.
-  for (const MemoryMapping& mapping : process.mappings) {
-    for (const ElfSegment& segment : elf.load_segments()) {
-      uint64_t page_offset = segment.offset & ~uint64_t(0xfff);
-      if (mapping.offset < page_offset || mapping.offset >= segment.offset + std::max<uint64_t>(segment.filesz, 1))
-        continue;
-      uint64_t vaddr = segment.vaddr - (segment.offset - mapping.offset);
-      return AddressTranslator(mapping.start - vaddr, process.mappings);
-    }
-  }
+  for (const MemoryMapping& mapping : process.mappings)
+    if (auto bias = load_bias_of(mapping, elf)) return AddressTranslator(*bias, process.mappings);
   return make_error("pid {}: mappings of '{}' do not match its program headers", process.pid, process.path);
+}
+
+std::optional<uint64_t> AddressTranslator::load_bias_of(const MemoryMapping& mapping, const ElfFile& elf) {
+  for (const ElfSegment& segment : elf.load_segments()) {
+    uint64_t page_offset = segment.offset & ~uint64_t(0xfff);
+    if (mapping.offset < page_offset || mapping.offset >= segment.offset + std::max<uint64_t>(segment.filesz, 1))
+      continue;
+    uint64_t vaddr = segment.vaddr - (segment.offset - mapping.offset);
+    return mapping.start - vaddr;
+  }
+  return std::nullopt;
 }
 
 std::optional<uint64_t> AddressTranslator::to_file_vaddr(uint64_t runtime_address) const {

@@ -53,6 +53,10 @@ Result<ProcessExecutable> inspect_process(int pid);
 class AddressTranslator {
  public:
   static Result<AddressTranslator> create(const ProcessExecutable& process, const ElfFile& elf);
+  // The load bias of `elf` mapped as `mapping` says (its file offset at its
+  // start), when a PT_LOAD segment maps that offset: for one mapping known
+  // otherwise than from /proc, as a profile's.
+  static std::optional<uint64_t> load_bias_of(const MemoryMapping& mapping, const ElfFile& elf);
   // For a file that is mapped at its link-time addresses (bias 0) or known bias.
   explicit AddressTranslator(uint64_t load_bias, std::vector<MemoryMapping> mappings = {})
       : load_bias_(load_bias), mappings_(std::move(mappings)) {}

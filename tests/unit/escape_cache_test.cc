@@ -57,18 +57,32 @@ TEST(EscapeCache, PruneKeepsTheMostRecentlyUsed) {
   ScratchDirectory dir("escape-cache-prune");
   auto now = fs::file_time_type::clock::now();
   size_t total = EscapeCache::kMaxEntries + 3;
+  auto entry = [&](size_t i) { return dir.path() + "/" + content_digest({std::to_string(i)}); };
   for (size_t i = 0; i < total; ++i) {
-    fs::create_directories(dir.path() + "/entry" + std::to_string(i));
-    fs::last_write_time(dir.path() + "/entry" + std::to_string(i), now - std::chrono::minutes(i));
+    fs::create_directories(entry(i));
+    fs::last_write_time(entry(i), now - std::chrono::minutes(i));
   }
-  fs::create_directories(dir.path() + "/.staging-old");
-  fs::last_write_time(dir.path() + "/.staging-old", now - std::chrono::hours(48));
-  fs::create_directories(dir.path() + "/.staging-running");
+  std::string old_staging = dir.path() + "/.staging-" + content_digest({"old"}) + "-a1b2c3";
+  std::string running = dir.path() + "/.staging-" + content_digest({"running"}) + "-d4e5f6";
+  fs::create_directories(old_staging);
+  fs::last_write_time(old_staging, now - std::chrono::hours(48));
+  fs::create_directories(running);
+  // What the cache did not make stays, however old: a user's directory,
+  // and a link named like an entry, whose target is untouched.
+  ScratchDirectory elsewhere("escape-cache-elsewhere");
+  fs::create_directories(elsewhere.path() + "/keep");
+  std::string foreign = dir.path() + "/notes", link = dir.path() + "/" + content_digest({"link"});
+  fs::create_directories(foreign);
+  fs::last_write_time(foreign, now - std::chrono::hours(48));
+  fs::create_directory_symlink(elsewhere.path(), link);
+  fs::last_write_time(elsewhere.path(), now - std::chrono::hours(48));  // the oldest, were it an entry
   EscapeCache(dir.path(), "any").prune();
-  for (size_t i = 0; i < total; ++i)
-    EXPECT_EQ(fs::exists(dir.path() + "/entry" + std::to_string(i)), i < EscapeCache::kMaxEntries) << i;
-  EXPECT_FALSE(fs::exists(dir.path() + "/.staging-old"));
-  EXPECT_TRUE(fs::exists(dir.path() + "/.staging-running"));
+  for (size_t i = 0; i < total; ++i) EXPECT_EQ(fs::exists(entry(i)), i < EscapeCache::kMaxEntries) << i;
+  EXPECT_FALSE(fs::exists(old_staging));
+  EXPECT_TRUE(fs::exists(running));
+  EXPECT_TRUE(fs::exists(foreign));
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_TRUE(fs::exists(elsewhere.path() + "/keep"));
 }
 
 TEST(EscapeCache, DigestsTellPartsApart) {

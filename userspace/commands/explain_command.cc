@@ -6,6 +6,7 @@
 
 #include "base/text_format.h"
 #include "symbolizer/go_binary.h"
+#include "symbolizer/process_maps.h"
 #include "userspace/explain/allocation_hints.h"
 #include "userspace/explain/call_instructions.h"
 #include "userspace/explain/escape_analysis.h"
@@ -63,11 +64,10 @@ class ProfiledBinaries {
                                        uint64_t address) const {
     if (!mapping || *mapping >= profile_.mappings.size()) return address;
     const ProfileMapping& m = profile_.mappings[*mapping];
-    if (address < m.start || (m.limit > m.start && address >= m.limit)) return std::nullopt;
-    for (const ElfSegment& segment : binary.elf().load_segments())
-      if (m.file_offset >= segment.offset && m.file_offset - segment.offset < segment.filesz)
-        return address - m.start + segment.vaddr + (m.file_offset - segment.offset);
-    return std::nullopt;
+    MemoryMapping mapped{m.start, m.limit > m.start ? m.limit : UINT64_MAX, m.file_offset, true, 0, m.file};
+    auto bias = AddressTranslator::load_bias_of(mapped, binary.elf());
+    if (!bias) return std::nullopt;
+    return AddressTranslator(*bias, {mapped}).to_file_vaddr(address);
   }
 
   // The binaries opened, the first one's Go release for the report.

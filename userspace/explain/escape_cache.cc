@@ -123,6 +123,20 @@ std::optional<CompilerDiagnostic> diagnostic_from(const json& object, const std:
   return diagnostic;
 }
 
+// A digest's hex text, as content_digest writes it: the name of an entry.
+bool is_key(std::string_view name) {
+  return name.size() == 32 && std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// ".staging-KEY-XXXXXX", as make_staging_dir names one.
+bool is_staging_name(std::string_view name) {
+  constexpr std::string_view kPrefix = ".staging-";
+  return name.size() == kPrefix.size() + 32 + 7 && name.starts_with(kPrefix) &&
+         is_key(name.substr(kPrefix.size(), 32)) && name[kPrefix.size() + 32] == '-';
+}
+
 }  // namespace
 
 std::string content_digest(const std::vector<std::string>& parts) {
@@ -216,10 +230,15 @@ void EscapeCache::prune() const {
   std::error_code error;
   auto now = fs::file_time_type::clock::now();
   for (fs::directory_iterator it(dir_, error), end; !error && it != end; it.increment(error)) {
+    // Only what the cache itself made and named: a real directory (never a
+    // link, which might lead anywhere) called by a key, or a staging one.
     std::error_code entry_error;
     auto time = it->last_write_time(entry_error);
-    if (entry_error || !it->is_directory(entry_error)) continue;
-    if (it->path().filename().string().starts_with(".staging-")) {
+    if (entry_error || !it->is_directory(entry_error) || it->is_symlink(entry_error)) continue;
+    std::string name = it->path().filename().string();
+    bool staging = is_staging_name(name);
+    if (!staging && !is_key(name)) continue;
+    if (staging) {
       if (now - time > kStagingAge) fs::remove_all(it->path(), entry_error);
       continue;
     }

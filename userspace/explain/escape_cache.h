@@ -63,7 +63,8 @@ class EscapeCache {
   // first, its entry stays: it is the same.
   Status publish(const std::string& staging, const EscapeBuild& build, const ModuleRelative& module_file) const;
   // Removes the entries used least recently beyond the newest kMaxEntries
-  // (each holds a binary), and staging directories left by runs that died.
+  // (each holds a binary), and staging directories left by runs that died;
+  // nothing else in the directory, nor any link.
   void prune() const;
 
   static constexpr size_t kMaxEntries = 32;

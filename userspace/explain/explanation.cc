@@ -32,11 +32,6 @@ std::string names_with_shares(const NamedFigures& figures, int64_t whole, size_t
   return out;
 }
 
-std::string base_name(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained, std::string& out) {
   const ProfileSite& site = explained.site;
   out += fmt::format("\n{}. {}  {}:{}\n", rank, site.function, site.file, site.line);
@@ -52,7 +47,7 @@ void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained
     out += "   inlined into ";
     for (size_t i = 0; i < site.inlined_into.size(); ++i)
       out += fmt::format("{}{} ({}:{})", i == 0 ? "" : ", into ", site.inlined_into[i].function,
-                         base_name(site.inlined_into[i].file), site.inlined_into[i].line);
+                         file_base_name(site.inlined_into[i].file), site.inlined_into[i].line);
     out += "\n";
   }
   if (!site.types.empty()) out += fmt::format("   types: {}\n", names_with_shares(site.types, site.value, 4));
@@ -70,7 +65,7 @@ void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained
                        explained.calls.size() > 1 ? fmt::format(" ({:.0f}%)", percent(call.value, site.value)) : "");
     if (!call.unavailable.empty()) out += fmt::format("       ({})\n", call.unavailable);
     for (const ExplainedInstruction& insn : call.instructions)
-      out += fmt::format("     {} {}:{}\t0x{:x}\t{}\n", insn.is_call ? ">" : " ", base_name(insn.file), insn.line,
+      out += fmt::format("     {} {}:{}\t0x{:x}\t{}\n", insn.is_call ? ">" : " ", file_base_name(insn.file), insn.line,
                          insn.address, insn.text);
   }
   if (explained.calls.size() > kCallsShown)
@@ -78,7 +73,7 @@ void site_text(const Explanation& e, size_t rank, const ExplainedSite& explained
                        explained.calls.size() - kCallsShown);
   if (explained.escape) {
     const ExplainedEscape& escape = *explained.escape;
-    std::string where = fmt::format("{}:{}", base_name(site.file), site.line);
+    std::string where = fmt::format("{}:{}", file_base_name(site.file), site.line);
     if (escape.status == "found") {
       out += fmt::format("   the compiler{} at {}:\n", e.go_version.empty() ? "" : " (" + e.go_version + ")", where);
       for (const ExplainedDiagnostic& d : escape.diagnostics) {
@@ -192,7 +187,7 @@ std::string diff_text(const DiffReport& report) {
     std::string status = c.gone() ? "  (gone)" : c.added() ? "  (new)" : "";
     out += fmt::format("{:>12} {:>12} {:>12}  {:>14} {:>12}  {} {}:{}{}{}\n", value_text(index, c.before.value),
                        value_text(index, c.after.value), signed_text(index, c.after.value - c.before.value),
-                       c.before.objects, c.after.objects, c.function, base_name(c.file), c.line,
+                       c.before.objects, c.after.objects, c.function, file_base_name(c.file), c.line,
                        c.kind.empty() ? "" : " " + c.kind, status);
   }
   if (diff.sites.size() > report.top) out += fmt::format("... and {} more\n", diff.sites.size() - report.top);

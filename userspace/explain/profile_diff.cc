@@ -8,11 +8,6 @@
 namespace gotrace {
 namespace {
 
-std::string_view base_name(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
 SiteFigures figures_of(const ProfileSite& site) { return {site.value, site.objects, site.bytes}; }
 
 }  // namespace
@@ -23,7 +18,7 @@ ProfileDiff diff_profiles(const ProfileSites& before, const ProfileSites& after)
   diff.after = {after.total_value, after.total_objects, after.total_bytes};
   std::map<std::tuple<std::string_view, std::string_view, int64_t>, size_t> index;
   auto change_of = [&](const ProfileSite& site) -> SiteChange& {
-    auto [it, inserted] = index.emplace(std::tuple{std::string_view(site.function), base_name(site.file), site.line},
+    auto [it, inserted] = index.emplace(std::tuple{std::string_view(site.function), file_base_name(site.file), site.line},
                                         diff.sites.size());
     if (inserted) diff.sites.push_back({site.function, site.file, site.line, "", {}, {}});
     return diff.sites[it->second];

@@ -33,6 +33,11 @@ void sort_by_value(std::vector<Entry>& entries) {
 
 }  // namespace
 
+std::string_view file_base_name(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
 Result<SampleIndex> choose_sample_index(const ReadProfile& profile, std::string_view requested) {
   if (profile.sample_types.empty()) return Error{"the profile has no sample types"};
   std::optional<size_t> value;

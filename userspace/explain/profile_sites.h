@@ -60,6 +60,10 @@ struct ProfileSites {
   int64_t total_bytes = 0;
 };
 
+// The file name of a path without its directories: how explain shows a
+// site's file, and how --diff tells the same file built in two places.
+std::string_view file_base_name(std::string_view path);
+
 // Every sample with a stack, summed by its leaf frame.
 ProfileSites profile_sites(const ReadProfile& profile, const SampleIndex& index);
 
