@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "export/profile.pb.h"
 
 namespace gotrace {
@@ -265,6 +269,38 @@ TEST(PprofWriter, EachMappingIsOneAndEachLocationPointsToItsOwn) {
   EXPECT_EQ(pb.location(4).address(), 0x7f1100u);
   EXPECT_EQ(std::vector<uint64_t>(pb.sample(4).location_id().begin(), pb.sample(4).location_id().end()),
             std::vector<uint64_t>{5});
+}
+
+// For a backend that makes a series of each set of sample labels: none, and
+// each sample's type as its leaf frame, above the stack as it was.
+TEST(PprofWriter, WithoutSampleLabelsTheTypeIsTheLeafFrameAndNoPeakColumns) {
+  Profile profile = hand_made_profile();
+  profile.has_inuse = true;
+  PprofMetadata plain = metadata();
+  plain.sample_labels = false;
+  plain.peak_inuse = false;
+  pprof::Profile pb = encoded(profile, plain);
+  ASSERT_EQ(pb.sample_type_size(), 4);
+  EXPECT_EQ(pb.string_table(pb.sample_type(3).type()), "inuse_space");
+  std::map<uint64_t, std::string> function_names;
+  for (const auto& function : pb.function()) function_names[function.id()] = pb.string_table(function.name());
+  std::map<uint64_t, std::vector<std::string>> location_names;
+  for (const auto& location : pb.location())
+    for (const auto& line : location.line()) location_names[location.id()].push_back(function_names[line.function_id()]);
+  ASSERT_EQ(pb.sample_size(), 3);
+  std::vector<std::string> leaves, below;
+  for (const auto& sample : pb.sample()) {
+    EXPECT_EQ(sample.label_size(), 0);
+    EXPECT_EQ(sample.value_size(), 4);
+    ASSERT_GE(sample.location_id_size(), 2);
+    leaves.push_back(location_names[sample.location_id(0)].at(0));
+    below.push_back(location_names[sample.location_id(1)].back());
+  }
+  EXPECT_EQ(leaves, (std::vector<std::string>{"[main.Pair]", "[raw memory]", "[main.Record]"}));
+  // The first location of each sample's own stack follows, as it was.
+  EXPECT_EQ(below, (std::vector<std::string>{"main.siteInlined", "main.main", "[unknown]"}));
+  // One location a type, after the profile's own.
+  EXPECT_EQ(pb.location_size(), int(profile.locations.size() + profile.type_names.size()));
 }
 
 }  // namespace

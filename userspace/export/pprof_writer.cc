@@ -155,7 +155,10 @@ struct ProcessLabels {
 
 // One sample each, leaf first, labelled with its type, allocation kind and process; a
 // merged stack ends at the merged frame's location, `merged_location`.
-Status write_samples(const Profile& profile, uint64_t merged_location, StringTable& strings, ProfileStream& stream) {
+// Without sample labels, the type is the leaf: its location is
+// `first_type_location` plus the type's index.
+Status write_samples(const Profile& profile, const PprofMetadata& metadata, uint64_t merged_location,
+                     uint64_t first_type_location, StringTable& strings, ProfileStream& stream) {
   int64_t type_key = strings.index("type"), process_key = strings.index("process"), pid_key = strings.index("pid"),
           container_key = strings.index("container"), kind_key = strings.index(kAllocationKindLabel);
   std::vector<int64_t> type_strings;  // by type
@@ -173,6 +176,7 @@ Status write_samples(const Profile& profile, uint64_t merged_location, StringTab
   };
   for (const Sample& sample : profile.samples) {
     pb_sample.Clear();
+    if (!metadata.sample_labels) pb_sample.add_location_id(first_type_location + sample.type);
     for (uint32_t location : profile.locations_of(sample)) pb_sample.add_location_id(location + 1);
     if (sample.merged) pb_sample.add_location_id(merged_location);
     pb_sample.add_value(int64_t(sample.totals.count));
@@ -180,8 +184,14 @@ Status write_samples(const Profile& profile, uint64_t merged_location, StringTab
     if (profile.has_inuse) {
       pb_sample.add_value(int64_t(sample.inuse.count));
       pb_sample.add_value(int64_t(sample.inuse.bytes));
-      pb_sample.add_value(int64_t(sample.peak_inuse.count));
-      pb_sample.add_value(int64_t(sample.peak_inuse.bytes));
+      if (metadata.peak_inuse) {
+        pb_sample.add_value(int64_t(sample.peak_inuse.count));
+        pb_sample.add_value(int64_t(sample.peak_inuse.bytes));
+      }
+    }
+    if (!metadata.sample_labels) {
+      if (Status s = stream.message(kSample, pb_sample); !s) return s;
+      continue;
     }
     add_label(type_key)->set_str(type_strings[sample.type]);
     if (sample.kind < kind_strings.size() && kind_strings[sample.kind] != 0)
@@ -224,8 +234,10 @@ Status write_mappings(const Profile& profile, StringTable& strings, ProfileStrea
 }
 
 // Every location, ids from 1, and the merged frame's after them when a
-// sample needs it; then the functions they name.
-Status write_locations(const Profile& profile, bool any_merged, StringTable& strings, ProfileStream& stream) {
+// sample needs it, then, without sample labels, one a type, whose frame is
+// the type's name in brackets; then the functions they name.
+Status write_locations(const Profile& profile, const PprofMetadata& metadata, bool any_merged, StringTable& strings,
+                       ProfileStream& stream) {
   FunctionTable functions;
   pprof::Location pb_location;
   for (size_t i = 0; i < profile.locations.size(); ++i) {
@@ -253,6 +265,18 @@ Status write_locations(const Profile& profile, bool any_merged, StringTable& str
     pb_location.add_line()->set_function_id(functions.id(kMergedFrame, "", 0, strings));
     if (Status s = stream.message(kLocation, pb_location); !s) return s;
   }
+  if (!metadata.sample_labels) {
+    std::vector<std::string> frames;  // the function table refers to its names
+    frames.reserve(profile.type_names.size());
+    for (size_t type = 0; type < profile.type_names.size(); ++type) {
+      pb_location.Clear();
+      pb_location.set_id(profile.locations.size() + 2 + type);
+      const std::string& frame = frames.emplace_back("[" + profile.type_names[type] + "]");
+      pb_location.add_line()->set_function_id(functions.id(frame, "", 0, strings));
+      if (Status s = stream.message(kLocation, pb_location); !s) return s;
+    }
+    return functions.write(stream);
+  }
   return functions.write(stream);
 }
 
@@ -271,10 +295,12 @@ Status write_header(const Profile& profile, const PprofMetadata& metadata, Strin
                    stream.integer(kDurationNanos, metadata.duration_nanos)})
     if (!s) return s;
   if (profile.has_inuse) {
-    for (Status s : {value_type(kSampleType, "inuse_objects", "count"), value_type(kSampleType, "inuse_space", "bytes"),
-                     value_type(kSampleType, "peak_inuse_objects", "count"),
-                     value_type(kSampleType, "peak_inuse_space", "bytes")})
+    for (Status s : {value_type(kSampleType, "inuse_objects", "count"), value_type(kSampleType, "inuse_space", "bytes")})
       if (!s) return s;
+    if (metadata.peak_inuse)
+      for (Status s : {value_type(kSampleType, "peak_inuse_objects", "count"),
+                       value_type(kSampleType, "peak_inuse_space", "bytes")})
+        if (!s) return s;
   }
   if (Status s = stream.integer(kDefaultSampleType, strings.index("alloc_space")); !s) return s;
   for (const std::string& comment : metadata.comments)
@@ -292,9 +318,10 @@ Status write_pprof(const Profile& profile, const PprofMetadata& metadata, ByteSi
   bool any_merged = false;
   for (const Sample& sample : profile.samples) any_merged |= sample.merged;
   if (Status s = write_header(profile, metadata, strings, stream); !s) return s;
-  if (Status s = write_samples(profile, profile.locations.size() + 1, strings, stream); !s) return s;
+  uint64_t merged_location = profile.locations.size() + 1;
+  if (Status s = write_samples(profile, metadata, merged_location, merged_location + 1, strings, stream); !s) return s;
   if (Status s = write_mappings(profile, strings, stream); !s) return s;
-  if (Status s = write_locations(profile, any_merged, strings, stream); !s) return s;
+  if (Status s = write_locations(profile, metadata, any_merged, strings, stream); !s) return s;
   if (Status s = strings.write(stream); !s) return s;
   return gzip.finish();
 }

@@ -43,6 +43,15 @@ struct PprofMetadata {
   int64_t duration_nanos = 0;
   int64_t period = 1;          // bytes between samples; 1 when every allocation was recorded
   std::vector<std::string> comments;
+  // The peak_inuse columns, where there are in-use figures: a profile of
+  // one interval (the agent's) has no peak of its own to give.
+  bool peak_inuse = true;
+  // Labels on each sample (type, alloc, process, pid, container). Without,
+  // the type is a leaf frame of its own, "[main.Order]", as --folded-types
+  // writes it: for a backend that makes a series of each distinct set of
+  // sample labels (Pyroscope), where a series per Go type would be
+  // thousands; the process is the series' own labels there.
+  bool sample_labels = true;
 };
 
 // Streams the gzipped profile into `sink`.
