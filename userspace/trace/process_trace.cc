@@ -67,6 +67,12 @@ void ProcessTrace::end_by_exit(std::chrono::steady_clock::time_point at) {
   pidfd_.reset();
 }
 
+void ProcessTrace::end_by_guard(std::chrono::steady_clock::time_point at) {
+  if (ended_) return;
+  ended_ = at;
+  pidfd_.reset();
+}
+
 void ProcessTrace::end_by_exec(const TargetExec& exec, std::chrono::steady_clock::time_point at) {
   if (ended_) return;
   // An exec while the probes were being attached is at the start.
@@ -133,6 +139,16 @@ Profile ProcessTrace::build_profile() {
                                            std::move(label), executable_mapping(binary, bias_, identity_.path));
   aggregator_.reset();
   return profile;
+}
+
+std::function<Profile(const std::vector<RawStack>&, const AllocationTotals&)> ProcessTrace::profile_maker() const {
+  return [plan = plan_, bias = bias_, identity = identity_](const std::vector<RawStack>& stacks,
+                                                           const AllocationTotals& totals) {
+    const GoBinary& binary = *plan->binary;
+    ProcessLabel label{identity.pid, identity.name, identity.container, 0};
+    return gotrace::build_profile(stacks, totals, binary, translator_for(binary, bias, identity.path),
+                                  std::move(label), executable_mapping(binary, bias, identity.path));
+  };
 }
 
 }  // namespace gotrace

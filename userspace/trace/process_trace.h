@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,8 @@ class ProcessTrace {
   // Its trace ended: the process exited, or exec'd (a new image replaced it).
   void end_by_exit(std::chrono::steady_clock::time_point at);
   void end_by_exec(const TargetExec& exec, std::chrono::steady_clock::time_point at);
+  // No longer traced, though it runs on: tracing cost it too much.
+  void end_by_guard(std::chrono::steady_clock::time_point at);
   bool ended() const { return ended_.has_value(); }
   std::chrono::steady_clock::time_point start() const { return start_; }
   void set_start(std::chrono::steady_clock::time_point at) { start_ = at; }
@@ -75,6 +78,14 @@ class ProcessTrace {
   // Symbolizes the process's stacks into a profile, giving the aggregator's
   // memory back as it goes: the last thing done with it.
   Profile build_profile();
+  // What makes a profile of some of its stacks, on any thread, for as long
+  // as it is kept (it holds the binary's plan): the agent's interval profiles.
+  std::function<Profile(const std::vector<RawStack>&, const AllocationTotals&)> profile_maker() const;
+
+  // What tracing costs the process, as a fraction of its CPU time, as last
+  // measured (trace/process_cost.h); negative until then.
+  double overhead() const { return overhead_; }
+  void set_overhead(double overhead) { overhead_ = overhead; }
 
  private:
   uint32_t slot_;
@@ -95,6 +106,7 @@ class ProcessTrace {
   bool exited_ = false;
   std::optional<TargetExec> exec_;
   Fd pidfd_;
+  double overhead_ = -1;
 };
 
 }  // namespace gotrace

@@ -69,9 +69,50 @@ Status TraceSession::start_process(pid_t pid, ProcessIdentity identity, std::sha
   process->set_pidfd(std::move(*pidfd));
   heap_probed_ |= probes->heap;
   processes_.push_back(std::move(process));
+  if (options_.guard_each_process) meter_cost(*processes_.back());
   if (processes_.size() == 1 && options_.mode == TraceOptions::Mode::kGuarded) return start_guard();
   if (guard_) guard_->add_process(pid);
   return Ok{};
+}
+
+void TraceSession::meter_cost(const ProcessTrace& process) {
+  if (!cost_meter_ && !cost_meter_failed_) {
+    auto meter = ProcessCostMeter::start(probe_->record_program_fd(), process.plan().sites.front().instruction);
+    if (!meter) {
+      // Tracing goes on, as --heap does: what it costs is then unknown.
+      std::cerr << fmt::format("gotrace: each process's overhead is not measured, nor guarded: {}\n",
+                               meter.error().message);
+      cost_meter_failed_ = true;
+      return;
+    }
+    cost_meter_ = std::move(*meter);
+  }
+  if (cost_meter_) cost_meter_->add(process.slot(), process.pid(), 0);
+}
+
+void TraceSession::check_costs() {
+  if (!cost_meter_) return;
+  auto readings = cost_meter_->check(std::chrono::steady_clock::now(), [this](uint32_t slot) {
+    return slot < processes_.size() ? processes_[slot]->aggregator().events() : 0;
+  });
+  for (const ProcessCostMeter::Reading& reading : readings) {
+    ProcessTrace& process = *processes_[reading.slot];
+    if (process.ended()) {
+      cost_meter_->remove(reading.slot);
+      continue;
+    }
+    process.set_overhead(reading.overhead);
+    if (reading.overhead <= options_.max_overhead) continue;
+    std::string rate = process.heap_rate() != 0 ? fmt::format(" at MemProfileRate {}", process.heap_rate()) : "";
+    std::cerr << fmt::format("gotrace: pid {} ({}): its heap profiler's samples{} cost it {:.1f}% of its CPU "
+                             "({:.0f} a second), over --max-overhead {:g}%: no longer traced\n",
+                             process.pid(), process.identity().name, rate, reading.overhead * 100,
+                             reading.hits_per_second, options_.max_overhead * 100);
+    process.end_by_guard(std::chrono::steady_clock::now());
+    guarded_out_.insert(process.pid());
+    probe_->remove_process(process.slot());
+    cost_meter_->remove(reading.slot);
+  }
 }
 
 Status TraceSession::attach_running(pid_t id) {
@@ -106,6 +147,7 @@ void TraceSession::attach_found(pid_t pid) {
   // Found again when the scope is looked over after lost exec records.
   for (const auto& process : processes_)
     if (process->pid() == pid && !process->ended()) return;
+  if (guarded_out_.count(pid)) return;  // too costly to trace, and runs on
   // Most processes of a host run a program already seen: a stat says so,
   // where attaching would read the process first.
   struct stat file;

@@ -34,6 +34,17 @@ void TraceSession::open_view() {
   view_ = std::move(*view);
 }
 
+SnapshotExchange* TraceSession::open_feed() {
+  auto exchange = SnapshotExchange::create();
+  if (!exchange) return nullptr;
+  exchange_ = std::move(*exchange);
+  return exchange_.get();
+}
+
+void TraceSession::publish_last() {
+  if (exchange_ && !view_) publish_snapshot(true);
+}
+
 void TraceSession::close_view() {
   view_.reset();
   exchange_.reset();
@@ -57,10 +68,16 @@ void TraceSession::publish_snapshot(bool final) {
     const StackAggregator& aggregator = process->aggregator();
     taken.stacks = take_snapshot(aggregator, view_has.first_unseen_stack(aggregator.generation()));
     if (auto counts = probe_->counts(process->slot())) taken.probe_counts = *counts;
-    if (!view_has.introduced)
+    taken.container = identity.container;
+    taken.events = aggregator.events();
+    taken.heap_rate = process->heap_rate();
+    taken.overhead = process->overhead();
+    if (!view_has.introduced) {
       taken.make_symbolizer = [plan = process->shared_plan(), bias = process->bias(), path = identity.path] {
         return StackSymbolizer(*plan->binary, translator_for(*plan->binary, bias, path));
       };
+      taken.make_profile = process->profile_maker();
+    }
   }
   snapshot->elapsed = std::chrono::steady_clock::now() - start_;
   snapshot->final = final;

@@ -40,6 +40,10 @@ struct TraceOptions {
   // --max-memory: the bound on what aggregation holds, in bytes (see
   // profile/aggregator.h); past it the coldest stacks are merged.
   uint64_t max_memory = kDefaultMaxMemory;
+  // The agent's guard: each process's cost is measured on its own
+  // (trace/process_cost.h), and a process that tracing costs more than
+  // max_overhead is no longer traced. For the heap profiler's probes.
+  bool guard_each_process = false;
   // -v: libbpf's and the verifier's log on stderr.
   bool verbose = false;
   // The live view on the terminal (userspace/tui): kIfTerminal opens it when

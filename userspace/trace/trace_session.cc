@@ -269,6 +269,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
       }
       if (Status s = watch_exits(); !s) return s.error();
       check_heap_profiling();
+      check_costs();
       if (exchange_ && exchange_->requested()) publish_snapshot(false);
       if (guard_)
         if (auto over = guard_->check(std::chrono::steady_clock::now())) stop |= fall_back(*over);

@@ -26,6 +26,7 @@
 #include "userspace/probe/probe_plan.h"
 #include "userspace/process/process_scope.h"
 #include "userspace/trace/overhead_guard.h"
+#include "userspace/trace/process_cost.h"
 #include "userspace/trace/process_trace.h"
 #include "userspace/trace/trace_options.h"
 #include "userspace/trace/trace_summary.h"
@@ -83,6 +84,13 @@ class TraceSession {
   // Opens the live view. A terminal that cannot be driven is not worth
   // stopping for: tracing goes on without the view, and stderr says why.
   void open_view();
+  // Hands snapshots to a reader of the session's own, as to the live view
+  // (the agent, which turns them into interval profiles): the reader asks,
+  // and the event loop answers at its next turn. Null when no eventfd can
+  // be had. Not with the live view.
+  SnapshotExchange* open_feed();
+  // After run(): the feed's last snapshot, every process's final figures.
+  void publish_last();
   // Gives the terminal back; the summary is printed after this.
   void close_view();
 
@@ -121,6 +129,14 @@ class TraceSession {
   // Notes the processes that turned their heap profiling off (ProcessTrace).
   void check_heap_profiling();
   std::chrono::steady_clock::time_point last_heap_check_{};
+  // The agent's guard (TraceOptions::guard_each_process): each process's
+  // cost read about once a second; one over max_overhead is no longer
+  // traced, with a line on stderr.
+  void check_costs();
+  void meter_cost(const ProcessTrace& process);
+  std::unique_ptr<ProcessCostMeter> cost_meter_;
+  bool cost_meter_failed_ = false;
+  std::set<pid_t> guarded_out_;  // processes the guard stopped tracing
   // Starts the overhead guard, for attach's default mode.
   Status start_guard();
   // The guard found exact tracing over budget: the heap profiler's samples

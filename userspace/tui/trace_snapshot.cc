@@ -67,7 +67,10 @@ size_t deliver(SnapshotExchange::ProcessSeen& seen, ProcessSnapshot& process) {
   if (stacks.first_new_stack < seen.stacks)
     repeated = std::min(seen.stacks - stacks.first_new_stack, stacks.new_stacks.size());
   seen.stacks = stacks.first_new_stack + stacks.new_stacks.size();
-  if (seen.introduced) process.make_symbolizer = nullptr;
+  if (seen.introduced) {
+    process.make_symbolizer = nullptr;
+    process.make_profile = nullptr;
+  }
   seen.introduced |= bool(process.make_symbolizer);
   seen.final |= process.ended;
   return repeated;

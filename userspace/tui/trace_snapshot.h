@@ -68,6 +68,17 @@ struct ProcessSnapshot {
   // symbolizer reads (the binary's plan), so the view keeps it as long as
   // the symbolizer.
   std::function<StackSymbolizer()> make_symbolizer{};
+  // Set with make_symbolizer, for what writes a profile of the process's
+  // stacks (the agent's interval profiles): symbolizes `stacks` into a
+  // profile labelled with the process and its executable's mapping. Holds
+  // the binary's plan as make_symbolizer does.
+  std::function<Profile(const std::vector<RawStack>& stacks, const AllocationTotals& totals)> make_profile{};
+  std::string container;      // its cgroup, "" in the root cgroup or unknown
+  uint64_t events = 0;        // events taken from the probe so far (samples and frees alike)
+  uint64_t heap_rate = 0;     // the MemProfileRate of its last heap sample; 0 before one
+  // What tracing costs it, as a fraction of its own CPU time, over the last
+  // reading (trace/process_cost.h); negative until first read.
+  double overhead = -1;
 };
 
 struct TraceSnapshot {
