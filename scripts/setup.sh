@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing gotrace needs on Debian 12 (run as root):
-# the Debian packages below, and a Go toolchain when there is none.
+# the Debian packages below, a Go toolchain when there is none, and the
+# Grafana Pyroscope server the agent's tests push to
+# (scripts/pyroscope-server.sh build, cached).
 #
 # Idempotent: it prints one line per step it actually does, and only
 # "setup: nothing to do" when everything is already there. apt output goes to
@@ -33,7 +35,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libprotobuf-dev protobuf-compiler
   libncurses-dev libzydis-dev tmux universal-ctags
-  golang-1.19-go curl ca-certificates
+  golang-1.19-go curl ca-certificates libcurl4-openssl-dev
 )
 GO_VERSION=${GOTRACE_GO_VERSION:-go1.26.8}
 GO_ROOT=${GOTRACE_GO_ROOT:-/usr/local/go}
@@ -188,6 +190,17 @@ if (( installed_go )); then
   if [[ -z ${GOTRACE_GO_ROOT:-} && -z ${GOTRACE_GO_LINK_DIR:-} ]] && [[ $(command -v go || true) != "$GO_LINK_DIR/go" ]]; then
     echo "setup: warning: 'go' on PATH is $(command -v go || echo missing), not $GO_LINK_DIR/go; put $GO_LINK_DIR first in PATH" >&2
   fi
+fi
+
+# ---- the Pyroscope server of the tests --------------------------------------
+
+# Built with the Go above from the Go module proxy, at the versions
+# scripts/pyroscope-server.sh pins, into its cache; minutes the first time.
+if ! go_on_path_ok && [[ -x $GO_LINK_DIR/go ]]; then export PATH=$GO_LINK_DIR:$PATH; fi
+pyroscope_script=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/pyroscope-server.sh
+if ! "$pyroscope_script" path >/dev/null 2>&1; then
+  step "building the Pyroscope server for the tests with $pyroscope_script (log: $LOG)"
+  run_logged "$pyroscope_script" build
 fi
 
 if (( ! did_something )); then

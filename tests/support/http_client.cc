@@ -1,0 +1,83 @@
+#include "tests/support/http_client.h"
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace gotrace::testing {
+namespace {
+
+size_t append_to_string(char* data, size_t size, size_t count, void* sink) {
+  static_cast<std::string*>(sink)->append(data, size * count);
+  return size * count;
+}
+
+// libcurl wants its global state set up once, before any handle, and never
+// concurrently with another thread's setup.
+bool curl_ready() {
+  static const bool ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  return ready;
+}
+
+Result<HttpResponse> perform(const std::string& url, const std::string* content_type, const std::string* body,
+                             std::chrono::milliseconds timeout) {
+  if (!curl_ready()) return make_error("'{}': libcurl cannot be initialised", url);
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) return make_error("'{}': libcurl cannot make a handle", url);
+  HttpResponse response;
+  char error[CURL_ERROR_SIZE] = "";
+  curl_slist* headers = nullptr;
+  // No "Expect: 100-continue": the server answers at once, and curl would
+  // otherwise wait for it on larger bodies.
+  headers = curl_slist_append(headers, "Expect:");
+  if (content_type != nullptr) headers = curl_slist_append(headers, ("Content-Type: " + *content_type).c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers, &curl_slist_free_all);
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, header_list.get());
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, long(timeout.count()));
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");  // loopback: no proxy from the environment
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_to_string);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
+  if (body != nullptr) {
+    curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body->size()));
+  }
+  CURLcode code = curl_easy_perform(curl.get());
+  if (code != CURLE_OK) return make_error("'{}': {}", url, error[0] != '\0' ? error : curl_easy_strerror(code));
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+}  // namespace
+
+Result<HttpResponse> http_get(const std::string& url, std::chrono::milliseconds timeout) {
+  return perform(url, nullptr, nullptr, timeout);
+}
+
+Result<HttpResponse> http_post(const std::string& url, const std::string& content_type, const std::string& body,
+                               std::chrono::milliseconds timeout) {
+  return perform(url, &content_type, &body, timeout);
+}
+
+std::string base64(const std::string& bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    size_t left = bytes.size() - i;
+    uint32_t group = uint32_t(uint8_t(bytes[i])) << 16;
+    if (left > 1) group |= uint32_t(uint8_t(bytes[i + 1])) << 8;
+    if (left > 2) group |= uint32_t(uint8_t(bytes[i + 2]));
+    out += kAlphabet[(group >> 18) & 63];
+    out += kAlphabet[(group >> 12) & 63];
+    out += left > 1 ? kAlphabet[(group >> 6) & 63] : '=';
+    out += left > 2 ? kAlphabet[group & 63] : '=';
+  }
+  return out;
+}
+
+}  // namespace gotrace::testing
