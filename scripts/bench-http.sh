@@ -53,8 +53,12 @@ source "$root/scripts/lib/bench.sh"
 
 # The modes, each `untraced`, `bpftrace` (the one-liner of
 # scripts/bench-overhead.sh: uprobe on runtime.mallocgc, a count per user
-# stack) or `gotrace ARGS`: `gotrace attach PID ARGS`; "gotrace" alone is
-# attach's default, exact under the overhead guard.
+# stack), `gotrace ARGS`: `gotrace attach PID ARGS` ("gotrace" alone is
+# attach's default, exact under the overhead guard), or `agent ARGS`:
+# `gotrace agent --dir DIR ARGS`, which traces every Go process of the
+# machine, the load's included, as it would on a host, and writes a profile
+# of each every interval (e.g. 'agent --interval 2s'; add --push URL to
+# push them to a Pyroscope server as well).
 MODES=(
   "untraced"
   "gotrace --heap"
@@ -80,8 +84,9 @@ fi
 modes=()
 for mode in "${MODES[@]}"; do
   read -r -a words <<<"$mode"  # trims and normalizes the spaces
-  [[ ${words[0]:-} =~ ^(untraced|gotrace|bpftrace)$ ]] || die "mode '$mode': not untraced, bpftrace or gotrace ARGS"
-  [[ ${words[0]} == gotrace || ${#words[@]} -eq 1 ]] || die "mode '$mode': only gotrace takes arguments"
+  [[ ${words[0]:-} =~ ^(untraced|gotrace|agent|bpftrace)$ ]] ||
+    die "mode '$mode': not untraced, bpftrace, gotrace ARGS or agent ARGS"
+  [[ ${words[0]} =~ ^(gotrace|agent)$ || ${#words[@]} -eq 1 ]] || die "mode '$mode': only gotrace and agent take arguments"
   modes+=("${words[*]}")
 done
 [[ " ${modes[*]} " == *" untraced "* ]] || die "the modes must include untraced (the ratios are to it): ${modes[*]}"
@@ -149,10 +154,40 @@ start_tracer() {
     gotrace*)
       read -r -a args <<<"${mode#gotrace}"
       taskset -c 1 "$gotrace" attach "$service_pid" -d "$trace_limit" "${args[@]}" >"$work/tracer.out" 2>"$work/tracer.err" & ;;
+    agent*)
+      read -r -a args <<<"${mode#agent}"
+      taskset -c 1 "$gotrace" agent --dir "$work/agent" -d "$trace_limit" "${args[@]}" >"$work/tracer.out" \
+        2>"$work/tracer.err" &
+      tracer_pid=$!
+      # Said once every Go process running is attached.
+      wait_for 60 grep -q '^gotrace agent: tracing every Go process' "$work/tracer.err" ||
+        die "$mode did not start: $(cat "$work/tracer.err")"
+      return ;;
   esac
   tracer_pid=$!
   wait_for 60 grep -q '^gotrace: attached to pid' "$work/tracer.err" ||
     die "$mode did not attach: $(cat "$work/tracer.err")"
+}
+
+# Stops the agent (SIGINT) and checks it: exit status 0, its summary, and
+# the service's profiles; notes its peak resident memory.
+stop_and_check_agent() {
+  local mode=$1 status=0 peak anon
+  peak=$(awk '$1 == "VmHWM:" {printf "%.1f", $2 / 1024}' "/proc/$tracer_pid/status")
+  # What the agent holds of its own, beside the traced binaries' pages it
+  # mapped and read (file-backed and clean: the kernel's to reclaim).
+  anon=$(awk '$1 == "RssAnon:" {printf "%.1f", $2 / 1024}' "/proc/$tracer_pid/status")
+  kill -INT "$tracer_pid"
+  wait_for 120 eval '! kill -0 "$tracer_pid" 2>/dev/null' || die "$mode did not exit within 2 minutes of SIGINT"
+  wait "$tracer_pid" || status=$?
+  tracer_pid=""
+  (( status == 0 )) || die "$mode exited with status $status: $(tail -n 5 "$work/tracer.err")"
+  grep -q '^gotrace agent: [0-9]* process' "$work/tracer.err" || die "$mode printed no summary: $(tail -n 5 "$work/tracer.err")"
+  local files=("$work/agent/$(basename "$service_bin")"/*.pb.gz)
+  [[ -f ${files[0]} ]] || die "$mode wrote no profile of the service: $(tail -n 5 "$work/tracer.err")"
+  note "$mode: ${#files[@]} profiles of the service, peak resident memory $peak MiB, $anon MiB of it its own" \
+    "(the rest the traced binaries' pages); $(tail -n 1 "$work/tracer.err")"
+  rm -rf -- "$work/agent"
 }
 
 # Stops the tracer of mode $1 (SIGINT) and checks what it says: exit status
@@ -192,7 +227,8 @@ run_mode() {
   if [[ $mode != untraced ]]; then
     tracer_cpu=$(awk -v a="$tracer_cpu0" -v b="$(cpu_seconds "$tracer_pid")" -v t0="$t0" -v t1="$EPOCHREALTIME" \
       'BEGIN {printf "%.2f", (b - a) / (t1 - t0)}')
-    stop_and_check_tracer "$mode" "$(field "$work/load.out" total_requests)"
+    if [[ $mode == agent* ]]; then stop_and_check_agent "$mode"
+    else stop_and_check_tracer "$mode" "$(field "$work/load.out" total_requests)"; fi
   fi
   [[ $(field "$work/load.out" errors) == 0 ]] || die "$mode: the load saw errors: $(cat "$work/load.out")"
   kill -0 "$service_pid" 2>/dev/null || die "$mode: the service died: $(tail -n 3 "$work/service.err")"
@@ -206,6 +242,7 @@ label() {
     untraced) echo "untraced" ;;
     bpftrace) echo "bpftrace one-liner" ;;
     baseline) echo "baseline (\`$baseline attach\`)" ;;
+    agent*) echo "\`gotrace agent${1#agent}\`" ;;
     *) echo "\`gotrace attach${1#gotrace}\`" ;;
   esac
 }

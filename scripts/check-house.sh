@@ -60,7 +60,7 @@ allowed_includes() {
     userspace/export/*) echo "base/ symbolizer/ userspace/profile/ userspace/export/" ;;
     userspace/tui/*) echo "base/ bpf/ symbolizer/ userspace/probe/probe_counters.h userspace/profile/ userspace/tui/" ;;
     userspace/explain/*) echo "base/ symbolizer/ userspace/probe/ userspace/profile/ userspace/export/ userspace/explain/" ;;
-    userspace/agent/*) echo "base/ userspace/agent/" ;;
+    userspace/agent/*) echo "base/ symbolizer/ userspace/probe/probe_counters.h userspace/profile/ userspace/export/ userspace/tui/trace_snapshot.h userspace/agent/" ;;
     userspace/trace/*) echo "base/ bpf/ symbolizer/ userspace/probe/ userspace/process/ userspace/profile/ userspace/export/ userspace/tui/ userspace/trace/" ;;
     *) echo "" ;;  # commands, main and tests may use everything
   esac

@@ -23,40 +23,20 @@
 #include "userspace/commands/info_command.h"
 #include "userspace/commands/symbolize_command.h"
 #include "userspace/commands/trace_command.h"
+#include "userspace/commands/agent_flags.h"
+#include "userspace/commands/usage_errors.h"
 #include "userspace/trace/trace_options.h"
 
 namespace {
 
-// An error of several lines (every output that cannot be written, say) is
-// one "gotrace: error:" line each.
-void print_error(const gotrace::Error& error) {
-  std::string_view rest = error.message;
-  do {
-    size_t end = rest.find('\n');
-    std::cerr << "gotrace: error: " << rest.substr(0, end) << '\n';
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-  } while (!rest.empty());
-}
-
-int report(const gotrace::Error& error) {
-  print_error(error);
-  return gotrace::kExitFailure;
-}
+using gotrace::bad_value;
+using gotrace::report;
 
 // Process ids are below the kernel's pid_max, which is at most 2^22.
 constexpr uint64_t kMostPid = (uint64_t(1) << 22) - 1;
 // Far beyond any useful rate, and small enough that the sampling intervals
 // (about 9 times the rate at most) stay far inside 64 bits.
 constexpr uint64_t kMostSampleRate = uint64_t(1) << 40;
-
-// A value given on the command line that is not what `flag` takes: one line
-// that names the flag, the value as typed, and why.
-int bad_value(std::string_view flag, const std::string& text, std::string_view expected,
-              const gotrace::Error& cause) {
-  std::cerr << fmt::format("gotrace: error: {} {}: not {}: {}\n", flag, gotrace::quote(text), expected,
-                           cause.message);
-  return gotrace::kExitUsage;
-}
 
 // The options `attach` and `run` share, and the words --help gives them.
 struct TraceFlags {
@@ -362,11 +342,13 @@ int main(int argc, char** argv) {
   RunCommand run;
   InfoCommand info;
   ExplainCommand explain;
+  gotrace::AgentFlags agent;
   symbolize.add_to(app);
   attach.add_to(app);
   run.add_to(app);
   info.add_to(app);
   explain.add_to(app);
+  agent.add_to(app);
 
   std::vector<std::string> args = split_empty_assignments(argc, argv);
   std::vector<char*> arg_pointers;
@@ -383,5 +365,6 @@ int main(int argc, char** argv) {
   if (run.command->parsed()) return run.run();
   if (info.command->parsed()) return info.run();
   if (explain.command->parsed()) return explain.run();
+  if (agent.command->parsed()) return agent.run();
   return gotrace::kExitUsage;
 }

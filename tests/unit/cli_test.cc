@@ -55,6 +55,22 @@ TEST(Cli, AttachNamesItsProcessesOneWay) {
   expect_one_line_error(run_gotrace({"attach", "--all", "--cgroup", "system.slice"}), 2, exclusive);
 }
 
+TEST(Cli, AgentSaysWhatIsWrongWithItsFlagsBeforeItStarts) {
+  expect_one_line_error(run_gotrace({"agent"}), 2, "agent: say where the profiles go: --push URL, --dir DIR, or both");
+  expect_one_line_error(run_gotrace({"agent", "--dir", "/tmp/x", "--interval", "500ms"}), 2,
+                        "--interval '500ms': not an interval: below the shortest, 1s");
+  expect_one_line_error(run_gotrace({"agent", "--push", "ftp://x"}), 2,
+                        "--push 'ftp://x': the scheme must be http or https, as in http://pyroscope:4040");
+  expect_one_line_error(run_gotrace({"agent", "--push", "http://x", "--tls-ca", "/ca.pem"}), 2,
+                        "--push 'http://x': the TLS options are for an https URL");
+  expect_one_line_error(run_gotrace({"agent", "--dir", "/tmp/x", "--label", "pid=1"}), 2,
+                        "--label 'pid=1': 'pid' is a label the agent sets itself");
+  expect_one_line_error(run_gotrace({"agent", "--dir", "/tmp/x", "--tenant", "a"}), 2,
+                        "agent: --basic-auth, --bearer-token-file, --tenant and --tls-* are for --push");
+  expect_one_line_error(run_gotrace({"agent", "--dir", "/tmp/x", "--push-queue", "12XB"}), 2,
+                        "--push-queue '12XB': not a size: use a number and a unit, e.g. 256MiB, 1GiB, 512m");
+}
+
 TEST(Cli, MalformedMaxMemory) {
   // Refused before the process is looked at, for attach and run alike.
   expect_one_line_error(run_gotrace({"attach", "1", "--max-memory", "12XB"}), 2,

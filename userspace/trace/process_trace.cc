@@ -44,6 +44,7 @@ ProcessProbe ProcessTrace::probe_request(const std::string& attach_path) const {
 }
 
 void ProcessTrace::take_event(const gotrace_alloc_event& event) {
+  if (!aggregator_) return;  // its figures were handed over for good: a late event of it is no one's
   if (event.flags & GOTRACE_EVENT_HEAP_CYCLE) {
     // A cycle's end carries no time: it is the time it is read, a few
     // milliseconds late at most while the trace runs.
@@ -139,6 +140,11 @@ Profile ProcessTrace::build_profile() {
                                            std::move(label), executable_mapping(binary, bias_, identity_.path));
   aggregator_.reset();
   return profile;
+}
+
+void ProcessTrace::forget_stacks() {
+  aggregator_.reset();
+  shaper_.reset();
 }
 
 std::function<Profile(const std::vector<RawStack>&, const AllocationTotals&)> ProcessTrace::profile_maker() const {

@@ -52,6 +52,11 @@ class ProcessTrace {
   // An event of this process from the probe; heap samples shaped first.
   void take_event(const gotrace_alloc_event& event);
   StackAggregator& aggregator() { return *aggregator_; }
+  // Gives the stacks' memory back once the process ended and its last
+  // figures are the agent's: a host's processes come and go for as long as
+  // the agent runs. Nothing asks for its aggregator after this.
+  void forget_stacks();
+  bool has_stacks() const { return aggregator_ != nullptr; }
   uint64_t heap_rate() const { return heap_rate_; }
 
   // Its trace ended: the process exited, or exec'd (a new image replaced it).

@@ -93,7 +93,7 @@ void TraceSession::meter_cost(const ProcessTrace& process) {
 void TraceSession::check_costs() {
   if (!cost_meter_) return;
   auto readings = cost_meter_->check(std::chrono::steady_clock::now(), [this](uint32_t slot) {
-    return slot < processes_.size() ? processes_[slot]->aggregator().events() : 0;
+    return slot < processes_.size() && processes_[slot]->has_stacks() ? processes_[slot]->aggregator().events() : 0;
   });
   for (const ProcessCostMeter::Reading& reading : readings) {
     ProcessTrace& process = *processes_[reading.slot];

@@ -56,7 +56,12 @@ void TraceSession::publish_snapshot(bool final) {
   for (const auto& process : processes_) {
     SnapshotExchange::ProcessSeen view_has =
         process->slot() < seen.size() ? seen[process->slot()] : SnapshotExchange::ProcessSeen{};
-    if (view_has.final) continue;  // it ended, and the view has its last figures
+    if (view_has.final) {
+      // It ended, and the reader has its last figures: the agent's trace
+      // never writes a profile at its end, so they are not needed again.
+      if (!view_ && process->has_stacks()) process->forget_stacks();
+      continue;
+    }
     ProcessSnapshot& taken = snapshot->processes.emplace_back();
     const ProcessIdentity& identity = process->identity();
     taken.slot = process->slot();
