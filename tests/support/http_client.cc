@@ -63,21 +63,4 @@ Result<HttpResponse> http_post(const std::string& url, const std::string& conten
   return perform(url, &content_type, &body, timeout);
 }
 
-std::string base64(const std::string& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    size_t left = bytes.size() - i;
-    uint32_t group = uint32_t(uint8_t(bytes[i])) << 16;
-    if (left > 1) group |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    if (left > 2) group |= uint32_t(uint8_t(bytes[i + 2]));
-    out += kAlphabet[(group >> 18) & 63];
-    out += kAlphabet[(group >> 12) & 63];
-    out += left > 1 ? kAlphabet[(group >> 6) & 63] : '=';
-    out += left > 2 ? kAlphabet[group & 63] : '=';
-  }
-  return out;
-}
-
 }  // namespace gotrace::testing

@@ -23,7 +23,5 @@ Result<HttpResponse> http_get(const std::string& url, std::chrono::milliseconds 
 Result<HttpResponse> http_post(const std::string& url, const std::string& content_type, const std::string& body,
                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// Standard base64 (with padding), as JSON carries protobuf bytes fields.
-std::string base64(const std::string& bytes);
 
 }  // namespace gotrace::testing

@@ -19,6 +19,7 @@
 
 #include "tests/support/child_process.h"
 #include "tests/support/http_client.h"
+#include "userspace/agent/pyroscope_push.h"
 
 namespace gotrace::testing {
 namespace {
@@ -255,7 +256,7 @@ Status PyroscopeServer::push(const PyroscopeLabels& labels, const std::string& g
   for (const auto& [name, value] : labels) series_labels.push_back({{"name", name}, {"value", value}});
   Json request = {{"series", Json::array({{{"labels", series_labels},
                                            {"samples", Json::array({{{"ID", random_uuid()},
-                                                                     {"rawProfile", base64(gzipped_pprof)}}})}}})}};
+                                                                     {"rawProfile", base64_encode(gzipped_pprof)}}})}}})}};
   auto response = call("push.v1.PusherService/Push", "application/json", request.dump());
   if (!response) return response.error();
   return Ok{};

@@ -139,14 +139,9 @@ Result<int> run_agent(const AgentOptions& options) {
         queue_options, [&pusher](const Upload& upload) { return pusher->push(upload); },
         [](std::string_view line) { log_line(std::string(line)); });
   }
-  SessionScope scope;
-  scope.discover = true;
-  scope.max_processes = kMaxFollowedProcesses;
-  if (!options.cgroup.empty()) {
-    auto cgroup = find_cgroup(options.cgroup);
-    if (!cgroup) return cgroup.error();
-    scope.cgroup = *cgroup;
-  }
+  auto discovery = discovery_scope(options.cgroup);
+  if (!discovery) return discovery.error();
+  SessionScope scope = *discovery;
   end_by_pending_stop_signal();
   TraceSession session(options.trace, scope);
   if (Status s = session.load(); !s) return s.error();

@@ -70,6 +70,17 @@ Status open_program_io(const RunOptions& options, bool live_view, Fd* input, Fd*
 
 }  // namespace
 
+Result<SessionScope> discovery_scope(const std::string& cgroup) {
+  SessionScope scope;
+  scope.discover = true;
+  scope.max_processes = kMaxFollowedProcesses;
+  if (cgroup.empty()) return scope;
+  auto found = find_cgroup(cgroup);
+  if (!found) return found.error();
+  scope.cgroup = *found;
+  return scope;
+}
+
 Result<int> run_attach(const AttachOptions& options) {
   if (Status s = block_stop_signals(); !s) return s.error();
   if (Status s = check_common_preconditions(options.trace); !s) return s.error();
@@ -78,13 +89,9 @@ Result<int> run_attach(const AttachOptions& options) {
   SessionScope scope;
   scope.max_processes = uint32_t(options.pids.size());
   if (options.all || !options.cgroup.empty()) {
-    scope.discover = true;
-    scope.max_processes = kMaxFollowedProcesses;
-  }
-  if (!options.cgroup.empty()) {
-    auto cgroup = find_cgroup(options.cgroup);
-    if (!cgroup) return cgroup.error();
-    scope.cgroup = *cgroup;
+    auto discovery = discovery_scope(options.cgroup);
+    if (!discovery) return discovery.error();
+    scope = *discovery;
   }
   TraceSession session(options.trace, scope);
   if (Status s = session.load(); !s) return s.error();

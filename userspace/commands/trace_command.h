@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "userspace/trace/trace_options.h"
+#include "userspace/trace/trace_session.h"
 
 namespace gotrace {
 
@@ -36,6 +37,11 @@ struct RunOptions {
 // --cgroup` can trace in one run: a large build starts a few thousand
 // compiler processes.
 inline constexpr uint32_t kMaxFollowedProcesses = 4096;
+
+// The scope of a trace that takes every Go process of the host, or of
+// `cgroup` ("" for the host), those that start later too: `attach --all`,
+// `attach --cgroup`, the agent. The error names a cgroup that is not one.
+Result<SessionScope> discovery_scope(const std::string& cgroup);
 
 // Returns the exit code: 0 after a clean stop (duration, Ctrl-C, SIGTERM or
 // the target's exit).
