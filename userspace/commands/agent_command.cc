@@ -142,13 +142,7 @@ Result<int> run_agent(const AgentOptions& options) {
   auto discovery = discovery_scope(options.cgroup);
   if (!discovery) return discovery.error();
   SessionScope scope = *discovery;
-  end_by_pending_stop_signal();
-  TraceSession session(options.trace, scope);
-  if (Status s = session.load(); !s) return s.error();
-  if (Status s = session.attach_scope(); !s) return s.error();
-  SnapshotExchange* feed = session.open_feed();
-  if (feed == nullptr) return make_error("agent: cannot create an eventfd for its snapshots");
-
+  // Everything that can be refused is, before anything is attached.
   std::function<void(SeriesProfile)> push;
   if (queue) push = [&queue](SeriesProfile profile) { queue->enqueue(upload_of(std::move(profile))); };
   IntervalPublisher publisher(SeriesLabeler(options.service_rules, options.labels, host_name()), std::move(dir),
@@ -163,6 +157,13 @@ Result<int> run_agent(const AgentOptions& options) {
     if (!started) return started.error();
     health = std::move(*started);
   }
+  end_by_pending_stop_signal();
+  TraceSession session(options.trace, scope);
+  if (Status s = session.load(); !s) return s.error();
+  if (Status s = session.attach_scope(); !s) return s.error();
+  SnapshotExchange* feed = session.open_feed();
+  if (feed == nullptr) return make_error("agent: cannot create an eventfd for its snapshots");
+
   log_line(fmt::format("tracing every Go process {} through the runtime's heap profiler; a profile per process "
                        "every {:g}s to {}{}; SIGTERM or Ctrl-C to stop",
                        scope.cgroup ? "in cgroup " + scope.cgroup->path : std::string("on the host"),
