@@ -35,7 +35,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libprotobuf-dev protobuf-compiler
   libncurses-dev libzydis-dev tmux universal-ctags
-  golang-1.19-go curl ca-certificates libcurl4-openssl-dev python3-prometheus-client
+  golang-1.19-go curl ca-certificates libcurl4-openssl-dev python3-prometheus-client socat openssl
 )
 GO_VERSION=${GOTRACE_GO_VERSION:-go1.26.8}
 GO_ROOT=${GOTRACE_GO_ROOT:-/usr/local/go}

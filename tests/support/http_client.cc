@@ -1,8 +1,14 @@
 #include "tests/support/http_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace gotrace::testing {
@@ -61,6 +67,26 @@ Result<HttpResponse> http_get(const std::string& url, std::chrono::milliseconds 
 Result<HttpResponse> http_post(const std::string& url, const std::string& content_type, const std::string& body,
                                std::chrono::milliseconds timeout) {
   return perform(url, &content_type, &body, timeout);
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on now: the kernel's pick
+// for port 0. Another process could take it before the server does; on
+// loopback, in a test, that is rare enough, and what listens there fails saying so.
+Result<int> free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error("socket: {}", strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+    port = ntohs(address.sin_port);
+  int bind_errno = errno;
+  close(fd);
+  if (port <= 0) return make_error("no free port on 127.0.0.1: {}", strerror(bind_errno));
+  return port;
 }
 
 }  // namespace gotrace::testing

@@ -24,4 +24,7 @@ Result<HttpResponse> http_post(const std::string& url, const std::string& conten
                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 
+// A TCP port on 127.0.0.1 that nothing listens on now.
+Result<int> free_port();
+
 }  // namespace gotrace::testing

@@ -26,26 +26,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// A TCP port on 127.0.0.1 that nothing listens on now: the kernel's pick
-// for port 0. Another process could take it before the server does; on
-// loopback, in a test, that is rare enough, and start() then fails saying so.
-Result<int> free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error("socket: {}", strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
-    port = ntohs(address.sin_port);
-  int bind_errno = errno;
-  close(fd);
-  if (port <= 0) return make_error("no free port on 127.0.0.1: {}", strerror(bind_errno));
-  return port;
-}
-
 // Everything on 127.0.0.1: without the ring addresses the server advertises
 // (and dials) the machine's first non-loopback address and is never ready.
 // No pushes of its own profiles, no usage reports, and ready as soon as the
