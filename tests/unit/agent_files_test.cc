@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "tests/support/scratch_file.h"
 #include "userspace/agent/profile_directory.h"
@@ -41,6 +42,28 @@ TEST(AgentFiles, AProfileIsNamedByItsServicePidAndTimeAndTheCapRemovesTheOldestO
   EXPECT_EQ(directory->bytes(), 2000u);
   EXPECT_TRUE(fs::exists(dir + "/orders/notes.txt"));
   EXPECT_TRUE(fs::is_symlink(dir + "/orders/orders.1.20000101T000000Z.pb.gz"));
+}
+
+TEST(AgentFiles, ALinkAtAProfilesNameOrAsAServicesDirectoryIsNeverWrittenThrough) {
+  testing::ScratchDirectory scratch("agent-links");
+  std::string dir = scratch.path() + "/profiles", outside = scratch.path() + "/outside";
+  fs::create_directories(outside);
+  std::ofstream(outside + "/host-file") << "keep";
+  auto directory = ProfileDirectory::open(dir, 0);
+  ASSERT_TRUE(directory) << directory.error().message;
+  fs::create_directories(dir + "/orders");
+  std::string name = dir + "/orders/orders.1.20261204T120000Z.pb.gz";
+  fs::create_symlink(outside + "/host-file", name);
+  auto written = directory->write("orders", 1, at(1796385600), "profile");
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().message, "--dir: '" + name + "': there already, and not a file of the agent's");
+  fs::create_symlink(outside, dir + "/billing");
+  EXPECT_FALSE(directory->write("billing", 2, at(1796385600), "profile"));
+  std::ifstream kept(outside + "/host-file");
+  std::string text((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "keep");
+  size_t entries = std::distance(fs::directory_iterator(outside), fs::directory_iterator{});
+  EXPECT_EQ(entries, 1u) << "nothing was written outside DIR";
 }
 
 TEST(AgentFiles, ADirThatIsAFileIsRefusedByName) {

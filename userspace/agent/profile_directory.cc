@@ -13,6 +13,7 @@
 #include <regex>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/output_file.h"
 
 namespace gotrace {
@@ -43,37 +44,67 @@ Status make_directory(const std::string& path) {
   return make_error("'{}': cannot create it: {}", path, std::strerror(errno));
 }
 
+// A service's directory in DIR, made if missing; never a link out of DIR.
+Result<Fd> service_directory(const std::string& dir, const std::string& name) {
+  std::string path = fmt::format("{}/{}", dir, name);
+  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    return make_error("'{}': cannot create it: {}", path, std::strerror(errno));
+  Fd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return make_error("'{}': not a directory of the agent's: {}", path, std::strerror(errno));
+  return fd;
+}
+
 struct ProfileFile {
-  std::string stamp;  // sorts by time
-  std::string path;
+  std::string stamp;    // sorts by time
+  std::string service;  // its directory in DIR
+  std::string name;
   uint64_t bytes;
 };
 
-// The agent's profiles in DIR's subdirectories (none followed through a link).
-std::vector<ProfileFile> profile_files(const std::string& dir) {
+// A directory `name` in the directory `parent`, not through a link.
+DIR* open_directory_at(int parent, const char* name) {
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  DIR* opened = fdopendir(fd);
+  if (opened == nullptr) close(fd);
+  return opened;
+}
+
+// The agent's profiles in DIR's subdirectories: regular files named as it
+// names them, none reached through a link.
+std::vector<ProfileFile> profile_files(int dir) {
   std::vector<ProfileFile> files;
-  DIR* top = opendir(dir.c_str());
+  DIR* top = open_directory_at(dir, ".");
   if (top == nullptr) return files;
   while (dirent* service = readdir(top)) {
     std::string name = service->d_name;
     if (name == "." || name == "..") continue;
-    std::string sub = fmt::format("{}/{}", dir, name);
-    struct stat st {};
-    if (lstat(sub.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    DIR* inner = opendir(sub.c_str());
+    DIR* inner = open_directory_at(dirfd(top), name.c_str());
     if (inner == nullptr) continue;
     while (dirent* entry = readdir(inner)) {
       std::string file = entry->d_name;
-      if (!std::regex_match(file, profile_name())) continue;
-      std::string path = fmt::format("{}/{}", sub, file);
-      if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      struct stat st {};
+      if (!std::regex_match(file, profile_name()) ||
+          fstatat(dirfd(inner), file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        continue;
       size_t stamp = file.rfind('.', file.size() - 7);
-      files.push_back({file.substr(stamp + 1, 16), path, uint64_t(st.st_size)});
+      files.push_back({file.substr(stamp + 1, 16), name, file, uint64_t(st.st_size)});
     }
     closedir(inner);
   }
   closedir(top);
   return files;
+}
+
+// Removes one of the agent's files, only if it still is one: a regular file
+// in a real directory of DIR.
+bool remove_profile(int dir, const ProfileFile& file) {
+  Fd service(openat(dir, file.service.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (service.get() < 0 || fstatat(service.get(), file.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(st.st_mode))
+    return false;
+  return unlinkat(service.get(), file.name.c_str(), 0) == 0;
 }
 
 }  // namespace
@@ -102,23 +133,31 @@ Result<std::string> ProfileDirectory::write(std::string_view service, int pid,
                                             std::chrono::system_clock::time_point start,
                                             std::string_view gzipped_pprof) {
   std::string name = file_safe(service);
-  std::string sub = fmt::format("{}/{}", dir_, name);
-  if (Status s = make_directory(sub); !s) return with_context(s.error(), "--dir");
-  std::string path = fmt::format("{}/{}.{}.{}.pb.gz", sub, name, pid, utc_stamp(start));
+  auto sub = service_directory(dir_, name);
+  if (!sub) return with_context(sub.error(), "--dir");
+  std::string file = fmt::format("{}.{}.{}.pb.gz", name, pid, utc_stamp(start));
+  std::string path = fmt::format("{}/{}/{}", dir_, name, file);
+  // Only a file of the agent's own is ever replaced: a link or anything
+  // else that took the name stays, and the profile is not written.
+  struct stat st {};
+  if (fstatat(sub->get(), file.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+    return make_error("--dir: '{}': there already, and not a file of the agent's", path);
   if (Status s = write_output({"--dir", path}, gzipped_pprof); !s) return s.error();
   enforce_cap();
   return path;
 }
 
 void ProfileDirectory::enforce_cap() {
-  std::vector<ProfileFile> files = profile_files(dir_);
+  Fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) return;
+  std::vector<ProfileFile> files = profile_files(dir.get());
   bytes_ = 0;
   for (const ProfileFile& file : files) bytes_ += file.bytes;
   if (max_bytes_ == 0 || bytes_ <= max_bytes_) return;
   std::sort(files.begin(), files.end(), [](const ProfileFile& a, const ProfileFile& b) { return a.stamp < b.stamp; });
   for (const ProfileFile& file : files) {
     if (bytes_ <= max_bytes_) break;
-    if (unlink(file.path.c_str()) != 0) continue;
+    if (!remove_profile(dir.get(), file)) continue;
     bytes_ -= file.bytes;
     ++removed_;
   }

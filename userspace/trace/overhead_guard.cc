@@ -3,12 +3,25 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "userspace/probe/trap_cost.h"
 
 namespace gotrace {
+
+double probe_overhead(double probes_ns, double used_ns) {
+  double untraced_ns = std::max(used_ns - probes_ns, std::max(used_ns, 1000.0) / 100);
+  return probes_ns / untraced_ns;
+}
+
+bool read_cpu_clock(clockid_t clock, uint64_t* ns) {
+  timespec cpu{};
+  if (clock_gettime(clock, &cpu) != 0) return false;
+  *ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+  return true;
+}
 
 Result<std::unique_ptr<OverheadGuard>> OverheadGuard::start(const std::vector<int>& pids, double budget,
                                                             int program_fd, std::string_view probed_instruction) {
@@ -43,8 +56,7 @@ Result<OverheadGuard::Counters> OverheadGuard::read(std::chrono::steady_clock::t
   counters.runs = info.run_cnt;
   counters.run_ns = info.run_time_ns;
   for (TargetClock& target : target_clocks_) {
-    timespec cpu{};
-    if (clock_gettime(target.clock, &cpu) == 0) target.last_ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+    read_cpu_clock(target.clock, &target.last_ns);  // a process gone keeps its last reading
     counters.target_cpu_ns += target.last_ns;
   }
   return counters;
@@ -55,8 +67,7 @@ void OverheadGuard::add_process(int pid) {
   // A process whose clock cannot be had is not counted: the guard then
   // judges by the others.
   if (clock_getcpuclockid(pid, &target.clock) != 0) return;
-  timespec cpu{};
-  if (clock_gettime(target.clock, &cpu) == 0) target.last_ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
+  read_cpu_clock(target.clock, &target.last_ns);
   // Its CPU time so far was not traced: the sums start from here for it.
   for (Counters* counters : {&first_, &window_start_, &last_}) counters->target_cpu_ns += target.last_ns;
   target_clocks_.push_back(target);
@@ -69,14 +80,7 @@ OverheadReading OverheadGuard::between(const Counters& from, const Counters& to)
   if (hits == 0 || seconds <= 0) return reading;
   reading.hits_per_second = hits / seconds;
   reading.cost_ns = trap_ns_ + double(to.run_ns - from.run_ns) / hits;
-  double probes_ns = hits * reading.cost_ns;
-  // The target's CPU time holds the probes' own: what is left is what it
-  // would have used untraced. Estimated probe time above the target's own
-  // (the trap timed high on a busy machine) says no more than that the
-  // probes took nearly all of it: at most 100 times the rest, then.
-  double target_ns = double(to.target_cpu_ns - from.target_cpu_ns);
-  double untraced_ns = std::max(target_ns - probes_ns, std::max(target_ns, 1000.0) / 100);
-  reading.overhead = probes_ns / untraced_ns;
+  reading.overhead = probe_overhead(hits * reading.cost_ns, double(to.target_cpu_ns - from.target_cpu_ns));
   return reading;
 }
 

@@ -30,6 +30,16 @@ struct OverheadReading {
   double cost_ns = 0;          // of one hit: the trap and the program
 };
 
+// What probes that took `probes_ns` cost a process that used `used_ns` of
+// CPU in the same window: their time over what it would have used
+// untraced. The process's CPU time holds the probes' own; estimated probe
+// time above it (the trap timed high on a busy machine) says no more than
+// that the probes took nearly all of it: at most 100 times the rest, then.
+double probe_overhead(double probes_ns, double used_ns);
+// A CPU clock's reading in nanoseconds; false when it cannot be read (its
+// process is gone).
+bool read_cpu_clock(clockid_t clock, uint64_t* ns);
+
 class OverheadGuard {
  public:
   // How often the figures are read; a decision needs at least kMinTargetCpu

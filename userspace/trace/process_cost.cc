@@ -8,18 +8,9 @@
 #include <cstring>
 
 #include "userspace/probe/trap_cost.h"
+#include "userspace/trace/overhead_guard.h"
 
 namespace gotrace {
-namespace {
-
-bool read_clock(clockid_t clock, uint64_t* ns) {
-  timespec cpu{};
-  if (clock_gettime(clock, &cpu) != 0) return false;
-  *ns = uint64_t(cpu.tv_sec) * 1000000000 + uint64_t(cpu.tv_nsec);
-  return true;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<ProcessCostMeter>> ProcessCostMeter::start(int program_fd, std::string_view probed_instruction) {
   std::unique_ptr<ProcessCostMeter> meter(new ProcessCostMeter());
@@ -38,7 +29,7 @@ Result<std::unique_ptr<ProcessCostMeter>> ProcessCostMeter::start(int program_fd
 void ProcessCostMeter::add(uint32_t slot, int pid, uint64_t hits) {
   Process process;
   // A process whose clock cannot be had is not read.
-  if (clock_getcpuclockid(pid, &process.clock) != 0 || !read_clock(process.clock, &process.cpu_ns)) return;
+  if (clock_getcpuclockid(pid, &process.clock) != 0 || !read_cpu_clock(process.clock, &process.cpu_ns)) return;
   process.hits = hits;
   process.time = std::chrono::steady_clock::now();
   processes_[slot] = process;
@@ -63,16 +54,12 @@ std::vector<ProcessCostMeter::Reading> ProcessCostMeter::check(std::chrono::stea
   double cost_ns = cost_per_hit();
   for (auto& [slot, process] : processes_) {
     uint64_t cpu_ns = 0;
-    if (!read_clock(process.clock, &cpu_ns)) continue;  // gone: its exit is the session's to see
+    if (!read_cpu_clock(process.clock, &cpu_ns)) continue;  // gone: its exit is the session's to see
     if (std::chrono::nanoseconds(cpu_ns - process.cpu_ns) < kMinCpu) continue;  // the window grows
     uint64_t hits = hits_of(slot);
     double seconds = std::chrono::duration<double>(now - process.time).count();
-    double probes_ns = double(hits - process.hits) * cost_ns;
-    double used_ns = double(cpu_ns - process.cpu_ns);
-    // As the overhead guard does: the probes' time is part of what the
-    // process used; above it, they took nearly all of it.
-    double untraced_ns = std::max(used_ns - probes_ns, std::max(used_ns, 1000.0) / 100);
-    readings.push_back({slot, probes_ns / untraced_ns, seconds > 0 ? double(hits - process.hits) / seconds : 0});
+    double overhead = probe_overhead(double(hits - process.hits) * cost_ns, double(cpu_ns - process.cpu_ns));
+    readings.push_back({slot, overhead, seconds > 0 ? double(hits - process.hits) / seconds : 0});
     process.cpu_ns = cpu_ns;
     process.hits = hits;
     process.time = now;
