@@ -39,6 +39,12 @@ const volatile __u64 wakeup_bytes = 1 << 22;
 // to the heap profiler's samples (the uprobes take a while to detach).
 __u32 exact_recording = 0;
 
+// Set by userspace when the trace ends, before it drains the ring buffer:
+// from then on no probe records or counts anything, so that the drain ends
+// with what was in the buffer, however fast the traced programs allocate
+// (their uprobes stay attached until gotrace detaches them).
+__u32 trace_ended = 0;
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 1 << 24);  // resized by userspace before load
@@ -137,6 +143,7 @@ static __always_inline void count(struct hit* hit, enum gotrace_counter counter)
 // The process and site of a hit, from its attach cookie; false when the
 // probe's state cannot be had (counted).
 static __always_inline bool identify(struct pt_regs* ctx, struct hit* hit) {
+  if (trace_ended) return false;
   __u64 cookie = bpf_get_attach_cookie(ctx);
   hit->slot = GOTRACE_COOKIE_SLOT(cookie);
   hit->site = GOTRACE_COOKIE_SITE(cookie);

@@ -2,18 +2,24 @@
 // (`gotrace run`), with gotrace stopped for a while (SIGSTOP, as a debugger
 // or a frozen cgroup would) so that its ring buffer overflows. Every loss
 // must be counted: what gotrace recorded plus what it says it lost is what
-// the runtime itself counted, and the program's work is unharmed.
+// the runtime itself counted, and the program's work is unharmed. And a
+// gotrace that gets a small share of the CPU, on a host its targets keep
+// busy, still ends when its duration is up.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "tests/reliability/reliability_support.h"
 #include "tests/support/background_gotrace.h"
+#include "tests/support/child_process.h"
 #include "tests/support/fixture_builds.h"
 #include "tests/support/gotrace_command.h"
 #include "tests/support/leftovers.h"
@@ -102,6 +108,51 @@ TEST(Faults, FlatOutOnEveryCoreTheKernelCountsEveryAllocationWhenSampling) {
   // Counted in the kernel whatever the ring buffer holds.
   EXPECT_GE(counts.kernel_allocations, result.mallocs) << err << result.output;
   EXPECT_LE(counts.kernel_allocations, result.mallocs + kAfterTheCount) << err << result.output;
+}
+
+// Every thread of `pid` at `nice` (a thread's nice value is its own).
+void renice_threads(pid_t pid, int nice) {
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), error))
+    setpriority(PRIO_PROCESS, id_t(std::stoi(task.path().filename().string())), nice);
+}
+
+// Four steady services allocate flat out (MemProfileRate 1: each
+// allocation is an entry point's record and a heap sample's) on a small
+// machine, while gotrace runs at nice 10: a few percent of a CPU, less than
+// the records take to read. The trace must end when its duration is up:
+// its last drain takes what the ring buffer holds, not what the services
+// go on allocating while it drains.
+TEST(Faults, AGotraceShortOfCpuEndsOnTimeWhileItsTargetsAllocateFlatOut) {
+  REQUIRE_BPF_PRIVILEGES();
+  std::string binary = local_build("allocs", "plain");
+  LeftoverCheck check;
+  std::vector<std::unique_ptr<ChildProcess>> services;
+  std::vector<std::string> args{"attach", "--exact", "-d", "3s", "--no-tui"};
+  for (int i = 0; i < 4; ++i) {
+    services.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{binary, "steady"}));
+    services.back()->read_until("steady");
+    args.push_back(std::to_string(services.back()->pid()));
+  }
+  ScratchFile pprof("short-of-cpu.pb.gz");
+  args.insert(args.end(), {"-o", pprof.path()});
+  BackgroundGotrace tracer(args);
+  ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
+  auto attached = steady_clock::now();
+  renice_threads(tracer.pid(), 10);
+  int status = tracer.wait(std::chrono::seconds(60));
+  double seconds = std::chrono::duration<double>(steady_clock::now() - attached).count();
+  EXPECT_EQ(status, 0) << tracer.err();
+  SummaryCounts counts;
+  EXPECT_TRUE(parse_summary(tracer.err(), &counts)) << tracer.err();
+  std::cout << fmt::format("[ figures  ] 4 services flat out, gotrace at nice 10, -d 3s: it ended {:.1f}s after "
+                           "attaching; {} allocations recorded, {} counted lost\n",
+                           seconds, counts.allocations, counts.lost);
+  for (auto& service : services) {
+    service->close_stdin();
+    EXPECT_EQ(service->wait(), 0) << "service pid " << service->pid();
+  }
+  EXPECT_TRUE(check.nothing_left({}));
 }
 
 }  // namespace

@@ -174,7 +174,8 @@ uint64_t folded_total(const std::string& folded) {
 }
 
 bool parse_summary(const std::string& gotrace_stderr, SummaryCounts* counts) {
-  size_t line = gotrace_stderr.find("gotrace: traced pid ");
+  // "traced pid N for", or "traced N processes for" with a line for each after it.
+  size_t line = gotrace_stderr.find("gotrace: traced ");
   if (line == std::string::npos) return false;
   std::string summary = gotrace_stderr.substr(line, gotrace_stderr.find('\n', line) - line);
   size_t allocations = summary.find(" allocations, ");

@@ -207,6 +207,10 @@ void AllocProbe::stop_recording_entry_points() {
   *reinterpret_cast<volatile __u32*>(&skeleton_->bss->exact_recording) = 0;
 }
 
+void AllocProbe::end_recording() {
+  *reinterpret_cast<volatile __u32*>(&skeleton_->bss->trace_ended) = 1;
+}
+
 void AllocProbe::detach_entry_points() {
   std::vector<Fd> links;
   for (Attached& attached : processes_) links.push_back(std::move(attached.entry_points));

@@ -289,6 +289,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
     if (!gone || target_gone) continue;
     result.target_exited = true;
     end_ = std::chrono::steady_clock::now();
+    probe_->end_recording();
     if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
     if (!view_) break;
     publish_snapshot(true);
@@ -297,8 +298,9 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
     for (int fd : {probe_->event_fd(), root_pidfd, loop->timer_fd()}) loop->forget(fd);
   }
   if (!target_gone) {
-    if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
     end_ = std::chrono::steady_clock::now();
+    probe_->end_recording();
+    if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
   }
   if (!result.exec && ending_exec_) result.exec = ending_exec_;
   if (result.exec) end_ = start_ + result.exec->at;
