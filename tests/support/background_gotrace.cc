@@ -9,8 +9,14 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "tests/support/gotrace_command.h"
 
@@ -29,6 +35,27 @@ int decode_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
+}
+
+// What each thread of a process that should have ended is doing: its
+// state, the CPU it has had, and where the kernel holds it, so that a hang
+// in CI says whether gotrace was busy, starved or blocked.
+std::string threads_of(pid_t pid) {
+  std::string text;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), error)) {
+    std::ifstream stat_file(task.path() / "stat"), wchan_file(task.path() / "wchan");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {}), wchan;
+    std::getline(wchan_file, wchan);
+    // After "(comm)": state, then utime and stime as the 12th and 13th fields.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::vector<std::string> field{std::istream_iterator<std::string>(fields), {}};
+    if (field.size() < 13) continue;
+    double cpu = double(std::stoull(field[11]) + std::stoull(field[12])) / double(sysconf(_SC_CLK_TCK));
+    text += fmt::format("  thread {}: state {}, {:.2f}s of CPU, waiting in {}\n", task.path().filename().string(),
+                        field[0], cpu, wchan.empty() || wchan == "0" ? "nothing" : wchan);
+  }
+  return text;
 }
 
 }  // namespace
@@ -98,8 +125,8 @@ int BackgroundGotrace::wait(std::chrono::milliseconds timeout) {
     pid_t done = waitpid(pid_, &status, WNOHANG);
     if (done == pid_) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      ADD_FAILURE() << "gotrace (pid " << pid_ << ") still runs after " << timeout.count() << " ms; killed it. stderr:\n"
-                    << err();
+      ADD_FAILURE() << "gotrace (pid " << pid_ << ") still runs after " << timeout.count() << " ms; killed it. "
+                    << "Its threads:\n" << threads_of(pid_) << "stderr:\n" << err();
       kill(-pid_, SIGKILL);
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
