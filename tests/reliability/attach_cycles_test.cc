@@ -37,7 +37,11 @@ void attach_and_detach(pid_t target, const std::vector<uint64_t>& sites, int how
   if (how == 2) args.insert(args.end(), {"-d", fmt::format("{}ms", traced.count())});
   BackgroundGotrace tracer(args);
   ASSERT_TRUE(tracer.wait_attached()) << tracer.err();
+  // The duration runs from the announcement: gotrace is held still while
+  // its probes are looked at, or it might detach in the meantime.
+  if (how == 2) tracer.signal(SIGSTOP);
   expect_breakpoints_at(target, sites);
+  if (how == 2) tracer.signal(SIGCONT);
   if (how != 2) {
     std::this_thread::sleep_for(traced);
     tracer.signal(how == 0 ? SIGINT : SIGTERM);
@@ -66,7 +70,9 @@ TEST(Faults, AttachDetachCyclesUnderLoadLeaveTheTargetsWorkIntact) {
   auto start = steady_clock::now();
   while (steady_clock::now() - start < time_budget(kCyclingTime)) {
     int how = cycles % 3;
-    milliseconds traced(schedule.uniform(1, 200));
+    // A duration of at least 50 ms leaves the test time to stop gotrace
+    // before it ends.
+    milliseconds traced(schedule.uniform(how == 2 ? 50 : 1, 200));
     SCOPED_TRACE(fmt::format("cycle {}: detached by {} after {} ms", cycles,
                              how == 0 ? "SIGINT" : how == 1 ? "SIGTERM" : "-d", traced.count()));
     attach_and_detach(target.pid(), sites, how, traced);
