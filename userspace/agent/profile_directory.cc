@@ -44,12 +44,18 @@ Status make_directory(const std::string& path) {
   return make_error("'{}': cannot create it: {}", path, std::strerror(errno));
 }
 
+// A directory `name` in the directory `parent` (AT_FDCWD: a path), never
+// reached through a link.
+Fd open_directory_at(int parent, const char* name) {
+  return Fd(openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
 // A service's directory in DIR, made if missing; never a link out of DIR.
 Result<Fd> service_directory(const std::string& dir, const std::string& name) {
   std::string path = fmt::format("{}/{}", dir, name);
   if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
     return make_error("'{}': cannot create it: {}", path, std::strerror(errno));
-  Fd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  Fd fd = open_directory_at(AT_FDCWD, path.c_str());
   if (fd.get() < 0) return make_error("'{}': not a directory of the agent's: {}", path, std::strerror(errno));
   return fd;
 }
@@ -61,12 +67,12 @@ struct ProfileFile {
   uint64_t bytes;
 };
 
-// A directory `name` in the directory `parent`, not through a link.
-DIR* open_directory_at(int parent, const char* name) {
-  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return nullptr;
-  DIR* opened = fdopendir(fd);
-  if (opened == nullptr) close(fd);
+// The same, to list it (closedir closes the descriptor).
+DIR* list_directory_at(int parent, const char* name) {
+  Fd fd = open_directory_at(parent, name);
+  if (fd.get() < 0) return nullptr;
+  DIR* opened = fdopendir(fd.get());
+  if (opened != nullptr) fd.release();
   return opened;
 }
 
@@ -74,12 +80,12 @@ DIR* open_directory_at(int parent, const char* name) {
 // names them, none reached through a link.
 std::vector<ProfileFile> profile_files(int dir) {
   std::vector<ProfileFile> files;
-  DIR* top = open_directory_at(dir, ".");
+  DIR* top = list_directory_at(dir, ".");
   if (top == nullptr) return files;
   while (dirent* service = readdir(top)) {
     std::string name = service->d_name;
     if (name == "." || name == "..") continue;
-    DIR* inner = open_directory_at(dirfd(top), name.c_str());
+    DIR* inner = list_directory_at(dirfd(top), name.c_str());
     if (inner == nullptr) continue;
     while (dirent* entry = readdir(inner)) {
       std::string file = entry->d_name;
@@ -99,7 +105,7 @@ std::vector<ProfileFile> profile_files(int dir) {
 // Removes one of the agent's files, only if it still is one: a regular file
 // in a real directory of DIR.
 bool remove_profile(int dir, const ProfileFile& file) {
-  Fd service(openat(dir, file.service.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  Fd service = open_directory_at(dir, file.service.c_str());
   struct stat st {};
   if (service.get() < 0 || fstatat(service.get(), file.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
       !S_ISREG(st.st_mode))

@@ -207,10 +207,6 @@ void AllocProbe::stop_recording_entry_points() {
   *reinterpret_cast<volatile __u32*>(&skeleton_->bss->exact_recording) = 0;
 }
 
-void AllocProbe::end_recording() {
-  *reinterpret_cast<volatile __u32*>(&skeleton_->bss->trace_ended) = 1;
-}
-
 void AllocProbe::detach_entry_points() {
   std::vector<Fd> links;
   for (Attached& attached : processes_) links.push_back(std::move(attached.entry_points));
@@ -287,7 +283,9 @@ Result<uint64_t> AllocProbe::consume() {
   return uint64_t(consumed < 0 ? 0 : consumed);
 }
 
-Result<uint64_t> AllocProbe::consume_all() {
+Result<uint64_t> AllocProbe::end_recording_and_drain() {
+  // The programs read the flag on every hit, through the same mapping.
+  *reinterpret_cast<volatile __u32*>(&skeleton_->bss->trace_ended) = 1;
   uint64_t total = 0;
   for (int round = 0; round < 256; ++round) {
     auto consumed = consume();

@@ -136,14 +136,11 @@ class AllocProbe {
   // Hands the waiting events to the handlers, up to kMaxRecordsPerConsume
   // of them; returns how many there were.
   Result<uint64_t> consume();
-  // Ends the trace: from here no probe records anything, and consume_all()
-  // then drains what the ring buffer holds. A drain that went on while the
+  // Ends the trace: from here no probe records anything, and what the ring
+  // buffer holds is handed over (bounded all the same). A drain while the
   // probes recorded would never end when the traced programs allocate
   // faster than gotrace reads (a loaded host, many flat-out processes).
-  void end_recording();
-  // The same until the ring buffer is empty, at the end of a trace, once
-  // end_recording() stopped the producers (bounded all the same).
-  Result<uint64_t> consume_all();
+  Result<uint64_t> end_recording_and_drain();
   // Every counter of GOTRACE_PROBE_COUNTERS of a process: the kernel's per
   // CPU, summed, and those gotrace keeps itself.
   Result<ProbeCounts> counts(uint32_t slot) const;

@@ -289,8 +289,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
     if (!gone || target_gone) continue;
     result.target_exited = true;
     end_ = std::chrono::steady_clock::now();
-    probe_->end_recording();
-    if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
+    if (auto consumed = probe_->end_recording_and_drain(); !consumed) return consumed.error();
     if (!view_) break;
     publish_snapshot(true);
     view_->target_exited();
@@ -299,8 +298,7 @@ Result<SessionResult> TraceSession::run(std::optional<std::chrono::nanoseconds> 
   }
   if (!target_gone) {
     end_ = std::chrono::steady_clock::now();
-    probe_->end_recording();
-    if (auto consumed = probe_->consume_all(); !consumed) return consumed.error();
+    if (auto consumed = probe_->end_recording_and_drain(); !consumed) return consumed.error();
   }
   if (!result.exec && ending_exec_) result.exec = ending_exec_;
   if (result.exec) end_ = start_ + result.exec->at;
